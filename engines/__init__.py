@@ -1,0 +1,1 @@
+"""affectscope models, inference backends and model bundles. Imports nothing else of affectscope."""

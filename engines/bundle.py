@@ -1,0 +1,149 @@
+"""Model bundles: a folder with ``bundle.json``, safetensors weights and XGBoost models.
+
+Nothing here unpickles: weights are safetensors, classifiers are XGBoost JSON/UBJ. A bad or
+mismatched bundle raises :class:`BundleError` naming the file and the field at fault.
+
+``bundle.json`` (schema ``affectscope.bundle/1``)::
+
+    {
+      "schema": "affectscope.bundle/1",
+      "name": "default-synthetic",
+      "trained_on": "free text: what data, which subjects held out",
+      "landmark_normalization": "similarity" | "roi",
+      "crop_size": 64,
+      "clip_length": 16,
+      "clip_rate_fps": 4.0,
+      "lstmpb": {...section of the LSTM-PB model, optional...},
+      "sta": {...section of the STA-3DCNN model, optional...}
+    }
+
+A section names its files relative to the bundle folder; :meth:`Bundle.file` resolves and checks them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "affectscope.bundle/1"
+NORMALIZATIONS = ("similarity", "roi")
+DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "bundles" / "default"
+
+
+class BundleError(ValueError):
+    """A model bundle that cannot be used; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    root: Path
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", self.root.name))
+
+    @property
+    def landmark_normalization(self) -> str:
+        return self.meta["landmark_normalization"]
+
+    @property
+    def crop_size(self) -> int:
+        return int(self.meta["crop_size"])
+
+    @property
+    def clip_length(self) -> int:
+        return int(self.meta["clip_length"])
+
+    @property
+    def clip_rate_fps(self) -> float:
+        return float(self.meta["clip_rate_fps"])
+
+    def has(self, section: str) -> bool:
+        return isinstance(self.meta.get(section), dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        sec = self.meta.get(name)
+        if not isinstance(sec, dict):
+            raise BundleError(f"{self.root / 'bundle.json'}: no '{name}' section (the bundle has no such model)")
+        return sec
+
+    def file(self, section: str, field: str) -> Path:
+        """Path of a file named by ``section.field``; it must exist inside the bundle folder."""
+        rel = self.section(section).get(field)
+        if not isinstance(rel, str) or not rel:
+            raise BundleError(f"{self.root / 'bundle.json'}: field '{section}.{field}' must name a file")
+        path = (self.root / rel).resolve()
+        if self.root.resolve() not in path.parents:
+            raise BundleError(f"{self.root / 'bundle.json'}: '{section}.{field}' points outside the bundle: {rel}")
+        if not path.is_file():
+            raise BundleError(f"{path}: missing (named by '{section}.{field}' in bundle.json)")
+        return path
+
+    def sha256(self) -> str:
+        """Digest over bundle.json and every file it sits beside (names and bytes, sorted)."""
+        h = hashlib.sha256()
+        for p in sorted(self.root.rglob("*")):
+            if p.is_file():
+                h.update(p.relative_to(self.root).as_posix().encode())
+                h.update(p.read_bytes())
+        return h.hexdigest()
+
+
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "schema": str,
+    "name": str,
+    "trained_on": str,
+    "landmark_normalization": str,
+    "crop_size": int,
+    "clip_length": int,
+    "clip_rate_fps": (int, float),
+}
+
+
+def load_bundle(root: str | Path | None = None) -> Bundle:
+    """Read and validate a bundle folder (the shipped default when ``root`` is None)."""
+    root = Path(root) if root is not None else DEFAULT_BUNDLE_DIR
+    meta_path = root / "bundle.json"
+    if not root.is_dir():
+        raise BundleError(f"{root}: not a folder; a model bundle is a folder holding bundle.json")
+    if not meta_path.is_file():
+        raise BundleError(f"{meta_path}: missing; a model bundle is a folder holding bundle.json")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{meta_path}: top level must be an object")
+    for key, typ in _REQUIRED.items():
+        if key not in meta:
+            raise BundleError(f"{meta_path}: field '{key}' is missing")
+        if not isinstance(meta[key], typ) or isinstance(meta[key], bool):
+            raise BundleError(f"{meta_path}: field '{key}' has the wrong type ({type(meta[key]).__name__})")
+    if meta["schema"] != SCHEMA:
+        raise BundleError(f"{meta_path}: field 'schema' is {meta['schema']!r}, expected {SCHEMA!r}")
+    if meta["landmark_normalization"] not in NORMALIZATIONS:
+        raise BundleError(
+            f"{meta_path}: field 'landmark_normalization' is {meta['landmark_normalization']!r}, "
+            f"expected one of {NORMALIZATIONS}"
+        )
+    if not 16 <= meta["crop_size"] <= 256:
+        raise BundleError(f"{meta_path}: field 'crop_size' is {meta['crop_size']}, expected 16..256")
+    if meta["clip_length"] < 2:
+        raise BundleError(f"{meta_path}: field 'clip_length' is {meta['clip_length']}, expected >= 2")
+    if meta["clip_rate_fps"] <= 0:
+        raise BundleError(f"{meta_path}: field 'clip_rate_fps' must be > 0")
+    return Bundle(root=root, meta=meta)
+
+
+def write_bundle_json(root: str | Path, meta: dict[str, Any]) -> Path:
+    """Write ``bundle.json`` (atomically) after filling the schema field."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    meta = {"schema": SCHEMA, **meta}
+    tmp = root / "bundle.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(root / "bundle.json")
+    return root / "bundle.json"

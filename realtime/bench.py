@@ -1,0 +1,149 @@
+"""``affectscope bench``: the pipeline measured on one clip, in one process, against a naive peer.
+
+1. fast:  the pipeline as fast as possible (file source, every frame) — frames/s, per-stage
+          p50/p95/p99 ms (perception = tracking + landmarks + vector + crop; each model worker).
+2. paced: the pipeline at the clip's fps with a live-source policy (latest frame wins) — dropped
+          frames and capture→result latency p50/p95.
+3. naive: dlib's HOG detector + 68 landmarks on every frame (the usual baseline), frames/s, and
+          the ratio of the pipeline's throughput to it.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from engines.bundle import load_bundle
+from realtime.landmarks import LandmarkReader
+from realtime.motion_clip import make_motion_clip
+from realtime.runner import build_pipeline, run_until_done
+from realtime.sources import VideoFileSource
+
+
+def _pct(values, qs=(50, 95, 99)) -> dict[str, float]:
+    v = np.asarray(values, np.float64)
+    if v.size == 0:
+        return {f"p{q}": float("nan") for q in qs}
+    return {f"p{q}": round(float(x), 3) for q, x in zip(qs, np.percentile(v, qs))}
+
+
+def naive_peer(video: Path, max_frames: int | None = None) -> dict:
+    """dlib HOG detection + 68 landmarks on every frame of ``video``."""
+    import dlib
+
+    detector = dlib.get_frontal_face_detector()
+    reader = LandmarkReader()
+    cap = cv2.VideoCapture(str(video))
+    times, faces, n = [], 0, 0
+    while max_frames is None or n < max_frames:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        t0 = time.perf_counter()
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        rects = detector(gray, 0)
+        if rects:
+            r = max(rects, key=lambda r: r.width() * r.height())
+            reader.read(gray, (r.left(), r.top(), r.width(), r.height()))
+            faces += 1
+        times.append((time.perf_counter() - t0) * 1e3)
+        n += 1
+    cap.release()
+    total = sum(times) / 1e3
+    return {"frames": n, "frames_with_face": faces, "fps": round(n / total, 2) if total else 0.0,
+            "per_frame_ms": _pct(times)}
+
+
+def run_bench(video: str | None = None, seconds: float = 10.0, bundle_dir: str | None = None,
+              expression_model: str = "pooled", backend: str = "auto", fps: float = 30.0,
+              out=print) -> dict:
+    bundle = load_bundle(bundle_dir)
+    with tempfile.TemporaryDirectory(prefix="affectscope-bench-") as tmp:
+        if video is None:
+            clip = make_motion_clip(n_frames=int(round(seconds * fps)), leave=None, seed=1)
+            clip.fps = fps
+            path = clip.write(Path(tmp) / "bench.mp4")
+            clip_desc = f"generated: real face photo on moving similarity transforms, {len(clip.frames)} frames 640x480"
+        else:
+            path = Path(video)
+            clip_desc = str(path)
+
+        # 1. as fast as possible
+        src = VideoFileSource(path, live=False)
+        info = src.info
+        pipe = build_pipeline(src, bundle, expression_model, backend, paced=False)
+        t0 = time.perf_counter()
+        run_until_done(pipe)
+        wall = time.perf_counter() - t0
+        fast = pipe.stats()
+        fast_report = {
+            "frames": fast["frames_processed"],
+            "frames_with_face": fast["frames_with_face"],
+            "fps": round(fast["frames_processed"] / wall, 2),
+            "stages_ms": {"perception": pipe.perception.track_ms.percentiles()}
+            | {w.name: w.stats.latency.percentiles() for w in pipe.workers},
+            "workers": {w.name: {"jobs": w.stats.processed, "skipped": w.stats.skipped} for w in pipe.workers},
+        }
+
+        # 2. paced, live policy
+        src = VideoFileSource(path, live=True)
+        pipe = build_pipeline(src, bundle, expression_model, backend, paced=True)
+        pipe.capture.source.info = info.__class__(**{**{k: getattr(info, k) for k in info.__slots__}, "fps": fps})
+        run_until_done(pipe, seconds=seconds + 5)
+        paced = pipe.stats()
+        paced_report = {
+            "fps_target": fps,
+            "frames_captured": paced["frames_captured"],
+            "frames_processed": paced["frames_processed"],
+            "dropped": paced["dropped"],
+            "latency_ms": paced["latency_ms"],
+            "workers": {w.name: {"jobs": w.stats.processed, "skipped": w.stats.skipped,
+                                 "latency_ms": w.stats.latency.percentiles()} for w in pipe.workers},
+        }
+
+        # 3. naive peer
+        peer = naive_peer(path)
+
+    report = {
+        "clip": clip_desc,
+        "source": {"width": info.width, "height": info.height, "fps": info.fps},
+        "machine": {"cpus": os.cpu_count(), "torch_threads": _torch_threads(), "platform": platform.platform()},
+        "bundle": bundle.name,
+        "models": [w.name for w in pipe.workers],
+        "fast": fast_report,
+        "paced": paced_report,
+        "naive_peer": peer,
+        "speedup_vs_naive": round(fast_report["fps"] / peer["fps"], 2) if peer["fps"] else None,
+    }
+    _print_report(report, out)
+    return report
+
+
+def _torch_threads() -> int | None:
+    try:
+        import torch
+
+        return torch.get_num_threads()
+    except ImportError:
+        return None
+
+
+def _print_report(r: dict, out) -> None:
+    f, p, n = r["fast"], r["paced"], r["naive_peer"]
+    out(f"affectscope bench — {r['clip']} ({r['source']['width']}x{r['source']['height']}), "
+        f"{r['machine']['cpus']} CPUs, bundle {r['bundle']}, models: {', '.join(r['models']) or 'none'}")
+    out(f"  fast    {f['fps']:8.1f} frames/s  ({f['frames']} frames, face on {f['frames_with_face']})")
+    for stage, q in f["stages_ms"].items():
+        out(f"          {stage:<12} p50 {q['p50']:7.2f}  p95 {q['p95']:7.2f}  p99 {q['p99']:7.2f} ms")
+    out(f"  paced   {p['fps_target']:.0f} fps: {p['frames_processed']}/{p['frames_captured']} frames, "
+        f"dropped {p['dropped']}, capture→result p50 {p['latency_ms']['p50']:.2f} ms  p95 {p['latency_ms']['p95']:.2f} ms")
+    for name, w in p["workers"].items():
+        out(f"          {name:<12} jobs {w['jobs']}  skipped {w['skipped']}  p50 {w['latency_ms']['p50']:.1f} ms")
+    out(f"  naive   {n['fps']:8.1f} frames/s  (dlib HOG + 68 landmarks every frame; p50 {n['per_frame_ms']['p50']:.2f} ms)")
+    if r["speedup_vs_naive"] is not None:
+        out(f"  speed-up vs naive: {r['speedup_vs_naive']:.2f}x")

@@ -1,0 +1,273 @@
+"""The ``affectscope`` command line.
+
+Commands that need ``gui`` or ``training`` import them inside their own function, so that the
+pipeline never depends on either package (DESIGN.md §1).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from realtime import __version__
+
+log = logging.getLogger("affectscope")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: one line naming the problem (and where to get help), exit code 2."""
+
+    def error(self, message: str):  # noqa: D401
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as one line, exit code 1."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return v
+
+
+def _camera_index(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a camera index (0, 1, ...)")
+    return int(text)
+
+
+def _expression(text: str) -> str:
+    from engines.expressions import EXPRESSION_MODELS
+
+    if text not in EXPRESSION_MODELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an expression model; choose from {', '.join(EXPRESSION_MODELS)}")
+    return text
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bundle", metavar="DIR", help="model bundle folder (default: the bundle shipped with affectscope)")
+    p.add_argument("--expression", type=_expression, default="pooled", metavar="NAME",
+                   help="genuine/fake expression model: pooled (default) or anger, contentment, disgust, "
+                        "happiness, sadness, surprise")
+    p.add_argument("--backend", default="auto", choices=("auto", "eager", "compile", "onnxruntime", "tensorrt"),
+                   help="valence inference backend (default: auto, the fastest available)")
+    p.add_argument("--landmark-model", metavar="FILE", help="dlib 68-point model file (default: face_recognition_models')")
+
+
+def _load_bundle(args):
+    from engines.bundle import BundleError, load_bundle
+
+    try:
+        return load_bundle(args.bundle)
+    except BundleError as exc:
+        raise CliError(f"bad model bundle: {exc}") from None
+
+
+def _open(spec, live: bool):
+    from realtime.sources import SourceError, open_source
+
+    try:
+        return open_source(spec, live=live)
+    except SourceError as exc:
+        raise CliError(str(exc)) from None
+
+
+# -- analyze ------------------------------------------------------------------------------------
+def cmd_analyze(args) -> int:
+    from realtime.runner import build_pipeline, open_session_writer, run_until_done
+    from realtime.session import SessionError
+
+    bundle = _load_bundle(args)
+    source = _open(args.video, live=False)
+    pipeline = build_pipeline(source, bundle, args.expression, args.backend, paced=False,
+                              landmark_model=args.landmark_model)
+    try:
+        writer = open_session_writer(pipeline, bundle, args.out, args.expression, args.save_video,
+                                     settings={"command": "analyze", "backend": args.backend})
+    except SessionError as exc:
+        pipeline.shutdown()
+        raise CliError(str(exc)) from None
+    why = run_until_done(pipeline, tick=lambda: _progress(pipeline))
+    s = pipeline.stats()
+    writer.finish({"stats": _summary(s), "stopped": why})
+    print(f"\r{args.out}: {writer.rows} frames, face on {s['frames_with_face']}, "
+          f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({why})")
+    return 0 if "failed" not in why else 1
+
+
+def _progress(pipeline) -> None:
+    n = pipeline.source.info.frame_count
+    done = pipeline.perception.stats.processed
+    if n:
+        print(f"\ranalyzing: {done}/{n} frames ({100 * done / n:.0f} %)", end="", file=sys.stderr, flush=True)
+
+
+def _summary(s: dict) -> dict:
+    return {k: s[k] for k in ("frames_captured", "frames_processed", "frames_with_face", "dropped", "failed",
+                              "perception_ms", "latency_ms")}
+
+
+# -- live / demo --------------------------------------------------------------------------------
+def cmd_live(args) -> int:
+    if not args.headless:
+        return _gui(["--camera", str(args.camera)] if args.camera is not None else ["--video", args.video], args)
+    from realtime.runner import LatestResult, build_pipeline, open_session_writer, print_line, run_until_done, status_line
+    from realtime.session import SessionError
+
+    bundle = _load_bundle(args)
+    source = _open(args.camera if args.camera is not None else args.video, live=True)
+    pipeline = build_pipeline(source, bundle, args.expression, args.backend, paced=True,
+                              landmark_model=args.landmark_model)
+    writer = None
+    if args.record:
+        try:
+            writer = open_session_writer(pipeline, bundle, args.record, args.expression, not args.no_video,
+                                         settings={"command": "live", "backend": args.backend})
+        except SessionError as exc:
+            pipeline.shutdown()
+            raise CliError(str(exc)) from None
+    latest = LatestResult()
+    pipeline.subscribe(latest)
+    print_line(f"affectscope live: {source.info.kind} {source.info.uri} {source.info.width}x{source.info.height} "
+               f"@ {source.info.fps:.1f} fps, bundle {bundle.name}, expression model {args.expression}"
+               f"{', models: ' + ', '.join(w.name for w in pipeline.workers) if pipeline.workers else ', perception only'}")
+    why = run_until_done(pipeline, seconds=args.seconds, tick=lambda: print_line(status_line(pipeline, latest)))
+    print_line(status_line(pipeline, latest))
+    if writer is not None:
+        writer.finish({"stats": _summary(pipeline.stats()), "stopped": why})
+        print_line(f"recorded {writer.rows} frames to {args.record}")
+    print_line(f"stopped: {why}")
+    return 0 if "failed" not in why else 1
+
+
+def cmd_demo(args) -> int:
+    from realtime.runner import SAMPLE_CLIP
+
+    if not SAMPLE_CLIP.is_file():
+        raise CliError(f"{SAMPLE_CLIP}: the bundled sample clip is missing; reinstall affectscope")
+    args.video, args.camera, args.record, args.no_video = str(SAMPLE_CLIP), None, args.record, False
+    return cmd_live(args)
+
+
+def _gui(source_args: list[str], args) -> int:
+    try:
+        gui_app = importlib.import_module("gui.app")
+    except ImportError as exc:
+        raise CliError(f"the desktop app cannot start ({exc}); run with --headless") from None
+    return gui_app.main(source_args, args)
+
+
+# -- bench --------------------------------------------------------------------------------------
+def cmd_bench(args) -> int:
+    from realtime.bench import run_bench
+
+    report = run_bench(video=args.video, seconds=args.seconds, bundle_dir=args.bundle,
+                       expression_model=args.expression, backend=args.backend, fps=args.fps)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+# -- commands that live in the training package -------------------------------------------------
+_DELEGATED = {
+    "synth": ("training.synth.cli", "make synthetic expression videos (SASE-FE or RECOLA layout)"),
+    "preprocess": ("training.preprocess", "videos -> cached landmark sequences and aligned crop clips"),
+    "train": (None, "train a model: train lstmpb | train xgb | train sta"),
+    "evaluate": ("training.evaluate", "evaluate a bundle on a dataset"),
+}
+_TRAINERS = {"lstmpb": "training.train_lstmpb", "xgb": "training.train_xgb", "sta": "training.train_sta"}
+
+
+def cmd_delegated(args) -> int:
+    module = _DELEGATED[args.command][0]
+    rest = list(args.rest)
+    prog = f"affectscope {args.command}"
+    if args.command == "train":
+        if not rest or rest[0] not in _TRAINERS:
+            raise CliError(f"train needs a model: {' | '.join(_TRAINERS)} (e.g. 'affectscope train sta --help')")
+        module, prog = _TRAINERS[rest[0]], f"affectscope train {rest[0]}"
+        rest = rest[1:]
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise CliError(f"'{prog}' is not available in this build ({exc})") from None
+    parser = OneLineParser(prog=prog, description=(mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else None)
+    mod.add_arguments(parser)
+    return int(mod.run(parser.parse_args(rest)) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="affectscope", description="Real-time facial affect: valence and genuine-vs-fake expression.")
+    p.add_argument("--version", action="version", version=f"affectscope {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    a = sub.add_parser("analyze", help="analyze a video as fast as possible into a session folder")
+    a.add_argument("video", metavar="VIDEO", help="video file (or a folder of images)")
+    a.add_argument("--out", required=True, metavar="SESSION_DIR", help="new session folder to write")
+    a.add_argument("--save-video", action="store_true", help="also store the frames as video.mp4 in the session")
+    _model_options(a)
+    a.set_defaults(fn=cmd_analyze)
+
+    lv = sub.add_parser("live", help="run live on a camera or a video paced to real time")
+    src = lv.add_mutually_exclusive_group(required=True)
+    src.add_argument("--camera", type=_camera_index, metavar="N", help="camera index")
+    src.add_argument("--video", metavar="FILE", help="video file played at its frame rate")
+    lv.add_argument("--record", metavar="SESSION_DIR", help="record a session folder")
+    lv.add_argument("--no-video", action="store_true", help="with --record: do not store video.mp4")
+    lv.add_argument("--headless", action="store_true", help="no window: print a line of live figures per second")
+    lv.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds")
+    _model_options(lv)
+    lv.set_defaults(fn=cmd_live)
+
+    d = sub.add_parser("demo", help="run on the bundled sample clip (no webcam needed)")
+    d.add_argument("--headless", action="store_true", help="no window: print a line of live figures per second")
+    d.add_argument("--record", metavar="SESSION_DIR", help="record a session folder")
+    d.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds")
+    _model_options(d)
+    d.set_defaults(fn=cmd_demo)
+
+    b = sub.add_parser("bench", help="measure the pipeline: throughput, per-stage latency, drops, naive peer")
+    b.add_argument("--video", metavar="FILE", help="clip to use (default: one made from a real face photo)")
+    b.add_argument("--seconds", type=_positive_float, default=10.0, metavar="S", help="length of the paced run (default 10)")
+    b.add_argument("--fps", type=_positive_float, default=30.0, help="pace of the paced run (default 30)")
+    b.add_argument("--json", metavar="OUT", help="also write the report as JSON")
+    _model_options(b)
+    b.set_defaults(fn=cmd_bench)
+
+    for name, (_, help_text) in _DELEGATED.items():
+        s = sub.add_parser(name, help=help_text, add_help=False)
+        s.add_argument("rest", nargs=argparse.REMAINDER)
+        s.set_defaults(fn=cmd_delegated)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "fn", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.fn(args)
+    except CliError as exc:
+        print(f"affectscope: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("affectscope: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

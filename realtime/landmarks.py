@@ -1,0 +1,171 @@
+"""dlib 68-point landmarks, the paper's 40-point layout, its two normalizations and aligned crops.
+
+The 40-point layout (Huynh & Kim 2017, Fig. 2; the reference code's selection), 0-based dlib indices:
+36 kept points — brows 17–26, nose 30–35, eyes 36–47, outer lip 48, 50, 51, 52, 54, 56, 57, 58 — and 4
+added midpoints — brow ends (0, 17) and (26, 16), cheeks (2, 29) and (14, 29). The vector holds the
+40 x values then the 40 y values, scaled to [-1, 1].
+
+Two normalizations:
+- ``roi``: the paper's — relative to the face box (x from the box's left edge over its width).
+  Head motion and tracker jitter leak into the expression signal.
+- ``similarity``: translation, scale and roll removed using stable points (the four eye corners
+  and the nose bridge/tip), so only the non-rigid expression remains.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+KEPT = (
+    *range(17, 27),
+    *range(30, 36),
+    *range(36, 48),
+    48, 50, 51, 52, 54, 56, 57, 58,
+)
+MIDPOINTS = ((0, 17), (26, 16), (2, 29), (14, 29))
+N_POINTS = len(KEPT) + len(MIDPOINTS)  # 40
+VECTOR_SIZE = 2 * N_POINTS  # 80
+NORMALIZATIONS = ("similarity", "roi")
+
+# Stable points for the similarity normalization: outer/inner eye corners, nose bridge and tip.
+_STABLE = np.array([36, 39, 42, 45, 27, 30])
+_KEPT = np.array(KEPT)
+_MID_A = np.array([a for a, _ in MIDPOINTS])
+_MID_B = np.array([b for _, b in MIDPOINTS])
+
+# Canonical positions of the stable points in the similarity frame: the mean 300-W face shape
+# expressed in units of the outer-eye-corner distance, centred between the eye corners and the nose
+# tip.  Values were measured from dlib predictions on frontal faces; any fixed frame would do.
+_CANON_STABLE = np.array(
+    [[-0.51, -0.21], [-0.21, -0.18], [0.21, -0.18], [0.51, -0.21], [0.00, -0.22], [0.00, 0.20]],
+    dtype=np.float64,
+)
+_SIMILARITY_SCALE = 1.0 / 0.9  # canonical units -> [-1, 1] (mouth bottom ≈ 0.8, brows ≈ -0.55)
+
+# Aligned crop: eye centres and nose tip at fixed fractions of the S x S crop.
+_CROP_LEFT_EYE = (0.34, 0.40)
+_CROP_RIGHT_EYE = (0.66, 0.40)
+_CROP_NOSE = (0.50, 0.62)
+
+
+class LandmarkModelError(RuntimeError):
+    """The 68-point model file cannot be found or loaded."""
+
+
+def default_model_path() -> Path:
+    """The 68-point model of the ``face_recognition_models`` package (iBUG 300-W, non-commercial)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or spec.origin is None:
+        raise LandmarkModelError(
+            "the 68-point landmark model is not installed: pip install face_recognition_models "
+            "(or pass a shape_predictor_68_face_landmarks.dat path in the settings)"
+        )
+    path = Path(spec.origin).parent / "models" / "shape_predictor_68_face_landmarks.dat"
+    if not path.is_file():
+        raise LandmarkModelError(f"{path}: missing from the face_recognition_models package; reinstall it")
+    return path
+
+
+class LandmarkReader:
+    """dlib's 68-point shape predictor on a gray image and a HOG-style face box."""
+
+    def __init__(self, model_path: str | Path | None = None):
+        import dlib  # deferred: a heavy module, and its absence should name itself
+
+        path = Path(model_path) if model_path else default_model_path()
+        if not path.is_file():
+            raise LandmarkModelError(f"{path}: landmark model file not found")
+        try:
+            self._predictor = dlib.shape_predictor(str(path))
+        except RuntimeError as exc:
+            raise LandmarkModelError(f"{path}: not a dlib shape predictor ({exc})") from None
+        self._rect = dlib.rectangle
+        self.model_path = path
+
+    def read(self, gray: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        """68 x 2 float32 landmarks in image pixels for a box (x, y, w, h) in the HOG convention."""
+        x, y, w, h = box
+        rect = self._rect(int(round(x)), int(round(y)), int(round(x + w)), int(round(y + h)))
+        shape = self._predictor(gray, rect)
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def select40(pts68: np.ndarray) -> np.ndarray:
+    """The 40 points (40 x 2) of the paper's layout from 68 dlib points."""
+    pts68 = np.asarray(pts68, dtype=np.float32)
+    return np.concatenate([pts68[_KEPT], 0.5 * (pts68[_MID_A] + pts68[_MID_B])], axis=0)
+
+
+def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2 x 3 similarity (rotation, uniform scale, translation) mapping src onto dst, least squares."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[-1] = -1.0
+    rot = u @ np.diag(sign) @ vt
+    scale = (sig * sign).sum() / s.var(0).sum()
+    m = np.empty((2, 3))
+    m[:, :2] = scale * rot
+    m[:, 2] = mu_d - m[:, :2] @ mu_s
+    return m
+
+
+def normalize_roi(pts40: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    x, y, w, h = box
+    nx = 2.0 * (pts40[:, 0] - x) / max(w, 1e-6) - 1.0
+    ny = 2.0 * (pts40[:, 1] - y) / max(h, 1e-6) - 1.0
+    return np.clip(np.concatenate([nx, ny]), -1.0, 1.0).astype(np.float32)
+
+
+def normalize_similarity(pts68: np.ndarray, pts40: np.ndarray) -> np.ndarray:
+    m = _umeyama(np.asarray(pts68, np.float64)[_STABLE], _CANON_STABLE)
+    p = pts40.astype(np.float64) @ m[:, :2].T + m[:, 2]
+    p *= _SIMILARITY_SCALE
+    return np.clip(np.concatenate([p[:, 0], p[:, 1]]), -1.0, 1.0).astype(np.float32)
+
+
+def landmark_vector(pts68: np.ndarray, box: tuple[float, float, float, float], normalization: str) -> np.ndarray:
+    """The 80-value vector (x0..x39, y0..y39) in [-1, 1] for one face."""
+    pts40 = select40(pts68)
+    if normalization == "similarity":
+        return normalize_similarity(pts68, pts40)
+    if normalization == "roi":
+        return normalize_roi(pts40, box)
+    raise ValueError(f"unknown landmark normalization {normalization!r}; expected one of {NORMALIZATIONS}")
+
+
+def vector_to_points(vec80: np.ndarray) -> np.ndarray:
+    """40 x 2 points back from an 80-value vector."""
+    vec80 = np.asarray(vec80)
+    return np.stack([vec80[:N_POINTS], vec80[N_POINTS:]], axis=1)
+
+
+def eye_centres(pts68: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(image-left eye centre, image-right eye centre): means of dlib points 36–41 and 42–47."""
+    return pts68[36:42].mean(0), pts68[42:48].mean(0)
+
+
+def interocular(pts68: np.ndarray) -> float:
+    """Distance between the eye centres, in pixels (the usual landmark-error unit)."""
+    left, right = eye_centres(pts68)
+    return float(np.linalg.norm(right - left))
+
+
+def crop_transform(pts68: np.ndarray, size: int) -> np.ndarray:
+    """2 x 3 similarity from the image into the S x S aligned crop."""
+    left, right = eye_centres(np.asarray(pts68, np.float64))
+    src = np.stack([left, right, np.asarray(pts68[30], np.float64)])
+    dst = np.array([_CROP_LEFT_EYE, _CROP_RIGHT_EYE, _CROP_NOSE], np.float64) * size
+    return _umeyama(src, dst)
+
+
+def aligned_crop(image: np.ndarray, pts68: np.ndarray, size: int) -> np.ndarray:
+    """S x S crop with the eye centres and the nose tip at fixed canonical positions."""
+    m = crop_transform(pts68, size)
+    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

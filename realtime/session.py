@@ -1,0 +1,280 @@
+"""Session folders: record (``SessionWriter``) and read back (``read_session``).
+
+::
+
+    SESSION/session.json  schema affectscope.session/1: created (UTC), source, bundle, expression
+                          model, software versions, settings; "complete": false until the end
+    SESSION/frames.csv    one row per processed frame, appended and flushed as results arrive
+    SESSION/video.mp4     optional: the frames as captured
+    SESSION/events.csv    t_s,label markers
+
+``session.json`` is written when recording starts and replaced (atomically, by rename) when it
+ends; rows already in ``frames.csv`` are never rewritten. A process killed mid-recording leaves
+every row flushed before the kill readable, and the reader says the session was cut off.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import platform
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from realtime.threads import StoppableThread
+from realtime.types import AffectResult, Frame, SourceInfo
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "affectscope.session/1"
+COLUMNS: tuple[str, ...] = (
+    "frame", "t_s", "face", "box_x", "box_y", "box_w", "box_h",
+    "valence", "valence_updated", "p_fake", "latency_ms",
+    *(f"x{i}" for i in range(68)), *(f"y{i}" for i in range(68)),
+)
+EVENT_COLUMNS = ("t_s", "label")
+
+
+class SessionError(ValueError):
+    """A session folder that cannot be read; the message names the file and what is wrong."""
+
+
+def software_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for dist in ("affectscope", "numpy", "opencv-contrib-python-headless", "dlib-bin", "torch", "xgboost-cpu"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _fmt(v: float | None, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return f"{v:.{digits}f}"
+
+
+def result_row(r: AffectResult, t_s: float) -> list[str]:
+    """One frames.csv row (strings) in COLUMNS order."""
+    if r.face and r.box is not None:
+        box = [str(int(v)) for v in r.box]
+    else:
+        box = ["", "", "", ""]
+    if r.face and r.landmarks68 is not None:
+        xs = [f"{v:.1f}" for v in r.landmarks68[:, 0]]
+        ys = [f"{v:.1f}" for v in r.landmarks68[:, 1]]
+    else:
+        xs = ys = [""] * 68
+    return [
+        str(r.frame_index), f"{t_s:.4f}", "1" if r.face else "0", *box,
+        _fmt(r.valence), "1" if r.valence_updated else "0", _fmt(r.p_fake), f"{r.latency_ms:.2f}",
+        *xs, *ys,
+    ]
+
+
+def _write_json_atomic(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class SessionWriter(StoppableThread):
+    """A result-bus subscriber that writes a session folder on its own thread.
+
+    The bus call only enqueues (the frame image is referenced, not copied: frames are never
+    modified after capture). The queue is bounded; a full queue makes the publisher wait a
+    little rather than lose rows — a session is a record.
+    """
+
+    def __init__(self, root: str | Path, source: SourceInfo, *, bundle: dict | None = None,
+                 expression_model: str | None = None, settings: dict | None = None,
+                 record_video: bool = False, queue_size: int = 512, overwrite: bool = False):
+        super().__init__("session-writer")
+        self.root = Path(root)
+        if self.root.exists() and any(self.root.iterdir()) and not overwrite:
+            raise SessionError(f"{self.root}: folder exists and is not empty; pick a new session folder")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.source = source
+        self.record_video = record_video
+        self._q: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._t0_ns: int | None = None
+        self._t0_media: float | None = None
+        self._video: cv2.VideoWriter | None = None
+        self._events_lock = threading.Lock()
+        self.rows = 0
+        self.meta: dict[str, Any] = {
+            "schema": SCHEMA,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "source": {"kind": source.kind, "uri": source.uri, "width": source.width,
+                       "height": source.height, "fps": source.fps},
+            "bundle": bundle or {},
+            "expression_model": expression_model,
+            "software": software_versions(),
+            "settings": settings or {},
+            "video": "video.mp4" if record_video else None,
+            "complete": False,
+        }
+        _write_json_atomic(self.root / "session.json", self.meta)
+        self._frames_fh = open(self.root / "frames.csv", "w", newline="", encoding="utf-8")
+        self._frames_csv = csv.writer(self._frames_fh)
+        self._frames_csv.writerow(COLUMNS)
+        self._frames_fh.flush()
+        self._events_fh = open(self.root / "events.csv", "w", newline="", encoding="utf-8")
+        self._events_csv = csv.writer(self._events_fh)
+        self._events_csv.writerow(EVENT_COLUMNS)
+        self._events_fh.flush()
+
+    # -- subscriber (any thread) -------------------------------------------------------------
+    def __call__(self, result: AffectResult, frame: Frame) -> None:
+        item = (result, frame.image if self.record_video else None)
+        while True:
+            try:
+                self._q.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if not self.is_alive():
+                    self.stats.dropped += 1
+                    return
+                log.warning("session writer is behind (disk slow?); waiting")
+
+    def t_s(self, result: AffectResult) -> float:
+        """Session time of a result: media position for files, capture time for cameras."""
+        if self.source.kind == "camera":
+            if self._t0_ns is None:
+                self._t0_ns = result.t_ns
+            return (result.t_ns - self._t0_ns) / 1e9
+        if self._t0_media is None:
+            self._t0_media = result.media_s
+        return result.media_s - self._t0_media
+
+    def add_event(self, label: str, t_s: float) -> None:
+        """A marker at session time ``t_s`` (written and flushed at once; any thread)."""
+        with self._events_lock:
+            self._events_csv.writerow([f"{t_s:.4f}", label])
+            self._events_fh.flush()
+
+    # -- writer thread -----------------------------------------------------------------------
+    def loop(self) -> None:
+        while not (self.stopping and self._q.empty()):
+            try:
+                result, image = self._q.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self._write(result, image)
+
+    def _write(self, result: AffectResult, image: np.ndarray | None) -> None:
+        self._frames_csv.writerow(result_row(result, self.t_s(result)))
+        self._frames_fh.flush()
+        self.rows += 1
+        self.stats.processed += 1
+        if image is not None:
+            if self._video is None:
+                h, w = image.shape[:2]
+                self._video = cv2.VideoWriter(str(self.root / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                              self.source.fps, (w, h))
+            self._video.write(image)
+
+    def teardown(self) -> None:
+        self._frames_fh.close()
+        with self._events_lock:
+            self._events_fh.close()
+        if self._video is not None:
+            self._video.release()
+
+    def finish(self, extra: dict | None = None, timeout: float = 30.0) -> None:
+        """Write what is queued, close the files, and mark session.json complete."""
+        self.stop()
+        self.join(timeout)
+        self.meta.update(extra or {})
+        self.meta.update(complete=True, frames=self.rows,
+                         ended=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        _write_json_atomic(self.root / "session.json", self.meta)
+
+
+@dataclass
+class Session:
+    root: Path
+    meta: dict[str, Any]
+    columns: tuple[str, ...]
+    data: dict[str, np.ndarray]  # column -> float array (NaN where empty)
+    events: list[tuple[float, str]] = field(default_factory=list)
+    truncated_rows: int = 0  # a last line cut off mid-write (killed process)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.meta.get("complete"))
+
+    @property
+    def cut_off(self) -> bool:
+        return not self.complete or self.truncated_rows > 0
+
+    @property
+    def video(self) -> Path | None:
+        p = self.root / "video.mp4"
+        return p if p.is_file() else None
+
+    def __len__(self) -> int:
+        return len(self.data["frame"])
+
+    def landmarks(self, row: int) -> np.ndarray | None:
+        xs = np.array([self.data[f"x{i}"][row] for i in range(68)])
+        ys = np.array([self.data[f"y{i}"][row] for i in range(68)])
+        if np.isnan(xs).any():
+            return None
+        return np.stack([xs, ys], 1).astype(np.float32)
+
+
+def read_session(root: str | Path) -> Session:
+    root = Path(root)
+    meta_path, frames_path = root / "session.json", root / "frames.csv"
+    if not root.is_dir():
+        raise SessionError(f"{root}: not a session folder")
+    if not meta_path.is_file():
+        raise SessionError(f"{meta_path}: missing; not an affectscope session folder")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SessionError(f"{meta_path}: not valid JSON ({exc})") from None
+    if meta.get("schema") != SCHEMA:
+        raise SessionError(f"{meta_path}: field 'schema' is {meta.get('schema')!r}, expected {SCHEMA!r}")
+    if not frames_path.is_file():
+        raise SessionError(f"{frames_path}: missing")
+    with frames_path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows or tuple(rows[0]) != COLUMNS:
+        raise SessionError(f"{frames_path}: header does not match the affectscope.session/1 columns")
+    body = rows[1:]
+    truncated = 0
+    if body and len(body[-1]) != len(COLUMNS):
+        body = body[:-1]  # the last line was cut off mid-write
+        truncated = 1
+    bad = [i + 2 for i, r in enumerate(body) if len(r) != len(COLUMNS)]
+    if bad:
+        raise SessionError(f"{frames_path}: line {bad[0]} has the wrong number of cells")
+    data = {}
+    for j, name in enumerate(COLUMNS):
+        col = np.array([float(r[j]) if r[j] != "" else np.nan for r in body], dtype=np.float64)
+        data[name] = col
+    events: list[tuple[float, str]] = []
+    ev_path = root / "events.csv"
+    if ev_path.is_file():
+        with ev_path.open(newline="", encoding="utf-8") as fh:
+            for r in list(csv.reader(fh))[1:]:
+                if len(r) == 2:
+                    try:
+                        events.append((float(r[0]), r[1]))
+                    except ValueError:
+                        continue
+    return Session(root, meta, COLUMNS, data, events, truncated)

@@ -1,0 +1,199 @@
+"""Frame sources: a camera by index, a video file, a folder of images.
+
+Each source opens eagerly (so a bad camera index or file fails before any thread starts), yields
+BGR frames through :meth:`read`, and reports a clear :class:`SourceError` instead of hanging:
+a camera that cannot be opened, a missing file, a file that is not a video, a stream that stops.
+A camera that stops delivering is reopened a bounded number of times with back-off.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from realtime.types import SourceInfo
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+class SourceError(RuntimeError):
+    """A source that cannot deliver frames; the message says what and what to do."""
+
+
+class FrameSource:
+    info: SourceInfo
+    live: bool = False  # a live source is never waited for: the latest frame wins
+
+    def read(self) -> np.ndarray | None:
+        """The next BGR frame, or None at the end of a finite source."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _QuietOpenCV:
+    """OpenCV prints a warning per camera index it fails to open; the error we raise says it better."""
+
+    def __enter__(self):
+        self._level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+    def __exit__(self, *exc):
+        cv2.utils.logging.setLogLevel(self._level)
+
+
+class CameraSource(FrameSource):
+    live = True
+
+    def __init__(self, index: int, width: int | None = None, height: int | None = None,
+                 reconnects: int = 5, backoff_s: float = 0.25, backend: int = cv2.CAP_ANY):
+        self.index, self.width, self.height = index, width, height
+        self.reconnects, self.backoff_s, self.backend = reconnects, backoff_s, backend
+        self._cap = self._open()
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            self._cap.release()
+            raise SourceError(f"camera {index} opened but gives no frames; close other programs using it or pick another index")
+        self._first = frame
+        fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
+        self.info = SourceInfo("camera", str(index), frame.shape[1], frame.shape[0], float(fps if fps > 0 else 30.0))
+
+    def _open(self) -> cv2.VideoCapture:
+        with _QuietOpenCV():
+            cap = cv2.VideoCapture(self.index, self.backend)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(
+                f"camera {self.index} cannot be opened; check that it is plugged in and not used by "
+                f"another program (cameras that open here: {list_cameras() or 'none'})"
+            )
+        if self.width:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+        if self.height:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        return cap
+
+    def read(self) -> np.ndarray | None:
+        if self._first is not None:
+            frame, self._first = self._first, None
+            return frame
+        ok, frame = self._cap.read()
+        if ok and frame is not None:
+            return frame
+        for attempt in range(1, self.reconnects + 1):
+            delay = self.backoff_s * 2 ** (attempt - 1)
+            log.warning("camera %d stopped delivering frames; reconnect %d/%d in %.2f s",
+                        self.index, attempt, self.reconnects, delay)
+            time.sleep(delay)
+            self._cap.release()
+            try:
+                self._cap = self._open()
+            except SourceError:
+                continue
+            ok, frame = self._cap.read()
+            if ok and frame is not None:
+                return frame
+        raise SourceError(f"camera {self.index} was lost and did not come back after {self.reconnects} reconnects")
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+def list_cameras(max_index: int = 4) -> list[int]:
+    """Indices of the cameras that open (probes 0..max_index-1; quiet if there are none)."""
+    found = []
+    with _QuietOpenCV():
+        for i in range(max_index):
+            cap = cv2.VideoCapture(i)
+            if cap.isOpened():
+                found.append(i)
+            cap.release()
+    return found
+
+
+class VideoFileSource(FrameSource):
+    def __init__(self, path: str | Path, live: bool = False):
+        self.path = Path(path)
+        self.live = live
+        if not self.path.exists():
+            raise SourceError(f"{self.path}: no such file")
+        if self.path.is_dir():
+            raise SourceError(f"{self.path}: is a folder; pass a video file (or use an image-folder source)")
+        self._cap = cv2.VideoCapture(str(self.path))
+        ok, frame = (self._cap.read() if self._cap.isOpened() else (False, None))
+        if not ok or frame is None:
+            self._cap.release()
+            raise SourceError(f"{self.path}: not a readable video (corrupt, empty, or a codec OpenCV cannot decode)")
+        self._first = frame
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        fps = float(fps) if fps and 1.0 <= fps <= 240.0 else 30.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        self.info = SourceInfo("video", str(self.path), frame.shape[1], frame.shape[0], fps, count)
+        self.frames_read = 0
+        self.ended_early = False
+
+    def read(self) -> np.ndarray | None:
+        if self._first is not None:
+            frame, self._first = self._first, None
+        else:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                n = self.info.frame_count
+                if n and self.frames_read < 0.95 * n - 1:
+                    self.ended_early = True
+                    log.warning("%s: video stopped at frame %d of %d (truncated or corrupt file)",
+                                self.path, self.frames_read, n)
+                return None
+        self.frames_read += 1
+        return frame
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class ImageFolderSource(FrameSource):
+    def __init__(self, path: str | Path, fps: float = 30.0, live: bool = False):
+        self.path = Path(path)
+        self.live = live
+        if not self.path.is_dir():
+            raise SourceError(f"{self.path}: not a folder of images")
+        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise SourceError(f"{self.path}: holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        first = cv2.imread(str(self.files[0]))
+        if first is None:
+            raise SourceError(f"{self.files[0]}: not a readable image")
+        self.info = SourceInfo("images", str(self.path), first.shape[1], first.shape[0], float(fps), len(self.files))
+        self._i = 0
+
+    def read(self) -> np.ndarray | None:
+        while self._i < len(self.files):
+            f = self.files[self._i]
+            self._i += 1
+            img = cv2.imread(str(f))
+            if img is not None:
+                return img
+            log.warning("%s: not a readable image; skipped", f)
+        return None
+
+
+def open_source(spec: str | int | Path, live: bool = False) -> FrameSource:
+    """A camera index (int or digits), a folder of images, or a video file."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+        return CameraSource(int(spec))
+    p = Path(spec)
+    if p.is_dir():
+        return ImageFolderSource(p, live=live)
+    return VideoFileSource(p, live=live)

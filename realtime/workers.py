@@ -1,0 +1,123 @@
+"""Pluggable model workers: read the perception ring buffers, publish model outputs.
+
+A worker decides on the perception thread whether a job is due (:meth:`ModelWorker.due`), takes a
+snapshot of what it needs (:meth:`ModelWorker.prepare`, copies), and computes on its own thread
+(:meth:`ModelWorker.compute`). Live, a worker that is still busy skips the job and counts it:
+perception never waits. Offline (``lossless``), perception waits for the worker so that every
+job runs and the results do not depend on the machine's speed.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from realtime.ring_buffer import PerceptionBuffers
+from realtime.threads import StoppableThread
+from realtime.types import FaceObservation
+
+log = logging.getLogger(__name__)
+
+
+class ModelWorker(StoppableThread):
+    """Base class of the model workers; subclasses implement due / prepare / compute / on_reset."""
+
+    #: AffectResult fields this worker fills (e.g. ("valence", "attention")).
+    provides: tuple[str, ...] = ()
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.buffers: PerceptionBuffers | None = None
+        self.lossless = False
+        self._job: Any = None
+        self._job_ready = threading.Condition()
+        self._busy = False
+        self._output: dict[str, Any] = {}
+        self._seq = 0
+        self._out_lock = threading.Lock()
+        self._epoch = 0  # bumped by reset(): a job started before a reset publishes nothing
+
+    # -- subclass interface ------------------------------------------------------------------
+    def due(self, obs: FaceObservation, buffers: PerceptionBuffers) -> bool:
+        raise NotImplementedError
+
+    def prepare(self, obs: FaceObservation, buffers: PerceptionBuffers) -> Any:
+        raise NotImplementedError
+
+    def compute(self, job: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def on_reset(self) -> None:
+        """Runs on the perception thread when the face is lost; drop per-face state here."""
+
+    # -- called by the pipeline (perception thread) -----------------------------------------
+    def attach(self, buffers: PerceptionBuffers, lossless: bool) -> None:
+        self.buffers, self.lossless = buffers, lossless
+
+    def offer(self, obs: FaceObservation) -> None:
+        if not self.due(obs, self.buffers):
+            return
+        with self._job_ready:
+            if self._busy:
+                if not self.lossless:
+                    self.stats.skipped += 1
+                    return
+                while self._busy and not self.stopping:
+                    self._job_ready.wait(0.1)
+                if self.stopping:
+                    return
+            self._job = (self._epoch, time.monotonic_ns(), self.prepare(obs, self.buffers))
+            self._busy = True
+            self._job_ready.notify_all()
+
+    def reset(self) -> None:
+        with self._job_ready:
+            self._epoch += 1
+        with self._out_lock:
+            self._output = {}
+            self._seq += 1
+        self.on_reset()
+
+    def output(self) -> tuple[int, dict[str, Any]]:
+        """(sequence number, latest output); the number changes when a new output arrives."""
+        with self._out_lock:
+            return self._seq, self._output
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until the job in hand (if any) is done — at the end of a finite source."""
+        deadline = time.monotonic() + timeout
+        with self._job_ready:
+            while self._busy and self.is_alive() and time.monotonic() < deadline:
+                self._job_ready.wait(0.05)
+            return not self._busy
+
+    # -- worker thread -----------------------------------------------------------------------
+    def loop(self) -> None:
+        while not self.stopping:
+            with self._job_ready:
+                while self._job is None and not self.stopping:
+                    self._job_ready.wait(0.1)
+                if self.stopping:
+                    return
+                epoch, queued_ns, job = self._job
+                self._job = None
+            self.stats.wait.add((time.monotonic_ns() - queued_ns) / 1e6)
+            t0 = time.perf_counter()
+            try:
+                out = self.compute(job)
+            except Exception as exc:  # noqa: BLE001 - one bad job is logged and counted
+                self.stats.failed += 1
+                self.stats.error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: job failed: %s", self.name, self.stats.error)
+                out = None
+            self.stats.latency.add((time.perf_counter() - t0) * 1e3)
+            with self._job_ready:
+                if out is not None and epoch == self._epoch:
+                    with self._out_lock:
+                        self._output = out
+                        self._seq += 1
+                    self.stats.processed += 1
+                    self.stats.rate.tick()
+                self._busy = False
+                self._job_ready.notify_all()

@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+from realtime.face_tracker import FaceTracker
+from realtime.pipeline import Pipeline
+from realtime.session import COLUMNS, SessionError, SessionWriter, read_session
+from realtime.sources import VideoFileSource
+
+
+def test_columns_are_exactly_the_documented_ones():
+    head = ["frame", "t_s", "face", "box_x", "box_y", "box_w", "box_h", "valence", "valence_updated",
+            "p_fake", "latency_ms"]
+    assert list(COLUMNS[:11]) == head
+    assert list(COLUMNS[11:]) == [f"x{i}" for i in range(68)] + [f"y{i}" for i in range(68)]
+
+
+def _record(clip_file, out, video=False):
+    src = VideoFileSource(clip_file)
+    pipe = Pipeline(src, FaceTracker())
+    writer = SessionWriter(out, src.info, bundle={"name": "test"}, expression_model="pooled", record_video=video)
+    writer.start()
+    pipe.subscribe(writer)
+    pipe.start()
+    assert pipe.wait(120)
+    pipe.shutdown()
+    writer.add_event("stimulus on", 1.25)
+    writer.finish({"note": "test"})
+    return writer
+
+
+def test_session_round_trip(clip_file, tmp_path, motion_clip):
+    _record(clip_file, tmp_path / "s", video=True)
+    s = read_session(tmp_path / "s")
+    assert s.complete and not s.cut_off and len(s) == 300
+    assert s.meta["schema"] == "affectscope.session/1" and s.meta["frames"] == 300
+    assert s.meta["source"]["fps"] == pytest.approx(30.0)
+    np.testing.assert_allclose(s.data["t_s"][:3], [0, 1 / 30, 2 / 30], atol=1e-3)
+    face = s.data["face"] == 1
+    assert face[motion_clip.visible].mean() > 0.98 and not face[motion_clip.absent].any()
+    assert np.isnan(s.data["valence"]).all() and np.isnan(s.data["p_fake"]).all()  # no models yet
+    assert np.isnan(s.data["box_x"][~face]).all() and not np.isnan(s.data["box_x"][face]).any()
+    lm = s.landmarks(int(np.flatnonzero(face)[0]))
+    assert lm.shape == (68, 2)
+    assert s.events == [(1.25, "stimulus on")]
+    assert s.video is not None and s.video.stat().st_size > 10_000
+
+
+def test_writer_refuses_a_non_empty_folder(tmp_path, clip_file):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep.txt").write_text("data")
+    src = VideoFileSource(clip_file)
+    with pytest.raises(SessionError, match="not empty"):
+        SessionWriter(tmp_path / "x", src.info)
+    assert (tmp_path / "x" / "keep.txt").read_text() == "data"
+
+
+def test_reader_accepts_a_cut_off_session(clip_file, tmp_path):
+    _record(clip_file, tmp_path / "s")
+    meta = json.loads((tmp_path / "s" / "session.json").read_text())
+    meta["complete"] = False
+    (tmp_path / "s" / "session.json").write_text(json.dumps(meta))
+    text = (tmp_path / "s" / "frames.csv").read_text()
+    (tmp_path / "s" / "frames.csv").write_text(text[: len(text) - 200])  # last row cut mid-line
+    s = read_session(tmp_path / "s")
+    assert s.cut_off and s.truncated_rows == 1 and len(s) == 299
+
+
+def test_reader_names_what_is_wrong(tmp_path):
+    with pytest.raises(SessionError, match="session.json: missing"):
+        read_session(tmp_path)
+    (tmp_path / "session.json").write_text('{"schema": "other/1"}')
+    with pytest.raises(SessionError, match="schema"):
+        read_session(tmp_path)

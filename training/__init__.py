@@ -1,0 +1,1 @@
+"""Datasets, preprocessing, training loops, metrics and the synthetic expression-video generator."""

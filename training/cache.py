@@ -1,0 +1,141 @@
+"""On-disk caches that training reads, so that no training loop decodes video.
+
+Landmark cache (genuine/fake, LSTM-PB)::
+
+    CACHE/landmarks/index.csv   key,subject,expression,label,aug,frames,file
+    CACHE/landmarks/<key>.npy   float32 (T, 80): the 40-point vector per frame (x0..x39, y0..y39)
+
+``label`` is ``genuine`` or ``fake``; ``aug`` is the augmentation index (0 = the detected face box,
+1.. = randomly shrunk boxes, paper §2.4). Frames without a face are dropped from the sequence.
+
+Crop-clip cache (valence, STA-3DCNN)::
+
+    CACHE/crops/index.csv       key,subject,recording,frames,fps,crop_size,file
+    CACHE/crops/<key>.npz       crops uint8 (T, S, S, 3) BGR, valence float32 (T,), t_s float32 (T,),
+                                face bool (T,)
+
+Rows are appended one per finished item (flushed), so an interrupted preprocessing run resumes
+where it stopped: an item whose key is already indexed is skipped.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LANDMARK_FIELDS = ("key", "subject", "expression", "label", "aug", "frames", "file")
+CROP_FIELDS = ("key", "subject", "recording", "frames", "fps", "crop_size", "file")
+
+
+class CacheError(ValueError):
+    """A cache folder that is missing or malformed; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LandmarkItem:
+    key: str
+    subject: str
+    expression: str
+    label: str
+    aug: int
+    frames: int
+    path: Path
+
+    @property
+    def is_fake(self) -> int:
+        return int(self.label == "fake")
+
+    def load(self) -> np.ndarray:
+        return np.load(self.path).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class CropItem:
+    key: str
+    subject: str
+    recording: str
+    frames: int
+    fps: float
+    crop_size: int
+    path: Path
+
+    def load(self) -> dict[str, np.ndarray]:
+        with np.load(self.path) as z:
+            return {k: z[k] for k in ("crops", "valence", "t_s", "face")}
+
+
+def _read_index(index: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
+    if not index.is_file():
+        raise CacheError(f"{index}: missing; build the cache with 'affectscope preprocess'")
+    with index.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if tuple(reader.fieldnames or ()) != fields:
+            raise CacheError(f"{index}: header is {reader.fieldnames}, expected {list(fields)}")
+        return list(reader)
+
+
+def read_landmark_cache(root: str | Path) -> list[LandmarkItem]:
+    base = Path(root) / "landmarks"
+    items = []
+    for row in _read_index(base / "index.csv", LANDMARK_FIELDS):
+        if row["label"] not in ("genuine", "fake"):
+            raise CacheError(f"{base / 'index.csv'}: key {row['key']}: label {row['label']!r} is not genuine/fake")
+        items.append(LandmarkItem(row["key"], row["subject"], row["expression"], row["label"],
+                                  int(row["aug"]), int(row["frames"]), base / row["file"]))
+    return items
+
+
+def read_crop_cache(root: str | Path) -> list[CropItem]:
+    base = Path(root) / "crops"
+    return [CropItem(r["key"], r["subject"], r["recording"], int(r["frames"]), float(r["fps"]),
+                     int(r["crop_size"]), base / r["file"])
+            for r in _read_index(base / "index.csv", CROP_FIELDS)]
+
+
+class _IndexAppender:
+    def __init__(self, base: Path, fields: tuple[str, ...]):
+        self.base = base
+        self.fields = fields
+        base.mkdir(parents=True, exist_ok=True)
+        self.index = base / "index.csv"
+        self.done: set[str] = set()
+        if self.index.is_file():
+            self.done = {r["key"] for r in _read_index(self.index, fields)}
+        else:
+            with self.index.open("w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerow(fields)
+
+    def append(self, row: dict) -> None:
+        with self.index.open("a", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerow([row[f] for f in self.fields])
+        self.done.add(row["key"])
+
+
+class LandmarkCacheWriter(_IndexAppender):
+    def __init__(self, root: str | Path):
+        super().__init__(Path(root) / "landmarks", LANDMARK_FIELDS)
+
+    def add(self, key: str, subject: str, expression: str, label: str, aug: int, seq: np.ndarray) -> None:
+        seq = np.asarray(seq, dtype=np.float32)
+        if seq.ndim != 2 or seq.shape[1] != 80:
+            raise ValueError(f"landmark sequence must be (T, 80), got {seq.shape}")
+        np.save(self.base / f"{key}.npy", seq)
+        self.append(dict(key=key, subject=subject, expression=expression, label=label, aug=aug,
+                         frames=len(seq), file=f"{key}.npy"))
+
+
+class CropCacheWriter(_IndexAppender):
+    def __init__(self, root: str | Path):
+        super().__init__(Path(root) / "crops", CROP_FIELDS)
+
+    def add(self, key: str, subject: str, recording: str, fps: float, crops: np.ndarray,
+            valence: np.ndarray, t_s: np.ndarray, face: np.ndarray) -> None:
+        crops = np.asarray(crops, dtype=np.uint8)
+        if crops.ndim != 4 or crops.shape[1] != crops.shape[2] or crops.shape[3] != 3:
+            raise ValueError(f"crops must be (T, S, S, 3), got {crops.shape}")
+        np.savez(self.base / f"{key}.npz", crops=crops, valence=np.asarray(valence, np.float32),
+                 t_s=np.asarray(t_s, np.float32), face=np.asarray(face, bool))
+        self.append(dict(key=key, subject=subject, recording=recording, frames=len(crops), fps=fps,
+                         crop_size=crops.shape[1], file=f"{key}.npz"))
