@@ -119,6 +119,8 @@ def _summary(s: dict) -> dict:
 def cmd_live(args) -> int:
     if not args.headless:
         return _gui(["--camera", str(args.camera)] if args.camera is not None else ["--video", args.video], args)
+    if args.screenshot:
+        raise CliError("--screenshot needs the window; drop --headless")
     from realtime.runner import LatestResult, build_pipeline, open_session_writer, print_line, run_until_done, status_line
     from realtime.session import SessionError
 
@@ -157,12 +159,29 @@ def cmd_demo(args) -> int:
     return cmd_live(args)
 
 
+def cmd_gui(args) -> int:
+    if args.camera is not None:
+        source = ["--camera", str(args.camera)]
+    elif args.video:
+        source = ["--video", args.video]
+    elif args.session:
+        source = ["--session", args.session]
+    else:
+        source = []
+    return _gui(source, args)
+
+
 def _gui(source_args: list[str], args) -> int:
     try:
         gui_app = importlib.import_module("gui.app")
     except ImportError as exc:
         raise CliError(f"the desktop app cannot start ({exc}); run with --headless") from None
-    return gui_app.main(source_args, args)
+    return int(gui_app.main(source_args, args) or 0)
+
+
+def _window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window (with --quit-after)")
+    p.add_argument("--quit-after", type=_positive_float, metavar="SECONDS", help="close the window after SECONDS")
 
 
 # -- bench --------------------------------------------------------------------------------------
@@ -227,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--headless", action="store_true", help="no window: print a line of live figures per second")
     lv.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds")
     _model_options(lv)
+    _window_options(lv)
     lv.set_defaults(fn=cmd_live)
 
     d = sub.add_parser("demo", help="run on the bundled sample clip (no webcam needed)")
@@ -234,7 +254,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--record", metavar="SESSION_DIR", help="record a session folder")
     d.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds")
     _model_options(d)
+    _window_options(d)
     d.set_defaults(fn=cmd_demo)
+
+    g = sub.add_parser("gui", help="open the desktop app (optionally on a camera, a video or a recorded session)")
+    gsrc = g.add_mutually_exclusive_group()
+    gsrc.add_argument("--camera", type=_camera_index, metavar="N", help="start on camera N")
+    gsrc.add_argument("--video", metavar="FILE", help="start playing a video file")
+    gsrc.add_argument("--session", metavar="DIR", help="open a recorded session for replay")
+    g.add_argument("--record", metavar="SESSION_DIR", help="record a session folder")
+    _model_options(g)
+    _window_options(g)
+    g.set_defaults(fn=cmd_gui)
 
     b = sub.add_parser("bench", help="measure the pipeline: throughput, per-stage latency, drops, naive peer")
     b.add_argument("--video", metavar="FILE", help="clip to use (default: one made from a real face photo)")

@@ -23,6 +23,9 @@ def register_worker(section: str):
 def build_workers(bundle: Bundle, expression_model: str = "pooled", backend: str = "auto") -> list[ModelWorker]:
     """Workers for every model section present in ``bundle`` (an empty list for a perception-only bundle)."""
     check_expression_model(expression_model)
+    import realtime.fake_worker  # noqa: F401 - registers the "lstmpb" worker
+    import realtime.valence_worker  # noqa: F401 - registers the "sta" worker
+
     workers = []
     for section, build in _BUILDERS.items():
         if bundle.has(section):
@@ -32,4 +35,7 @@ def build_workers(bundle: Bundle, expression_model: str = "pooled", backend: str
 
 def available_models(bundle: Bundle) -> dict[str, bool]:
     """Which model families the bundle carries (and this build can run)."""
+    import realtime.fake_worker  # noqa: F401
+    import realtime.valence_worker  # noqa: F401
+
     return {section: bundle.has(section) and section in _BUILDERS for section in ("sta", "lstmpb")}

@@ -237,7 +237,7 @@ class Pipeline:
         self.buffers = PerceptionBuffers(self.settings.buffer_capacity, tracker.crop_size)
         self.workers = list(workers or [])
         for w in self.workers:
-            w.attach(self.buffers, lossless=not source.live)
+            w.attach(self.buffers, lossless=not source.live, fps=source.info.fps)
         self._frames: queue.Queue = queue.Queue(maxsize=1 if source.live else self.settings.queue_size)
         self.capture = CaptureThread(source, self._frames, paced)
         self.perception = PerceptionThread(self._frames, tracker, self.buffers, self.workers, self.bus,

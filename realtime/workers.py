@@ -3,8 +3,9 @@
 A worker decides on the perception thread whether a job is due (:meth:`ModelWorker.due`), takes a
 snapshot of what it needs (:meth:`ModelWorker.prepare`, copies), and computes on its own thread
 (:meth:`ModelWorker.compute`). Live, a worker that is still busy skips the job and counts it:
-perception never waits. Offline (``lossless``), perception waits for the worker so that every
-job runs and the results do not depend on the machine's speed.
+perception never waits, and an output appears on the first row published after it is ready.
+Offline (``lossless``), perception waits for each job, so every job runs, its output lands on the
+row of the frame that completed its input, and the results do not depend on the machine's speed.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class ModelWorker(StoppableThread):
         super().__init__(name)
         self.buffers: PerceptionBuffers | None = None
         self.lossless = False
+        self.fps = 30.0  # the source's frame rate (set by attach)
         self._job: Any = None
         self._job_ready = threading.Condition()
         self._busy = False
@@ -52,24 +54,24 @@ class ModelWorker(StoppableThread):
         """Runs on the perception thread when the face is lost; drop per-face state here."""
 
     # -- called by the pipeline (perception thread) -----------------------------------------
-    def attach(self, buffers: PerceptionBuffers, lossless: bool) -> None:
-        self.buffers, self.lossless = buffers, lossless
+    def attach(self, buffers: PerceptionBuffers, lossless: bool, fps: float = 30.0) -> None:
+        self.buffers, self.lossless, self.fps = buffers, lossless, fps
 
     def offer(self, obs: FaceObservation) -> None:
         if not self.due(obs, self.buffers):
             return
         with self._job_ready:
-            if self._busy:
-                if not self.lossless:
-                    self.stats.skipped += 1
-                    return
-                while self._busy and not self.stopping:
-                    self._job_ready.wait(0.1)
-                if self.stopping:
-                    return
+            if self._busy:  # only live: offline, the previous job was waited for
+                self.stats.skipped += 1
+                return
             self._job = (self._epoch, time.monotonic_ns(), self.prepare(obs, self.buffers))
             self._busy = True
             self._job_ready.notify_all()
+            if self.lossless:
+                # Offline, the output belongs to the row of the frame that completed the input:
+                # wait for it, so results do not depend on the machine's speed.
+                while self._busy and self.is_alive() and not self.stopping:
+                    self._job_ready.wait(0.1)
 
     def reset(self) -> None:
         with self._job_ready:
@@ -78,6 +80,10 @@ class ModelWorker(StoppableThread):
             self._output = {}
             self._seq += 1
         self.on_reset()
+
+    def describe(self) -> str:
+        """One line for status displays: what runs and where (subclasses add the backend)."""
+        return self.name
 
     def output(self) -> tuple[int, dict[str, Any]]:
         """(sequence number, latest output); the number changes when a new output arrives."""

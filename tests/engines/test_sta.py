@@ -1,0 +1,154 @@
+"""STA-3DCNN: forward pass of every registered config, input preprocessing, bundle save/load."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from engines.bundle import BundleError, load_bundle, write_bundle_json
+from engines.sta import (STA3DCNN, STAConfig, create_sta, load_sta, preprocess_clip, registered_sta, save_sta,
+                         sta_config, sta_section)
+
+torch.set_num_threads(1)
+
+TINY = STAConfig(crop_size=16, clip_length=4, encoder_widths=(4, 8), convlstm_hidden=(8, 4),
+                 conv3d_widths=(4, 8, 8, 8), pooled_size=(1, 2, 2), fc_hidden=(16, 8))
+
+
+def _check_outputs(valence: torch.Tensor, attention: torch.Tensor, b: int, cfg: STAConfig) -> None:
+    assert valence.shape == (b,)
+    assert attention.shape == (b, cfg.clip_length, cfg.crop_size, cfg.crop_size)
+    assert torch.isfinite(valence).all() and torch.isfinite(attention).all()
+    assert (attention >= 0).all()
+    torch.testing.assert_close(attention.sum(dim=(-1, -2)), torch.ones(b, cfg.clip_length), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", registered_sta())
+def test_every_registered_config_runs_a_clip(name):
+    torch.manual_seed(0)
+    model = create_sta(name).eval()
+    cfg = model.config
+    with torch.inference_mode():
+        valence, attention = model(torch.randn(1, *cfg.input_shape))
+    _check_outputs(valence, attention, 1, cfg)
+
+
+def test_tiny_config_batch_and_gradients_reach_both_branches():
+    torch.manual_seed(0)
+    model = STA3DCNN(TINY)
+    valence, attention = model(torch.randn(3, *TINY.input_shape))
+    _check_outputs(valence.detach(), attention.detach(), 3, TINY)
+    valence.sum().backward()
+    for part in (model.attention.encoder[0].weight, model.attention.lstms[0].h2g.weight, model.conv1.weight,
+                 model.head[-1].weight):
+        assert part.grad is not None and part.grad.abs().sum() > 0
+
+
+def test_model_rejects_wrong_input_shape():
+    model = STA3DCNN(TINY)
+    with pytest.raises(ValueError, match="crop size"):
+        model(torch.zeros(1, 4, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"\(B, T, 3, S, S\)"):
+        model(torch.zeros(1, 4, 16, 16))
+
+
+def test_config_round_trip_and_validation():
+    cfg = sta_config("sta_small")
+    assert STAConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ValueError, match="multiple of 4"):
+        STAConfig(crop_size=66)
+    with pytest.raises(ValueError, match="unknown STA config keys"):
+        STAConfig.from_dict({**cfg.to_dict(), "depth": 3})
+    with pytest.raises(ValueError, match="registered"):
+        create_sta("sta_huge")
+    assert create_sta("sta_small", crop_size=96).config.crop_size == 96
+
+
+def test_preprocess_clip_converts_bgr_to_standardised_rgb():
+    crops = np.zeros((4, 16, 16, 3), np.uint8)
+    crops[..., 0] = 255  # blue in BGR
+    x = preprocess_clip(crops, TINY)
+    assert x.shape == (1, 4, 3, 16, 16) and x.dtype == torch.float32
+    assert torch.all(x[0, :, 2] == 1.0) and torch.all(x[0, :, 0] == -1.0)  # RGB: blue last, scaled to [-1, 1]
+    with pytest.raises(ValueError, match="expects 4 crops of 16 px"):
+        preprocess_clip(np.zeros((5, 16, 16, 3), np.uint8), TINY)
+    with pytest.raises(ValueError, match="uint8"):
+        preprocess_clip(np.zeros((4, 16, 16, 3), np.float32), TINY)
+
+
+def _bundle(tmp_path, model, **top):
+    save_sta(model, tmp_path / "sta.safetensors")
+    meta = {"name": "t", "trained_on": "random weights", "landmark_normalization": "similarity",
+            "crop_size": model.config.crop_size, "clip_length": model.config.clip_length,
+            "clip_rate_fps": model.config.clip_rate_fps, "sta": sta_section(model, "sta.safetensors", {"ccc": 0.1})}
+    meta.update(top)
+    write_bundle_json(tmp_path, meta)
+    return tmp_path
+
+
+def test_save_load_round_trip_gives_identical_outputs(tmp_path):
+    torch.manual_seed(1)
+    model = STA3DCNN(TINY).eval()
+    loaded = load_sta(_bundle(tmp_path, model))
+    assert not loaded.training and loaded.config == TINY
+    x = torch.randn(2, *TINY.input_shape)
+    with torch.inference_mode():
+        for a, b in zip(model(x), loaded(x)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_load_strips_wrapper_prefixes(tmp_path):
+    model = STA3DCNN(TINY)
+    root = _bundle(tmp_path, model)
+    state = load_file(str(root / "sta.safetensors"))
+    save_file({f"module._orig_mod.{k}": v for k, v in state.items()}, str(root / "sta.safetensors"))
+    assert load_sta(root).config == TINY
+
+
+def test_bundle_refuses_shape_mismatch(tmp_path):
+    model = STA3DCNN(TINY)
+    root = _bundle(tmp_path, model)
+    meta = json.loads((root / "bundle.json").read_text())
+    meta["sta"]["config"]["fc_hidden"] = [32, 8]
+    (root / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"sta\.safetensors.*has shape.*'sta.weights'"):
+        load_sta(root)
+
+
+def test_bundle_refuses_missing_keys(tmp_path):
+    root = _bundle(tmp_path, STA3DCNN(TINY))
+    state = load_file(str(root / "sta.safetensors"))
+    state.pop("conv1.weight")
+    save_file(state, str(root / "sta.safetensors"))
+    with pytest.raises(BundleError, match=r"sta\.safetensors.*missing \['conv1.weight'\]"):
+        load_sta(root)
+
+
+def test_bundle_refuses_crop_size_disagreement_and_bad_config(tmp_path):
+    root = _bundle(tmp_path, STA3DCNN(TINY), crop_size=32)
+    with pytest.raises(BundleError, match=r"bundle.json: field 'sta.config.crop_size' is 16"):
+        load_sta(root)
+    meta = json.loads((root / "bundle.json").read_text())
+    meta["crop_size"] = 16
+    meta["sta"]["config"]["crop_size"] = "big"
+    (root / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"field 'sta.config' is invalid"):
+        load_sta(load_bundle(root))
+
+
+def test_bundle_refuses_non_safetensors_weights(tmp_path):
+    root = _bundle(tmp_path, STA3DCNN(TINY))
+    (root / "sta.pt").write_bytes(b"not a checkpoint")
+    meta = json.loads((root / "bundle.json").read_text())
+    meta["sta"]["weights"] = "sta.pt"
+    (root / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"'sta.weights' names sta.pt; only .safetensors"):
+        load_sta(root)
+    (root / "sta.safetensors").write_bytes(b"garbage")
+    meta["sta"]["weights"] = "sta.safetensors"
+    (root / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match=r"sta\.safetensors: not a readable safetensors file"):
+        load_sta(root)
