@@ -138,6 +138,24 @@ def load_bundle(root: str | Path | None = None) -> Bundle:
     return Bundle(root=root, meta=meta)
 
 
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def strip_wrapper_prefixes(state: dict[str, Any]) -> dict[str, Any]:
+    """State-dict keys without the 'module.' (DistributedDataParallel) and '_orig_mod.'
+    (torch.compile) prefixes, however they are nested."""
+    out = {}
+    for key, value in state.items():
+        changed = True
+        while changed:
+            changed = False
+            for prefix in WRAPPER_PREFIXES:
+                if key.startswith(prefix):
+                    key, changed = key[len(prefix):], True
+        out[key] = value
+    return out
+
+
 def write_bundle_json(root: str | Path, meta: dict[str, Any]) -> Path:
     """Write ``bundle.json`` (atomically) after filling the schema field."""
     root = Path(root)

@@ -1,0 +1,257 @@
+"""LSTM-PB training loop (checkpoints, resume, DDP) and the XGBoost stage with bundle export."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from engines.bundle import BundleError, load_bundle, write_bundle_json
+from engines.lstmpb import load_class_pbs, load_lstmpb, load_lstmpb_weights
+from engines.online_pb import OnlinePBRecognizer, RecognizerSettings
+from engines.pb_classifier import XGBSettings, load_classifiers
+from training import train_lstmpb as tl
+from training import train_xgb as tx
+from training.cache import LandmarkCacheWriter, read_landmark_cache
+
+TINY = dict(hidden=8, layers=2, batch_size=4, lr=0.05, progress=False)
+FAST_XGB = XGBSettings(max_rounds=40, early_stopping_rounds=10, nfold=3)
+QUICK_STREAM = RecognizerSettings(window=8, every=4, iters=2, min_frames=6)
+
+
+def landmark_sequence(rng: np.random.Generator, fake: bool, frames: int, expression_shift: float) -> np.ndarray:
+    """Genuine: slow, symmetric; fake: fast onset, left/right asymmetric. (frames, 80) in [-1, 1]."""
+    t = np.arange(frames)[:, None]
+    k = np.arange(40)[None, :]
+    freq = 0.5 if fake else 0.25
+    amp = np.where(k % 2 == 0, 0.5, 0.15) if fake else np.full(k.shape, 0.35)
+    phase = rng.uniform(-0.3, 0.3)
+    xs = 0.3 * np.cos(0.7 * k + expression_shift) + amp * np.sin(freq * t + phase + 0.1 * k)
+    ys = 0.3 * np.sin(0.5 * k) + 0.5 * amp * np.cos(freq * t + phase)
+    return (np.concatenate([xs, ys], 1) + rng.normal(0, 0.01, (frames, 80))).astype(np.float32)
+
+
+def make_cache(root, subjects=4, expressions=("happiness", "anger"), augs=2, seed=0, frames=None):
+    """A landmark cache like preprocessing writes: every subject shows each expression genuinely and posed.
+
+    Sequences have 12..16 frames, or exactly ``frames``."""
+    rng = np.random.default_rng(seed)
+    writer = LandmarkCacheWriter(root)
+    for s in range(subjects):
+        for e, expr in enumerate(expressions):
+            for label in ("genuine", "fake"):
+                for aug in range(augs):
+                    n = frames or int(rng.integers(12, 17))
+                    seq = landmark_sequence(rng, label == "fake", n, expression_shift=0.8 * e)
+                    writer.add(f"s{s}_{expr}_{label}_{aug}", f"s{s}", expr, label, aug, seq)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return make_cache(tmp_path_factory.mktemp("cache"))
+
+
+def read_metrics(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+# --------------------------------------------------------------------------------------------
+# train_lstmpb
+
+
+def test_training_writes_outputs_and_resume_equals_an_uninterrupted_run(cache, tmp_path):
+    full = tl.train_lstmpb(cache, tmp_path / "full", epochs=3, **TINY)
+    tl.train_lstmpb(cache, tmp_path / "split", epochs=2, **TINY)
+    resumed = tl.train_lstmpb(cache, tmp_path / "split", epochs=3, resume=True, **TINY)
+    assert full.epochs == resumed.epochs == 3
+    for run in ("full", "split"):
+        rows = read_metrics(tmp_path / run / "metrics.csv")
+        assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+        assert all(np.isfinite(float(r["train_mse"])) for r in rows)
+        state = json.loads((tmp_path / run / "train.json").read_text())
+        assert state["done"] and state["epoch"] == 3
+        assert state["classes"] == ["anger/genuine", "anger/fake", "happiness/genuine", "happiness/fake"]
+    model_a, _, pbs_a, _ = tl.load_trained(tmp_path / "full")
+    model_b, _, pbs_b, _ = tl.load_trained(tmp_path / "split")
+    for (name, a), (_, b) in zip(model_a.state_dict().items(), model_b.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)
+    for key in pbs_a:
+        torch.testing.assert_close(pbs_a[key], pbs_b[key])
+    assert any(p.abs().max() > 0 for p in pbs_a.values())  # the class PBs did learn
+
+
+def test_training_lowers_the_error(cache, tmp_path):
+    tl.train_lstmpb(cache, tmp_path, epochs=8, **TINY)
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert float(rows[-1]["train_mse"]) < float(rows[0]["train_mse"])
+
+
+def test_one_expression_and_held_out_subjects(cache, tmp_path):
+    tl.train_lstmpb(cache, tmp_path, expression="anger", epochs=1, holdout_subjects=["s3"], **TINY)
+    state = json.loads((tmp_path / "train.json").read_text())
+    assert state["classes"] == ["anger/genuine", "anger/fake"]
+    assert state["sequences"] == 3 * 2 * 2  # 3 subjects x genuine/fake x 2 augmentations
+    assert state["settings"]["holdout_subjects"] == ["s3"]
+    _, config, pbs, _ = tl.load_trained(tmp_path)
+    assert set(pbs) == {"anger/genuine", "anger/fake"} and config.hidden == 8
+
+
+def test_resume_without_a_checkpoint_is_refused(cache, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        tl.train_lstmpb(cache, tmp_path, epochs=1, resume=True, **TINY)
+
+
+def test_epoch_order_shards_evenly_and_covers_every_item():
+    n, world, batch = 11, 2, 3
+    shards = [tl.epoch_order(n, epoch=5, seed=1, world=world, rank=r, batch_size=batch) for r in range(world)]
+    assert len(shards[0]) == len(shards[1])
+    flat = [np.concatenate(s) for s in shards]
+    assert set(np.concatenate(flat)) == set(range(n))
+    assert len(flat[0]) == len(flat[1]) == 6
+    again = tl.epoch_order(n, epoch=5, seed=1, world=world, rank=0, batch_size=batch)
+    assert all(np.array_equal(a, b) for a, b in zip(again, shards[0]))
+
+
+def test_command_line_entry(cache, tmp_path):
+    parser = argparse.ArgumentParser()
+    tl.add_arguments(parser)
+    args = parser.parse_args(["--cache", str(cache), "--out", str(tmp_path), "--epochs", "1", "--hidden", "8",
+                              "--layers", "1", "--holdout", "s0,s1", "--no-progress"])
+    assert tl.run(args) == 0
+    state = json.loads((tmp_path / "train.json").read_text())
+    assert state["config"]["layers"] == 1 and state["settings"]["holdout_subjects"] == ["s0", "s1"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, cache_dir: str, out_dir: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    tl.train_lstmpb(cache_dir, out_dir, epochs=2, grad_clip=0.0, **{**TINY, "batch_size": 2})
+
+
+@pytest.mark.slow
+def test_distributed_training_on_two_cpu_processes_equals_one_process(tmp_path):
+    """Two gloo ranks with batches of 2 take the same steps as one process with batches of 4
+    (equal-length sequences, no clipping): the sharding, DDP's weight gradients and the summed
+    PB updates must all be right for the results to agree."""
+    cache = make_cache(tmp_path / "cache", frames=14)
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(cache), str(tmp_path / "ddp")), nprocs=2, join=True)
+    tl.train_lstmpb(cache, tmp_path / "single", epochs=2, grad_clip=0.0, **{**TINY, "batch_size": 4})
+    state = json.loads((tmp_path / "ddp" / "train.json").read_text())
+    assert state["world_size"] == 2 and state["done"]
+    rows = read_metrics(tmp_path / "ddp" / "metrics.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert int(rows[0]["sequences"]) == 32  # both ranks' shares counted once: 4 subjects x 2 x 2 x 2
+    ddp_model, _, ddp_pbs, _ = tl.load_trained(tmp_path / "ddp")
+    one_model, _, one_pbs, _ = tl.load_trained(tmp_path / "single")
+    for (name, a), (_, b) in zip(ddp_model.state_dict().items(), one_model.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+    assert set(ddp_pbs) == set(one_pbs)
+    for key in one_pbs:
+        assert one_pbs[key].abs().max() > 0
+        torch.testing.assert_close(ddp_pbs[key], one_pbs[key], rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# train_xgb: PB vectors, classifiers, evaluation, bundle
+
+
+def test_roc_auc_matches_pair_counting():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    s = np.round(rng.random(40), 1)  # many ties
+    pos, neg = s[y == 1], s[y == 0]
+    brute = np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])
+    assert tx.roc_auc(y, s) == pytest.approx(brute)
+    assert tx.roc_auc([1, 1], [0.2, 0.3]) != tx.roc_auc([1, 1], [0.2, 0.3])  # NaN: one class only
+
+
+def test_clip_scores_average_each_clip():
+    samples = tx.PBSamples(np.zeros((5, 64)), np.array([0, 0, 1, 1, 1]), np.array(["a"] * 5),
+                           np.array(["anger"] * 5), np.array(["a/anger/genuine"] * 2 + ["a/anger/fake"] * 3))
+    scores = tx.clip_scores(samples, np.array([0.1, 0.3, 0.6, 0.7, 0.8]))
+    got = dict(zip(scores.clips, scores.probs))
+    assert got == pytest.approx({"a/anger/genuine": 0.2, "a/anger/fake": 0.7})
+    metrics = tx.score_clips(scores)
+    assert metrics["accuracy"] == 1.0 and metrics["accuracy_paired"] == 1.0 and metrics["auc"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def trained_dir(cache, tmp_path_factory):
+    out = tmp_path_factory.mktemp("lstmpb")
+    torch.set_num_threads(1)
+    tl.train_lstmpb(cache, out, epochs=4, holdout_subjects=["s3"], **TINY)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["stream", "sequence"])
+def test_xgb_stage_writes_a_usable_bundle(cache, trained_dir, tmp_path, mode):
+    base = {"name": "tiny", "trained_on": "synthetic landmark trajectories (test)",
+            "landmark_normalization": "similarity", "crop_size": 64, "clip_length": 16, "clip_rate_fps": 4.0}
+    metrics = tx.train_xgb(cache, trained_dir, tmp_path, mode=mode, recognizer=QUICK_STREAM, sequence_iters=5,
+                           settings=FAST_XGB, base_meta=base, progress=False)
+    assert metrics["holdout_subjects"] == ["s3"] and "s3" not in metrics["train_subjects"]
+    assert set(metrics["cv_auc"]) == {"pooled", "anger", "happiness"}
+    held = metrics["holdout"]
+    assert held["pooled"]["clips"] == 4  # s3: 2 expressions x genuine/fake, augmentations averaged
+    assert set(held["anger"]) == {"clips", "accuracy", "auc", "accuracy_paired"}
+
+    bundle = load_bundle(tmp_path)
+    section = bundle.section("lstmpb")
+    assert section["metrics"]["pb_source"] == mode
+    assert section["recognizer"] == QUICK_STREAM.to_dict()
+    model, config = load_lstmpb(bundle)
+    assert config.hidden == 8
+    assert set(load_class_pbs(bundle)) == {"anger/genuine", "anger/fake", "happiness/genuine", "happiness/fake"}
+    assert set(load_classifiers(bundle)) == {"pooled", "anger", "happiness"}
+    rec = OnlinePBRecognizer.from_bundle(bundle, expression="anger")
+    seq = np.load(cache / "landmarks" / "s3_anger_fake_0.npy")
+    probs = [p for p in (rec.update(v) for v in seq) if p is not None]
+    assert probs and all(0.0 <= p <= 1.0 for p in probs)
+
+
+def test_bundle_export_keeps_other_sections(cache, trained_dir, tmp_path):
+    write_bundle_json(tmp_path, {"name": "both", "trained_on": "x", "landmark_normalization": "roi", "crop_size": 48,
+                                 "clip_length": 16, "clip_rate_fps": 4.0, "sta": {"weights": "sta.safetensors"}})
+    model, _, pbs, _ = tl.load_trained(trained_dir)
+    samples = tx.collect_pbs(model, tl.select_items(read_landmark_cache(cache), "pooled"), mode="sequence",
+                             sequence_iters=3)
+    classifiers, _ = tx.fit_classifiers(samples, FAST_XGB, expressions=[])
+    tx.write_lstmpb_bundle(tmp_path, model, pbs, classifiers, RecognizerSettings())
+    meta = json.loads((tmp_path / "bundle.json").read_text())
+    assert meta["sta"] == {"weights": "sta.safetensors"} and meta["crop_size"] == 48
+    assert meta["lstmpb"]["classifiers"] == {"pooled": "xgb_pooled.ubj"}
+    load_lstmpb_weights(tmp_path / "lstmpb.safetensors", model.config)
+
+
+def test_bundle_export_needs_top_level_fields_for_a_new_bundle(trained_dir, tmp_path):
+    model, _, pbs, _ = tl.load_trained(trained_dir)
+    with pytest.raises(ValueError, match="base_meta"):
+        tx.write_lstmpb_bundle(tmp_path, model, pbs, {}, RecognizerSettings())
+
+
+def test_xgb_command_line_entry(cache, trained_dir, tmp_path):
+    parser = argparse.ArgumentParser()
+    tx.add_arguments(parser)
+    argv = ["--cache", str(cache), "--lstmpb", str(trained_dir), "--bundle", str(tmp_path), "--window", "8",
+            "--every", "4", "--iters", "1", "--max-rounds", "20", "--nfold", "3", "--no-progress"]
+    with pytest.raises(BundleError, match="--trained-on"):
+        tx.run(parser.parse_args(argv))
+    assert tx.run(parser.parse_args(argv + ["--trained-on", "synthetic trajectories", "--name", "cli"])) == 0
+    bundle = load_bundle(tmp_path)
+    assert bundle.name == "cli" and bundle.landmark_normalization == "similarity"
+    assert bundle.section("lstmpb")["recognizer"]["window"] == 8

@@ -1,0 +1,397 @@
+"""Learning mode of the LSTM-PB: weights and one PB per (expression, genuine/fake) class.
+
+Reads the landmark cache (:mod:`training.cache`), trains by back-propagation through time over
+whole sequences (mean squared next-frame error, SGD with momentum) while each class PB follows the
+step-averaged back-propagated error of its sequences (paper eq. 1–2). Both learning rates drop ten
+times after ``patience`` epochs without a lower training error.
+
+Output folder::
+
+    OUT/lstmpb.safetensors   weights of the best epoch (lowest training error)
+    OUT/pb.safetensors       class PBs of that epoch, keys '<expression>/<genuine|fake>'
+    OUT/train.json           config, settings, classes, held-out subjects, progress
+    OUT/metrics.csv          one row per epoch
+    OUT/checkpoint/          the last epoch: weights, PBs, momentum buffers, state.json (for resume)
+
+Runs unchanged under ``torchrun``: with WORLD_SIZE > 1 it joins the process group (gloo on CPU,
+NCCL on GPUs), each rank takes its share of every epoch's sequences, DistributedDataParallel
+averages the weight gradients and the PB updates are summed across ranks.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from engines.expressions import EXPRESSIONS, LABELS, POOLED, check_expression_model
+from engines.lstmpb import (LSTMPB, LSTMPBConfig, class_key, learning_step, load_lstmpb_weights,
+                            read_class_pbs, save_class_pbs, save_lstmpb)
+from training.cache import LandmarkItem, read_landmark_cache
+
+WEIGHTS = "lstmpb.safetensors"
+PBS = "pb.safetensors"
+STATE = "train.json"
+METRICS = "metrics.csv"
+CHECKPOINT = "checkpoint"
+METRIC_FIELDS = ("epoch", "train_mse", "lr", "lr_pb", "seconds", "sequences", "improved")
+
+
+@dataclass
+class TrainSettings:
+    expression: str = POOLED
+    epochs: int = 100
+    batch_size: int = 4
+    lr: float = 0.01
+    momentum: float = 0.9
+    lr_pb: float = 0.9
+    patience: int = 10
+    grad_clip: float = 5.0
+    max_frames: int | None = None  # crop longer sequences to a random span of this many frames
+    seed: int = 0
+    holdout_subjects: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out_dir: Path
+    epochs: int  # epochs completed
+    best_mse: float
+    weights: Path
+    pbs: Path
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def select_items(items: Sequence[LandmarkItem], expression: str, holdout_subjects: Sequence[str] = ()
+                 ) -> list[LandmarkItem]:
+    """Items of one expression (all of them for 'pooled'), held-out subjects removed, key order."""
+    check_expression_model(expression)
+    held = set(holdout_subjects)
+    chosen = [it for it in items if (expression == POOLED or it.expression == expression)
+              and it.subject not in held and it.frames >= 2]
+    return sorted(chosen, key=lambda it: it.key)
+
+
+def class_names(items: Sequence[LandmarkItem]) -> list[str]:
+    """Class PB names present in the items, in a fixed order ('<expression>/<label>')."""
+    present = {(it.expression, it.label) for it in items}
+    unknown = sorted({e for e, _ in present} - set(EXPRESSIONS))
+    if unknown:
+        raise ValueError(f"landmark cache has unknown expression(s) {unknown}; expected {EXPRESSIONS}")
+    return [class_key(e, lab) for e in EXPRESSIONS for lab in LABELS if (e, lab) in present]
+
+
+def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sequences (T_i, 80) -> padded (B, T_max, 80) and lengths (B,)."""
+    lengths = torch.tensor([len(s) for s in seqs])
+    x = torch.zeros(len(seqs), int(lengths.max()), seqs[0].shape[1])
+    for i, s in enumerate(seqs):
+        x[i, : len(s)] = torch.from_numpy(np.asarray(s, np.float32))
+    return x, lengths
+
+
+def epoch_order(n: int, epoch: int, seed: int, world: int, rank: int, batch_size: int) -> list[np.ndarray]:
+    """This rank's batches of item indices for one epoch (same permutation on every rank).
+
+    The permutation is padded by wrapping so that every rank runs the same number of batches.
+    """
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    per_round = world * batch_size
+    total = int(math.ceil(n / per_round)) * per_round
+    perm = np.concatenate([perm] * int(math.ceil(total / n)))[:total]
+    mine = perm[rank::world]
+    return [mine[i : i + batch_size] for i in range(0, len(mine), batch_size)]
+
+
+# --------------------------------------------------------------------------------------------
+# distributed helpers
+
+
+@dataclass(frozen=True)
+class DistContext:
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    owns_group: bool = False  # this code joined the process group (and leaves it when done)
+
+    @property
+    def active(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_reduce(self, t: torch.Tensor) -> None:
+        if self.active:
+            dist.all_reduce(t, op=dist.ReduceOp.SUM)
+
+    def barrier(self) -> None:
+        if self.active:
+            dist.barrier()
+
+
+def init_distributed(device: torch.device) -> DistContext:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1); single process otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistContext()
+    owns = not dist.is_initialized()
+    if owns:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return DistContext(dist.get_world_size(), dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), owns)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'cpu', 'cuda', 'cuda:N' or 'auto'; a bare 'cuda' means this rank's GPU (LOCAL_RANK)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+# --------------------------------------------------------------------------------------------
+# checkpoints
+
+
+def _save_checkpoint(folder: Path, model: LSTMPB, pbs: dict[str, torch.Tensor],
+                     optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_lstmpb(model, folder / "weights.safetensors.tmp")
+    save_class_pbs(pbs, folder / "pb.safetensors.tmp")
+    momentum = {f"momentum.{i}": s["momentum_buffer"].detach().cpu().contiguous()
+                for i, s in optimizer.state_dict()["state"].items() if s.get("momentum_buffer") is not None}
+    save_file(momentum, str(folder / "optimizer.safetensors.tmp"))
+    (folder / "state.json.tmp").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    for name in ("weights.safetensors", "pb.safetensors", "optimizer.safetensors", "state.json"):
+        (folder / f"{name}.tmp").replace(folder / name)  # state.json last: it marks a complete checkpoint
+
+
+def _load_checkpoint(folder: Path, config: LSTMPBConfig
+                     ) -> tuple[LSTMPB, dict[str, torch.Tensor], dict[int, torch.Tensor]]:
+    from safetensors.torch import load_file
+
+    model = load_lstmpb_weights(folder / "weights.safetensors", config)
+    pbs = read_class_pbs(folder / "pb.safetensors", config.pb_dim)
+    momentum = {int(k.split(".", 1)[1]): v for k, v in load_file(str(folder / "optimizer.safetensors")).items()}
+    return model, pbs, momentum
+
+
+def _append_metrics(path: Path, row: dict[str, Any]) -> None:
+    new = not path.is_file()
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=METRIC_FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+# --------------------------------------------------------------------------------------------
+# the loop
+
+
+def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = POOLED, epochs: int = 100,
+                 hidden: int = 64, layers: int = 4, pb_dim: int = 64, context_dim: int = 64,
+                 tie_depth_weights: bool = True, batch_size: int = 4, lr: float = 0.01, momentum: float = 0.9,
+                 lr_pb: float = 0.9, patience: int = 10, grad_clip: float = 5.0, max_frames: int | None = None,
+                 resume: bool = False, seed: int = 0, holdout_subjects: Sequence[str] = (),
+                 device: str = "cpu", progress: bool = True) -> TrainResult:
+    """Train an LSTM-PB on the landmark cache at ``cache_dir``; write weights, PBs and logs to ``out_dir``.
+
+    hidden defaults to 64, not the paper's 512: one core keeps up with live recognition at 64
+    (see :mod:`engines.online_pb`). ``holdout_subjects`` are left out (for classifier evaluation).
+    ``resume`` continues from ``out_dir/checkpoint`` with its settings; other arguments must agree.
+    """
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    device = resolve_device(device)
+    ctx = init_distributed(device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    config = LSTMPBConfig(hidden=hidden, layers=layers, pb_dim=pb_dim, context_dim=context_dim,
+                          tie_depth_weights=tie_depth_weights)
+    settings = TrainSettings(expression=check_expression_model(expression), epochs=epochs, batch_size=batch_size,
+                             lr=lr, momentum=momentum, lr_pb=lr_pb, patience=patience, grad_clip=grad_clip,
+                             max_frames=max_frames, seed=seed, holdout_subjects=sorted(set(holdout_subjects)))
+    ckpt = out_dir / CHECKPOINT
+    resumed: dict[str, Any] | None = None
+    if resume and (ckpt / "state.json").is_file():
+        resumed = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
+        config = LSTMPBConfig.from_dict(resumed["config"])
+        saved = TrainSettings(**resumed["settings"])
+        saved.epochs = epochs  # the one setting a resumed run may change: how far to go
+        settings = saved
+    elif resume:
+        raise FileNotFoundError(f"{ckpt / 'state.json'}: nothing to resume; run without --resume to start")
+
+    items = select_items(read_landmark_cache(cache_dir), settings.expression, settings.holdout_subjects)
+    if not items:
+        raise ValueError(f"{cache_dir}: no landmark sequences for expression model '{settings.expression}' "
+                         f"outside the held-out subjects")
+    classes = class_names(items)
+    class_index = {name: i for i, name in enumerate(classes)}
+    item_class = [class_index[class_key(it.expression, it.label)] for it in items]
+
+    torch.manual_seed(settings.seed)
+    model = LSTMPB(config)
+    class_pbs = torch.zeros(len(classes), config.pb_dim)
+    optimizer_momentum: dict[int, torch.Tensor] = {}
+    start_epoch, best, since_best = 0, float("inf"), 0
+    cur_lr, cur_lr_pb = settings.lr, settings.lr_pb
+    if resumed is not None:
+        if resumed["classes"] != classes:
+            raise ValueError(f"{ckpt}: checkpoint classes {resumed['classes']} differ from the cache's {classes}")
+        model, pbs, optimizer_momentum = _load_checkpoint(ckpt, config)
+        class_pbs = torch.stack([pbs[name] for name in classes])
+        start_epoch, best, since_best = resumed["epoch"], resumed["best_mse"], resumed["since_best"]
+        cur_lr, cur_lr_pb = resumed["lr"], resumed["lr_pb"]
+    model.to(device).train()
+    class_pbs = class_pbs.to(device)
+    net: torch.nn.Module = model
+    if ctx.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cur_lr, momentum=settings.momentum)
+    if optimizer_momentum:
+        sd = optimizer.state_dict()
+        sd["state"] = {i: {"momentum_buffer": buf.to(device)} for i, buf in optimizer_momentum.items()}
+        optimizer.load_state_dict(sd)
+
+    if ctx.main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    ctx.barrier()
+
+    def state_json(epoch: int) -> dict[str, Any]:
+        return {"config": config.to_dict(), "settings": asdict(settings), "classes": classes,
+                "epoch": epoch, "best_mse": best, "since_best": since_best, "lr": cur_lr, "lr_pb": cur_lr_pb,
+                "world_size": ctx.world, "sequences": len(items), "cache": str(Path(cache_dir).resolve()),
+                "done": epoch >= settings.epochs}
+
+    for epoch in range(start_epoch, settings.epochs):
+        t0 = time.perf_counter()
+        rng_crop = np.random.default_rng([settings.seed, epoch, ctx.rank])
+        batches = epoch_order(len(items), epoch, settings.seed, ctx.world, ctx.rank, settings.batch_size)
+        total = torch.zeros(2, dtype=torch.float64, device=device)  # NCCL reduces device tensors only
+        bar = tqdm(batches, desc=f"lstmpb epoch {epoch + 1}/{settings.epochs}", unit="batch",
+                   disable=not (progress and ctx.main), leave=False)
+        for batch in bar:
+            seqs = []
+            for i in batch:
+                seq = items[i].load()
+                if settings.max_frames and len(seq) > settings.max_frames:
+                    start = int(rng_crop.integers(0, len(seq) - settings.max_frames + 1))
+                    seq = seq[start : start + settings.max_frames]
+                seqs.append(seq)
+            x, lengths = pad_batch(seqs)
+            idx = torch.as_tensor([item_class[i] for i in batch], device=device)
+            mse = learning_step(net, optimizer, x.to(device), lengths.to(device), class_pbs, idx, cur_lr_pb,
+                                settings.grad_clip, all_reduce=ctx.all_reduce if ctx.active else None)
+            if not math.isfinite(mse):
+                raise FloatingPointError(f"training error became {mse} at epoch {epoch + 1}; lower --lr")
+            total[0] += mse * len(batch)
+            total[1] += len(batch)
+            bar.set_postfix(mse=f"{mse:.5f}")
+        bar.close()
+        ctx.all_reduce(total)
+        epoch_mse = float(total[0] / total[1])
+        improved = epoch_mse < best
+        if improved:
+            best, since_best = epoch_mse, 0
+        else:
+            since_best += 1
+            if since_best >= settings.patience:
+                cur_lr, cur_lr_pb, since_best = cur_lr / 10.0, cur_lr_pb / 10.0, 0
+                for group in optimizer.param_groups:
+                    group["lr"] = cur_lr
+        pbs = {name: class_pbs[i].detach().cpu() for i, name in enumerate(classes)}
+        if ctx.main:
+            if improved:
+                save_lstmpb(model, out_dir / WEIGHTS)
+                save_class_pbs(pbs, out_dir / PBS)
+            state = state_json(epoch + 1)
+            _save_checkpoint(ckpt, model, pbs, optimizer, state)
+            (out_dir / STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+            _append_metrics(out_dir / METRICS, {
+                "epoch": epoch + 1, "train_mse": f"{epoch_mse:.6g}", "lr": f"{cur_lr:.6g}",
+                "lr_pb": f"{cur_lr_pb:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}",
+                "sequences": int(total[1]), "improved": int(improved)})
+            if progress:
+                tqdm.write(f"epoch {epoch + 1}/{settings.epochs}: mse {epoch_mse:.5f}"
+                           f"{' (best)' if improved else ''}  lr {cur_lr:.3g}  lr_pb {cur_lr_pb:.3g}")
+        ctx.barrier()
+    if ctx.active and ctx.owns_group:
+        dist.destroy_process_group()
+    return TrainResult(out_dir, max(start_epoch, settings.epochs), best, out_dir / WEIGHTS, out_dir / PBS)
+
+
+def load_trained(out_dir: str | Path) -> tuple[LSTMPB, LSTMPBConfig, dict[str, torch.Tensor], dict[str, Any]]:
+    """The best weights, class PBs and train.json of a finished (or running) training folder."""
+    out_dir = Path(out_dir)
+    state_path = out_dir / STATE
+    if not state_path.is_file():
+        raise FileNotFoundError(f"{state_path}: missing; train the LSTM-PB first ('affectscope train lstmpb')")
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    config = LSTMPBConfig.from_dict(state["config"])
+    model = load_lstmpb_weights(out_dir / WEIGHTS, config)
+    pbs = read_class_pbs(out_dir / PBS, config.pb_dim)
+    return model, config, pbs, state
+
+
+# --------------------------------------------------------------------------------------------
+# command line (wired as 'affectscope train lstmpb')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache", required=True, help="preprocessed cache folder (holds landmarks/index.csv)")
+    parser.add_argument("--out", required=True, help="training output folder")
+    parser.add_argument("--expression", default=POOLED, choices=[POOLED, *EXPRESSIONS],
+                        help="train on one expression or on all of them with one PB per class (pooled)")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--hidden", type=int, default=64,
+                        help="grid LSTM width (paper: 512; 64 keeps live recognition within a CPU core)")
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--pb-dim", type=int, default=64)
+    parser.add_argument("--context-dim", type=int, default=64)
+    parser.add_argument("--untied-depth", action="store_true", help="one depth LSTM per block instead of tied")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--lr", type=float, default=0.01, help="weight learning rate (SGD, momentum 0.9)")
+    parser.add_argument("--lr-pb", type=float, default=0.9, help="PB learning rate (eq. 1-2)")
+    parser.add_argument("--patience", type=int, default=10, help="epochs without improvement before lr / 10")
+    parser.add_argument("--max-frames", type=int, default=None, help="crop longer sequences (default: whole)")
+    parser.add_argument("--holdout", default="", help="comma-separated subject ids left out for evaluation")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    holdout = [s for s in args.holdout.split(",") if s] if args.holdout else []
+    result = train_lstmpb(args.cache, args.out, expression=args.expression, epochs=args.epochs, hidden=args.hidden,
+                          layers=args.layers, pb_dim=args.pb_dim, context_dim=args.context_dim,
+                          tie_depth_weights=not args.untied_depth, batch_size=args.batch_size, lr=args.lr,
+                          lr_pb=args.lr_pb, patience=args.patience, max_frames=args.max_frames,
+                          resume=args.resume, seed=args.seed, holdout_subjects=holdout, device=args.device,
+                          progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"LSTM-PB: {result.epochs} epochs, best training mse {result.best_mse:.5f}; "
+              f"weights {result.weights}, class PBs {result.pbs}")
+    return 0

@@ -1,0 +1,344 @@
+"""PB vectors by recognition, the XGBoost genuine/fake classifiers, their evaluation, and the bundle.
+
+After :mod:`training.train_lstmpb`, every training sequence gets PB vectors by recognition mode
+(weights frozen), one of two ways:
+
+* ``stream`` (default): the sequence is streamed through the online recognizer's schedule
+  (:func:`engines.online_pb.stream_pbs`), giving one PB per update: the classifier learns from the
+  same kind of PB it will see live;
+* ``sequence``: the paper's way, one PB per whole sequence, ``sequence_iters`` steps from zero.
+
+A :class:`engines.pb_classifier.PBClassifier` is fit per expression and one pooled over all, with
+subject-wise cross-validation choosing the number of rounds. Held-out subjects (those left out of
+LSTM-PB training) are scored per clip (a clip's PBs, its augmented copies included, averaged),
+with and without the paper's pairing. :func:`write_lstmpb_bundle` writes the ``lstmpb`` section and
+its files into a bundle folder.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from engines.bundle import BundleError, load_bundle, write_bundle_json
+from engines.expressions import EXPRESSIONS, POOLED
+from engines.lstmpb import LSTMPB, NumpyPBGradient, save_class_pbs, save_lstmpb
+from engines.online_pb import RecognizerSettings, stream_pbs
+from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions
+from training.cache import LandmarkItem, read_landmark_cache
+from training.train_lstmpb import load_trained, select_items
+
+MODES = ("stream", "sequence")
+
+
+# --------------------------------------------------------------------------------------------
+# PB vectors
+
+
+@dataclass(frozen=True)
+class PBSamples:
+    """PB vectors with their labels: X (M, 64); y, subjects, expressions, clips (M,).
+
+    ``clips`` names the clip a vector came from ('<subject>/<expression>/<label>'): augmented copies
+    of a video and the successive PBs of a stream share it.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    subjects: np.ndarray
+    expressions: np.ndarray
+    clips: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> "PBSamples":
+        return PBSamples(self.X[mask], self.y[mask], self.subjects[mask], self.expressions[mask], self.clips[mask])
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def sequence_pbs(model: LSTMPB, seqs: Sequence[np.ndarray], iters: int = 30, lr: float = 0.9,
+                 batch_size: int = 16, progress: bool = False) -> np.ndarray:
+    """One PB per whole sequence by recognition from zero: (N, 64).
+
+    Sequences of similar length are batched (padded and masked) to cut per-step overhead.
+    """
+    from tqdm import tqdm
+
+    engine = NumpyPBGradient(model, dtype=np.float32)
+    order = np.argsort([len(s) for s in seqs], kind="stable")
+    out = np.zeros((len(seqs), model.config.pb_dim), np.float32)
+    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    for chunk in tqdm(chunks, desc="PB per sequence", unit="batch", disable=not progress, leave=False):
+        lengths = np.array([len(seqs[i]) for i in chunk])
+        x = np.zeros((len(chunk), lengths.max(), model.config.input_dim), np.float32)
+        for row, i in enumerate(chunk):
+            x[row, : lengths[row]] = seqs[i]
+        mask = (np.arange(x.shape[1])[None, :] < (lengths[:, None] - 1)).astype(np.float32)
+        pb = np.zeros((len(chunk), model.config.pb_dim), np.float32)
+        for _ in range(iters):
+            g, _ = engine(x, pb, mask)
+            pb = pb - lr * g
+        out[chunk] = pb
+    return out
+
+
+def collect_pbs(model: LSTMPB, items: Sequence[LandmarkItem], mode: str = "stream",
+                recognizer: RecognizerSettings | None = None, sequence_iters: int = 30,
+                progress: bool = False) -> PBSamples:
+    """PB vectors of cache items by recognition mode (see the module docstring for the modes)."""
+    from tqdm import tqdm
+
+    if mode not in MODES:
+        raise ValueError(f"unknown PB mode {mode!r}; choose one of {MODES}")
+    recognizer = recognizer or RecognizerSettings()
+    X, y, subjects, expressions, clips = [], [], [], [], []
+    if mode == "sequence":
+        seqs = [it.load() for it in items]
+        pbs = sequence_pbs(model, seqs, sequence_iters, recognizer.lr, progress=progress)
+        per_item = [pbs[i : i + 1] for i in range(len(items))]
+    else:
+        engine = NumpyPBGradient(model, dtype=np.float32)
+        per_item = [stream_pbs(engine, it.load(), recognizer)
+                    for it in tqdm(items, desc="PB by streaming", unit="seq", disable=not progress, leave=False)]
+    for it, pbs in zip(items, per_item):
+        n = len(pbs)
+        X.append(pbs)
+        y += [it.is_fake] * n
+        subjects += [it.subject] * n
+        expressions += [it.expression] * n
+        clips += [f"{it.subject}/{it.expression}/{it.label}"] * n
+    dim = model.config.pb_dim
+    return PBSamples(np.concatenate(X, 0) if X else np.zeros((0, dim), np.float32), np.asarray(y, int),
+                     np.asarray(subjects, str), np.asarray(expressions, str), np.asarray(clips, str))
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+
+
+def roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann–Whitney, ties counted half); NaN when one class is absent."""
+    y = np.asarray(y).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]  # 1-based average ranks
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def accuracy(y: np.ndarray, predicted: np.ndarray) -> float:
+    y, predicted = np.asarray(y), np.asarray(predicted)
+    return float((y == predicted).mean()) if len(y) else float("nan")
+
+
+@dataclass(frozen=True)
+class ClipScores:
+    """P(fake) per clip (mean over the clip's PB vectors) with the clip's labels."""
+
+    clips: np.ndarray
+    probs: np.ndarray
+    y: np.ndarray
+    subjects: np.ndarray
+    expressions: np.ndarray
+
+
+def clip_scores(samples: PBSamples, probs: np.ndarray) -> ClipScores:
+    names, inverse = np.unique(samples.clips, return_inverse=True)
+    sums = np.bincount(inverse, weights=probs, minlength=len(names))
+    counts = np.bincount(inverse, minlength=len(names))
+    first = np.array([np.flatnonzero(inverse == i)[0] for i in range(len(names))], int)
+    return ClipScores(names, sums / counts, samples.y[first], samples.subjects[first], samples.expressions[first])
+
+
+def score_clips(scores: ClipScores) -> dict[str, float]:
+    """Accuracy (threshold 0.5), ROC AUC, and accuracy with the paper's pairing."""
+    paired = pair_predictions(scores.probs, scores.subjects, scores.expressions)
+    return {"clips": int(len(scores.y)), "accuracy": accuracy(scores.y, scores.probs > 0.5),
+            "auc": roc_auc(scores.y, scores.probs), "accuracy_paired": accuracy(scores.y, paired)}
+
+
+def evaluate(classifiers: Mapping[str, PBClassifier], samples: PBSamples) -> dict[str, dict[str, float]]:
+    """Per expression and overall, clip-level metrics of the expression's own classifier (or the
+    pooled one where it has none) and of the pooled classifier on everything."""
+    out: dict[str, dict[str, float]] = {}
+    if len(samples) == 0:
+        return out
+    own = np.zeros(len(samples))
+    for expr in sorted(set(samples.expressions.tolist())):
+        m = samples.expressions == expr
+        clf = classifiers.get(expr, classifiers[POOLED])
+        own[m] = clf.predict_proba(samples.X[m])
+        out[expr] = score_clips(clip_scores(samples.subset(m), own[m]))
+    out["all_expression_models"] = score_clips(clip_scores(samples, own))
+    out[POOLED] = score_clips(clip_scores(samples, classifiers[POOLED].predict_proba(samples.X)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# classifiers and the bundle
+
+
+def fit_classifiers(samples: PBSamples, settings: XGBSettings | None = None, expressions: Sequence[str] | None = None
+                    ) -> tuple[dict[str, PBClassifier], dict[str, str]]:
+    """Pooled classifier plus one per expression; returns (classifiers, skipped expressions with why)."""
+    settings = settings or XGBSettings()
+    classifiers = {POOLED: PBClassifier(settings).fit(samples.X, samples.y, samples.subjects)}
+    skipped = {}
+    wanted = expressions if expressions is not None else sorted(set(samples.expressions.tolist()))
+    for expr in wanted:
+        m = samples.expressions == expr
+        try:
+            classifiers[expr] = PBClassifier(settings).fit(samples.X[m], samples.y[m], samples.subjects[m])
+        except ValueError as exc:
+            skipped[expr] = str(exc)
+    return classifiers, skipped
+
+
+def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mapping[str, torch.Tensor],
+                        classifiers: Mapping[str, PBClassifier], recognizer: RecognizerSettings,
+                        metrics: Mapping[str, Any] | None = None, base_meta: Mapping[str, Any] | None = None
+                        ) -> Path:
+    """Write the LSTM-PB files and the ``lstmpb`` section into a bundle folder; returns bundle.json.
+
+    An existing bundle.json keeps its other sections (e.g. ``sta``); a new one takes the top-level
+    fields (name, trained_on, landmark_normalization, crop_size, clip_length, clip_rate_fps) from
+    ``base_meta``. The result is read back with :func:`engines.bundle.load_bundle` as a check.
+    """
+    root = Path(bundle_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    if (root / "bundle.json").is_file():
+        meta = dict(load_bundle(root).meta)
+        meta.pop("schema", None)
+        meta.update(base_meta or {})
+    elif base_meta is None:
+        raise ValueError(f"{root}: no bundle.json yet; pass base_meta with name, trained_on, "
+                         "landmark_normalization, crop_size, clip_length and clip_rate_fps")
+    else:
+        meta = dict(base_meta)
+    if POOLED not in classifiers:
+        raise ValueError("a bundle needs the pooled classifier")
+    save_lstmpb(model, root / "lstmpb.safetensors")
+    save_class_pbs(class_pbs, root / "lstmpb_pb.safetensors")
+    files = {}
+    for name, clf in classifiers.items():
+        files[name] = clf.save(root / f"xgb_{name}.ubj").name
+    meta["lstmpb"] = {
+        "config": model.config.to_dict(),
+        "weights": "lstmpb.safetensors",
+        "pb": "lstmpb_pb.safetensors",
+        "classifiers": files,
+        "recognizer": recognizer.to_dict(),
+        "metrics": _json_safe(dict(metrics or {})),
+    }
+    path = write_bundle_json(root, meta)
+    load_bundle(root)
+    return path
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | Path, mode: str = "stream",
+              recognizer: RecognizerSettings | None = None, sequence_iters: int = 30,
+              settings: XGBSettings | None = None, base_meta: Mapping[str, Any] | None = None,
+              progress: bool = True) -> dict[str, Any]:
+    """PB vectors of the LSTM-PB's training sequences, classifiers, held-out evaluation, bundle.
+
+    The held-out subjects and the expression model are those of ``lstmpb_dir/train.json``.
+    Returns the metrics written into the bundle's ``lstmpb.metrics``.
+    """
+    from tqdm import tqdm
+
+    recognizer = recognizer or RecognizerSettings()
+    model, config, class_pbs, state = load_trained(lstmpb_dir)
+    expression = state["settings"]["expression"]
+    holdout = list(state["settings"].get("holdout_subjects", []))
+    items = read_landmark_cache(cache_dir)
+    train_items = select_items(items, expression, holdout)
+    test_items = [it for it in select_items(items, expression) if it.subject in set(holdout)]
+    if not train_items:
+        raise ValueError(f"{cache_dir}: no training sequences for expression model '{expression}'")
+    train = collect_pbs(model, train_items, mode, recognizer, sequence_iters, progress)
+    classifiers, skipped = fit_classifiers(train, settings)
+    metrics: dict[str, Any] = {
+        "pb_source": mode,
+        "expression_model": expression,
+        "train_sequences": len(train_items),
+        "train_subjects": sorted(set(train.subjects.tolist())),
+        "holdout_subjects": holdout,
+        "cv_auc": {name: clf.cv_auc for name, clf in classifiers.items()},
+        "rounds": {name: clf.n_rounds for name, clf in classifiers.items()},
+        "skipped": skipped,
+        "lstmpb_best_train_mse": state.get("best_mse"),
+    }
+    if test_items:
+        test = collect_pbs(model, test_items, mode, recognizer, sequence_iters, progress)
+        metrics["holdout"] = evaluate(classifiers, test)
+    write_lstmpb_bundle(bundle_dir, model, class_pbs, classifiers, recognizer, metrics, base_meta)
+    if progress:
+        tqdm.write(json.dumps(_json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout")}),
+                              indent=2))
+    return metrics
+
+
+# --------------------------------------------------------------------------------------------
+# command line (wired as 'affectscope train xgb')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = RecognizerSettings()
+    parser.add_argument("--cache", required=True, help="preprocessed cache folder (holds landmarks/index.csv)")
+    parser.add_argument("--lstmpb", required=True, help="output folder of 'train lstmpb'")
+    parser.add_argument("--bundle", required=True, help="bundle folder to write (merged into an existing one)")
+    parser.add_argument("--mode", choices=MODES, default="stream",
+                        help="PB per online update (stream, as live) or per whole sequence (sequence, as the paper)")
+    parser.add_argument("--sequence-iters", type=int, default=30, help="recognition steps per sequence (mode sequence)")
+    parser.add_argument("--window", type=int, default=d.window)
+    parser.add_argument("--every", type=int, default=d.every)
+    parser.add_argument("--iters", type=int, default=d.iters, help="recognition steps per online update")
+    parser.add_argument("--lr-pb", type=float, default=d.lr)
+    parser.add_argument("--smoothing", type=float, default=d.smoothing)
+    parser.add_argument("--max-rounds", type=int, default=XGBSettings.max_rounds)
+    parser.add_argument("--nfold", type=int, default=XGBSettings.nfold)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", default=None, help="bundle name (new bundles)")
+    parser.add_argument("--trained-on", default=None, help="what the bundle was trained on (new bundles)")
+    parser.add_argument("--normalization", choices=("similarity", "roi"), default="similarity",
+                        help="landmark normalization of the cache (new bundles)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    recognizer = RecognizerSettings(window=args.window, every=args.every, iters=args.iters, lr=args.lr_pb,
+                                    smoothing=args.smoothing, min_frames=min(RecognizerSettings.min_frames, args.window))
+    settings = XGBSettings(max_rounds=args.max_rounds, nfold=args.nfold, seed=args.seed)
+    base_meta = None
+    if not (Path(args.bundle) / "bundle.json").is_file():
+        if not args.trained_on:
+            raise BundleError(f"{args.bundle}: a new bundle needs --trained-on (what data, which subjects)")
+        base_meta = {"name": args.name or Path(args.bundle).name, "trained_on": args.trained_on,
+                     "landmark_normalization": args.normalization, "crop_size": 64, "clip_length": 16,
+                     "clip_rate_fps": 4.0}
+    elif args.name or args.trained_on:
+        base_meta = {k: v for k, v in (("name", args.name), ("trained_on", args.trained_on)) if v}
+    train_xgb(args.cache, args.lstmpb, args.bundle, mode=args.mode, recognizer=recognizer,
+              sequence_iters=args.sequence_iters, settings=settings, base_meta=base_meta,
+              progress=not args.no_progress)
+    print(f"wrote the lstmpb section of {Path(args.bundle) / 'bundle.json'}")
+    return 0
