@@ -36,7 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engines.bundle import Bundle, BundleError, load_bundle
+from engines.bundle import Bundle, BundleError, load_bundle, strip_wrapper_prefixes
 
 __all__ = [
     "STAConfig", "STA3DCNN", "ConvLSTMCell", "register_sta", "registered_sta", "create_sta",
@@ -312,22 +312,6 @@ def preprocess_clip(crops: np.ndarray, config: STAConfig | None = None) -> torch
 # ----------------------------------------------------------------------------------------------
 # Weights and bundles
 
-_PREFIXES = ("module.", "_orig_mod.")
-
-
-def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    out = {}
-    for key, value in state.items():
-        changed = True
-        while changed:
-            changed = False
-            for p in _PREFIXES:
-                if key.startswith(p):
-                    key, changed = key[len(p):], True
-        out[key] = value
-    return out
-
-
 def unwrap_sta(model: nn.Module) -> STA3DCNN:
     """The STA3DCNN inside a DDP / torch.compile wrapper."""
     inner = model
@@ -392,7 +376,7 @@ def load_sta(bundle: Bundle | str | Path, device: str | torch.device = "cpu") ->
     if wpath.suffix != ".safetensors":
         raise BundleError(f"{meta_path}: field 'sta.weights' names {wpath.name}; only .safetensors is read")
     try:
-        state = _strip_prefixes(load_file(str(wpath)))
+        state = strip_wrapper_prefixes(load_file(str(wpath)))
     except (SafetensorError, OSError, ValueError) as exc:
         raise BundleError(f"{wpath}: not a readable safetensors file ({exc}) (field 'sta.weights')") from None
     model = STA3DCNN(cfg)

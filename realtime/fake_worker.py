@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import numpy as np
 
 from engines.bundle import Bundle
 from engines.expressions import check_expression_model

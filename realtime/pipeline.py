@@ -21,7 +21,7 @@ from typing import Callable
 from realtime.face_tracker import FaceTracker
 from realtime.ring_buffer import PerceptionBuffers
 from realtime.sources import FrameSource, SourceError
-from realtime.stats import LatencyWindow, ThreadStats, WorkerState
+from realtime.stats import LatencyWindow, WorkerState
 from realtime.threads import StoppableThread
 from realtime.types import AffectResult, FaceObservation, Frame, TrackState
 from realtime.workers import ModelWorker

@@ -214,3 +214,17 @@ def tune_postprocessing(preds: Sequence[np.ndarray], truths: Sequence[np.ndarray
     if best is None:
         raise ValueError("empty search grid: give at least one window and one shift")
     return best
+
+
+def append_metrics_row(path, row: dict, fields) -> None:
+    """Append one row to a metrics CSV (header written when the file is new); missing cells stay empty."""
+    import csv
+    from pathlib import Path
+
+    path = Path(path)
+    new = not path.is_file()
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(fields))
+        if new:
+            w.writeheader()
+        w.writerow({k: row.get(k, "") for k in fields})

@@ -20,7 +20,6 @@ averages the weight gradients and the PB updates are summed across ranks.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -37,6 +36,7 @@ from engines.expressions import EXPRESSIONS, LABELS, POOLED, check_expression_mo
 from engines.lstmpb import (LSTMPB, LSTMPBConfig, class_key, learning_step, load_lstmpb_weights,
                             read_class_pbs, save_class_pbs, save_lstmpb)
 from training.cache import LandmarkItem, read_landmark_cache
+from training.metrics import append_metrics_row
 
 WEIGHTS = "lstmpb.safetensors"
 PBS = "pb.safetensors"
@@ -194,12 +194,7 @@ def _load_checkpoint(folder: Path, config: LSTMPBConfig
 
 
 def _append_metrics(path: Path, row: dict[str, Any]) -> None:
-    new = not path.is_file()
-    with path.open("a", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=METRIC_FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    append_metrics_row(path, row, METRIC_FIELDS)
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ NCCL on GPUs); each process reads its own share of the clips through a Distribut
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import math
@@ -44,7 +43,7 @@ from engines.bundle import BundleError, write_bundle_json
 from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registered_sta, save_sta, sta_config,
                          sta_section, standardize, unwrap_sta)
 from training.cache import CacheError, CropItem, read_crop_cache
-from training.metrics import regression_metrics
+from training.metrics import append_metrics_row, regression_metrics
 
 log = logging.getLogger("training.train_sta")
 
@@ -223,12 +222,7 @@ def predict(model: nn.Module, data: ValenceClips, batch: int, device: torch.devi
 
 
 def _append_metrics(path: Path, row: dict[str, Any]) -> None:
-    new = not path.is_file()
-    with path.open("a", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=METRIC_FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow({k: row.get(k, "") for k in METRIC_FIELDS})
+    append_metrics_row(path, row, METRIC_FIELDS)
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
