@@ -82,11 +82,17 @@ def _open(spec, live: bool):
 
 # -- analyze ------------------------------------------------------------------------------------
 def cmd_analyze(args) -> int:
+    if len(args.videos) > 1 or Path(args.videos[0]).is_dir() and not _is_image_folder(args.videos[0]):
+        if args.lsl:
+            raise CliError("--lsl publishes one live stream; analyze one video at a time with it")
+        from realtime import batch
+
+        return batch.run(args)
     from realtime.runner import build_pipeline, open_session_writer, run_until_done
     from realtime.session import SessionError
 
     bundle = _load_bundle(args)
-    source = _open(args.video, live=False)
+    source = _open(args.videos[0], live=False)
     pipeline = build_pipeline(source, bundle, args.expression, args.backend, paced=False,
                               landmark_model=args.landmark_model)
     try:
@@ -95,12 +101,37 @@ def cmd_analyze(args) -> int:
     except SessionError as exc:
         pipeline.shutdown()
         raise CliError(str(exc)) from None
+    lsl = _attach_lsl(args, pipeline, writer)
     why = run_until_done(pipeline, tick=lambda: _progress(pipeline))
+    if lsl is not None:
+        lsl.close()
     s = pipeline.stats()
     writer.finish({"stats": _summary(s), "stopped": why})
     print(f"\r{args.out}: {writer.rows} frames, face on {s['frames_with_face']}, "
           f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({why})")
     return 0 if "failed" not in why else 1
+
+
+def _is_image_folder(path: str) -> bool:
+    from realtime.sources import IMAGE_SUFFIXES
+
+    return any(p.suffix.lower() in IMAGE_SUFFIXES for p in Path(path).iterdir())
+
+
+def _attach_lsl(args, pipeline, writer):
+    if not (getattr(args, "lsl", False) or getattr(args, "lsl_markers", None)):
+        return None
+    from realtime.lsl import LSLUnavailable, attach_lsl
+    from realtime.runner import print_line
+
+    try:
+        lsl = attach_lsl(pipeline, writer, publish=args.lsl, markers_from=getattr(args, "lsl_markers", None),
+                         name=args.lsl_name)
+    except (LSLUnavailable, ValueError) as exc:
+        pipeline.shutdown()
+        raise CliError(str(exc)) from None
+    print_line(lsl.describe())
+    return lsl
 
 
 def _progress(pipeline) -> None:
@@ -138,11 +169,14 @@ def cmd_live(args) -> int:
             raise CliError(str(exc)) from None
     latest = LatestResult()
     pipeline.subscribe(latest)
+    lsl = _attach_lsl(args, pipeline, writer)
     print_line(f"affectscope live: {source.info.kind} {source.info.uri} {source.info.width}x{source.info.height} "
                f"@ {source.info.fps:.1f} fps, bundle {bundle.name}, expression model {args.expression}"
                f"{', models: ' + ', '.join(w.name for w in pipeline.workers) if pipeline.workers else ', perception only'}")
     why = run_until_done(pipeline, seconds=args.seconds, tick=lambda: print_line(status_line(pipeline, latest)))
     print_line(status_line(pipeline, latest))
+    if lsl is not None:
+        lsl.close()
     if writer is not None:
         writer.finish({"stats": _summary(pipeline.stats()), "stopped": why})
         print_line(f"recorded {writer.rows} frames to {args.record}")
@@ -155,7 +189,9 @@ def cmd_demo(args) -> int:
 
     if not SAMPLE_CLIP.is_file():
         raise CliError(f"{SAMPLE_CLIP}: the bundled sample clip is missing; reinstall affectscope")
-    args.video, args.camera, args.record, args.no_video = str(SAMPLE_CLIP), None, args.record, False
+    args.video, args.camera, args.no_video = str(SAMPLE_CLIP), None, False
+    if not args.headless:
+        return _gui(["--video", args.video], args)
     return cmd_live(args)
 
 
@@ -198,7 +234,7 @@ def cmd_bench(args) -> int:
 
 # -- commands that live in the training package -------------------------------------------------
 _DELEGATED = {
-    "synth": ("training.synth.cli", "make synthetic expression videos (SASE-FE or RECOLA layout)"),
+    "synth": ("training.synth.layouts", "make synthetic expression videos (SASE-FE or RECOLA layout)"),
     "preprocess": ("training.preprocess", "videos -> cached landmark sequences and aligned crop clips"),
     "train": (None, "train a model: train lstmpb | train xgb | train sta"),
     "evaluate": ("training.evaluate", "evaluate a bundle on a dataset"),
@@ -224,17 +260,29 @@ def cmd_delegated(args) -> int:
     return int(mod.run(parser.parse_args(rest)) or 0)
 
 
+def _run_module(module: str):
+    return lambda args: int(importlib.import_module(module).run(args) or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="affectscope", description="Real-time facial affect: valence and genuine-vs-fake expression.")
     p.add_argument("--version", action="version", version=f"affectscope {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
-    a = sub.add_parser("analyze", help="analyze a video as fast as possible into a session folder")
-    a.add_argument("video", metavar="VIDEO", help="video file (or a folder of images)")
+    from realtime.batch import default_jobs, jobs_argument
+    from realtime.lsl import add_lsl_arguments
+
+    a = sub.add_parser("analyze", help="analyze videos as fast as possible into session folders")
+    a.add_argument("videos", nargs="+", metavar="VIDEO",
+                   help="a video file (or a folder of images) -> the session SESSION_DIR; several videos or "
+                        "folders of videos -> one session per video in SESSION_DIR/<video name>")
     a.add_argument("--out", required=True, metavar="SESSION_DIR", help="new session folder to write")
+    a.add_argument("--jobs", type=jobs_argument, default=default_jobs(), metavar="N",
+                   help="with several videos: how many are analysed at once, one process each")
     a.add_argument("--save-video", action="store_true", help="also store the frames as video.mp4 in the session")
     _model_options(a)
+    add_lsl_arguments(a, markers_in=False)
     a.set_defaults(fn=cmd_analyze)
 
     lv = sub.add_parser("live", help="run live on a camera or a video paced to real time")
@@ -247,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     lv.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds")
     _model_options(lv)
     _window_options(lv)
+    add_lsl_arguments(lv)
     lv.set_defaults(fn=cmd_live)
 
     d = sub.add_parser("demo", help="run on the bundled sample clip (no webcam needed)")
@@ -275,6 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
     _model_options(b)
     b.set_defaults(fn=cmd_bench)
 
+    for name, module, help_text in (
+        ("replay", "realtime.replay", "play a session back with its results, or re-analyze its video"),
+        ("export", "realtime.export", "export a session's frames as one CSV or Parquet table"),
+        ("report", "realtime.report", "write an HTML report with plots of a session"),
+    ):
+        sp = sub.add_parser(name, help=help_text)
+        importlib.import_module(module).add_arguments(sp)
+        sp.set_defaults(fn=_run_module(module))
+
     for name, (_, help_text) in _DELEGATED.items():
         s = sub.add_parser(name, help=help_text, add_help=False)
         s.add_argument("rest", nargs=argparse.REMAINDER)
@@ -284,7 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if first is not None and argv[first] in _DELEGATED:
+        # Everything after a delegated command (--help included) belongs to that command's parser.
+        args = parser.parse_args(argv[: first + 1])
+        args.rest = argv[first + 1:]
+    else:
+        args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "fn", None):
