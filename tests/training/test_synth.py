@@ -1,0 +1,191 @@
+"""The synthetic expression-video generator: geometry, determinism, detectability, cues, valence."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from engines.expressions import EXPRESSIONS
+from training.datasets import ClipFrames
+from training.synth import SynthConfig, generate, load_truth
+from training.synth.action_units import FIELDS, MIRROR, landmark_displacement, valence_from_aus
+from training.synth.cues import cue_strength, onset_time, separation_auc, smile_frown, track_landmarks
+from training.synth.expressions import SPECS, draw_episode, sasefe_episodes
+from training.synth.identities import BUILTIN_PHOTOS, IdentityError, base_identity
+from training.synth.warp import FaceWarper
+
+SMALL = dict(size=(400, 300), fps=15.0, progress=False)
+
+
+def test_au_fields_are_mirror_images_for_symmetric_intensity():
+    for au, (left, right) in FIELDS.items():
+        both = left + right
+        mirrored = both[MIRROR] * np.array([-1.0, 1.0], np.float32)
+        np.testing.assert_allclose(both, mirrored, atol=1e-6, err_msg=f"AU{au}")
+    one_sided = landmark_displacement({12: (1.0, 0.0)})
+    assert np.abs(one_sided[48]).sum() > 0 and np.abs(one_sided[54]).sum() == 0
+
+
+def test_valence_signs_follow_the_action_units():
+    assert valence_from_aus({12: 1.0, 6: 1.0}) > 0.7
+    for au in (4, 15, 9, 10):
+        assert valence_from_aus({au: 1.0}) < -0.3
+    assert valence_from_aus({}) == 0.0
+    assert -1.0 <= valence_from_aus({4: 5.0, 15: 5.0}) <= 1.0
+
+
+def test_warp_carries_image_content_with_the_landmarks():
+    identity = base_identity(BUILTIN_PHOTOS[1], (500, 400), 80.0)
+    image = identity.image.copy()
+    pts = identity.landmarks.copy()
+    pts[48] = np.round(pts[48])
+    image[:] = 128
+    x, y = pts[48].astype(int)  # a marker on the left lip corner
+    image[y - 1:y + 2, x - 1:x + 2] = (0, 0, 255)
+    disp = np.zeros((68, 2), np.float32)
+    disp[48] = (-9.0, -6.0)
+    out = FaceWarper(image, pts).warp(disp)
+    red = np.argwhere((out[..., 2] > 200) & (out[..., 1] < 60))
+    cy, cx = red.mean(0)
+    assert abs(cx - (x - 9)) < 1.5 and abs(cy - (y - 6)) < 1.5
+    far = np.zeros_like(out[:40])
+    far[:] = 128
+    np.testing.assert_array_equal(out[:40], far)  # the frame border does not move
+
+
+def test_episode_timing_follows_the_literature():
+    rng = np.random.default_rng(0)
+    genuine = [draw_episode("happiness", "genuine", 1.0, rng) for _ in range(200)]
+    fake = [draw_episode("happiness", "fake", 1.0, rng) for _ in range(200)]
+    assert all(0.4 <= e.onset <= 1.5 and e.smooth_onset and e.smooth_offset for e in genuine)
+    assert np.mean([e.onset < 0.3 for e in fake]) > 0.75 and max(e.offset for e in fake) < 0.35
+    assert np.median([e.apex for e in fake]) > np.median([e.apex for e in genuine])
+    asym = lambda e: min(min(v) / max(v) for v in e.aus.values())  # noqa: E731
+    assert np.median([asym(e) for e in fake]) < np.median([asym(e) for e in genuine])
+    # the reliable muscle overlaps between classes but is stronger when genuine
+    au6 = lambda eps: np.array([np.mean(e.aus.get(6, (0.0, 0.0))) for e in eps])  # noqa: E731
+    assert au6(genuine).min() < au6(fake).max() and np.median(au6(genuine)) > 2 * np.median(au6(fake))
+
+
+def test_fake_clip_has_a_lead_in_then_neutral_before_the_target():
+    episodes, duration, neutral = sasefe_episodes("anger", "fake", np.random.default_rng(3))
+    lead, target = episodes
+    assert lead.role == "lead-in" and lead.expression == "happiness" and target.expression == "anger"
+    assert lead.end <= neutral[0] < neutral[1] <= target.start < duration <= 5.0
+
+
+@pytest.fixture(scope="module")
+def one_per_identity(tmp_path_factory):
+    """Six subjects (three photos, three derived identities), two clips each."""
+    out = tmp_path_factory.mktemp("synth_ids")
+    manifest = generate(SynthConfig(out=out, subjects=6, seed=11, expressions=("surprise",), clip_max_s=3.0, **SMALL))
+    return out, manifest
+
+
+def test_generation_is_deterministic_and_writes_the_manifest(tmp_path, one_per_identity):
+    root, manifest = one_per_identity
+    again = generate(SynthConfig(out=tmp_path, subjects=1, seed=11, expressions=("surprise",), clip_max_s=3.0, **SMALL))
+    first = [c for c in manifest["clips"] if c["subject"] == "S001"]
+    assert [json.dumps(c, sort_keys=True) for c in first] == [json.dumps(c, sort_keys=True) for c in again["clips"]]
+    for c in first:
+        np.testing.assert_array_equal(load_truth(root, c["key"]).landmarks, load_truth(tmp_path, c["key"]).landmarks)
+    assert manifest["synthetic"] is True and len(manifest["clips"]) == 12
+    on_disk = json.loads((root / "manifest.json").read_text())
+    assert on_disk["clips"][0]["episodes"] and {"onset", "apex", "offset", "aus"} <= set(on_disk["clips"][0]["episodes"][-1])
+    assert (root / "manifest.csv").read_text().splitlines()[0].startswith("key,file,subject,identity,expression,label")
+    identities = [s["identity"] for s in manifest["subjects"]]
+    assert identities == ["astronaut", "hopper", "coelho", "astronaut-v1", "hopper-v1", "coelho-v1"]
+
+
+def test_face_tracker_finds_the_face_on_every_identity(one_per_identity):
+    """One clip per identity (the fake one: lead-in expression, neutral, posed expression)."""
+    root, manifest = one_per_identity
+    from realtime.face_tracker import FaceTracker
+
+    tracker = FaceTracker()
+    found: dict[str, list[int]] = {}
+    for c in (c for c in manifest["clips"] if c["label"] == "fake"):
+        seq = track_landmarks(ClipFrames(root / c["file"]), tracker)
+        face = np.isfinite(seq[:, 0, 0])
+        found.setdefault(c["identity"], []).extend(face.tolist())
+        # read-back landmarks sit on the true ones (pixels, 400 x 300 frames)
+        truth = load_truth(root, c["key"]).landmarks
+        err = np.nanmedian(np.linalg.norm(seq - truth, axis=-1))
+        assert err < 5.0, (c["key"], err)
+    rates = {k: float(np.mean(v)) for k, v in found.items()}
+    assert len(rates) == 6 and min(rates.values()) >= 0.99, rates
+
+
+def test_session_valence_follows_a_smile_frown_measure(tmp_path):
+    manifest = generate(SynthConfig(out=tmp_path, layout="recola", subjects=1, seed=4, session_s=(24.0, 24.0),
+                                    size=(400, 300), fps=10.0, progress=False))
+    clip = manifest["clips"][0]
+    truth = load_truth(tmp_path, clip["key"])
+    seq = track_landmarks(ClipFrames(tmp_path / clip["file"]))
+    assert np.isfinite(seq[:, 0, 0]).mean() >= 0.99
+    measure = smile_frown(seq)
+    ok = np.isfinite(measure)
+    assert truth.valence.min() < -0.2 or truth.valence.max() > 0.2  # the session has expressions
+    r = np.corrcoef(truth.valence[ok], measure[ok])[0, 1]
+    assert r > 0.5, r
+
+
+# -- cue separability on read-back landmarks (slow: ~200 clips through FaceTracker) ----------------
+@pytest.fixture(scope="module")
+def cue_set(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth_cues")
+    manifest = generate(SynthConfig(out=out, subjects=16, seed=5, jobs=2, **SMALL))
+    from realtime.face_tracker import FaceTracker
+
+    tracker = FaceTracker()
+    rows = []
+    for c in manifest["clips"]:
+        seq = track_landmarks(ClipFrames(out / c["file"]), tracker)
+        target = [e for e in c["episodes"] if e["role"] == "target"][0]
+        strength = cue_strength(c["expression"], seq, c["fps"], c["neutral_s"], c["apex_s"])
+        rise = onset_time(seq, c["fps"], c["neutral_s"], target["start"], c["apex_s"])
+        rows.append((c["expression"], c["label"], strength, rise))
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_main_cue_separates_genuine_from_fake_but_not_perfectly(cue_set, expression):
+    g = [s for e, lab, s, _ in cue_set if e == expression and lab == "genuine"]
+    f = [s for e, lab, s, _ in cue_set if e == expression and lab == "fake"]
+    auc = separation_auc(g, f)
+    print(f"{expression}: AUC {auc:.3f} (reliable AUs {SPECS[expression].reliable})")
+    assert 0.8 <= auc <= 0.98, auc
+
+
+@pytest.mark.slow
+def test_onset_is_faster_when_fake(cue_set):
+    g = np.array([r for _, lab, _, r in cue_set if lab == "genuine"])
+    f = np.array([r for _, lab, _, r in cue_set if lab == "fake"])
+    assert np.nanmedian(g) > 0.4 and np.nanmedian(f) < 0.35 and np.nanmedian(g) > 1.5 * np.nanmedian(f)
+    assert separation_auc(g, f) > 0.75  # onset ranges overlap by design (genuine from 0.4 s, 15 % of fakes > 0.3 s)
+
+
+def test_frame_noise_and_compression_are_present(one_per_identity):
+    root, manifest = one_per_identity
+    frames = list(ClipFrames(root / manifest["clips"][0]["file"]))
+    assert frames[0].shape == (300, 400, 3) and len(frames) == manifest["clips"][0]["frames"]
+    # consecutive neutral frames differ (sensor noise, lighting drift) though the face is still
+    diff = cv2.absdiff(frames[0], frames[1]).astype(np.float32)
+    assert 0.5 < diff.mean() < 12.0
+
+
+def test_user_photos_become_identities(tmp_path):
+    photo = cv2.imread(str(BUILTIN_PHOTOS[1].path))
+    user = tmp_path / "visitor.png"
+    cv2.imwrite(str(user), cv2.resize(photo, None, fx=0.8, fy=0.8))
+    manifest = generate(SynthConfig(out=tmp_path / "out", subjects=2, seed=1, faces=[user], builtin_faces=False,
+                                    expressions=("contentment",), labels=("genuine",), clip_max_s=2.0, **SMALL))
+    assert [s["identity"] for s in manifest["subjects"]] == ["visitor", "visitor-v1"]
+    assert manifest["subjects"][1]["recipe"]["derived"] is True
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 90, np.uint8))
+    with pytest.raises(IdentityError, match=r"wall: dlib found no frontal face"):
+        generate(SynthConfig(out=tmp_path / "bad", subjects=1, faces=[blank], builtin_faces=False, **SMALL))

@@ -1,0 +1,149 @@
+"""Evaluate a model bundle on a preprocessed dataset cache; the ``affectscope evaluate`` command.
+
+Genuine vs fake (the bundle's ``lstmpb`` section, the cache's landmark sequences): PB vectors by
+the same streaming recognition the live worker runs, P(fake) per clip, accuracy, ROC AUC and the
+paper's pairing (a subject's two clips of one expression), per expression and pooled.
+
+Valence (the ``sta`` section, the cache's crop clips): clips sampled as in training, RMSE, Pearson
+CC and CCC per recording and over all clips; with ``--postprocess`` also after the AV+EC chain
+(median smoothing, centring and scaling to the label statistics stored in the bundle).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from engines.bundle import Bundle, BundleError, load_bundle
+from training.cache import CacheError, read_crop_cache, read_landmark_cache
+
+
+def _subset(items, subjects: Sequence[str] | None):
+    if not subjects:
+        return list(items)
+    keep = set(subjects)
+    out = [it for it in items if it.subject in keep]
+    missing = keep - {it.subject for it in out}
+    if missing:
+        raise CacheError(f"subjects not in the cache: {sorted(missing)}")
+    return out
+
+
+def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[str] | None = None,
+                          progress: bool = True) -> dict[str, Any]:
+    from engines.lstmpb import load_lstmpb
+    from engines.online_pb import recognizer_settings_from_bundle
+    from engines.pb_classifier import load_classifiers
+    from training.train_xgb import collect_pbs, evaluate
+
+    items = _subset([it for it in read_landmark_cache(cache) if it.aug == 0], subjects)
+    if not items:
+        raise CacheError(f"{cache}: no landmark sequences to evaluate")
+    model, _ = load_lstmpb(bundle)
+    samples = collect_pbs(model, items, "stream", recognizer_settings_from_bundle(bundle), progress=progress)
+    return {"sequences": len(items), "subjects": sorted({it.subject for it in items}),
+            "metrics": evaluate(load_classifiers(bundle), samples)}
+
+
+def evaluate_valence(bundle: Bundle, cache: str | Path, subjects: Sequence[str] | None = None,
+                     postprocess: bool = False) -> dict[str, Any]:
+    import torch
+
+    from engines.sta import load_sta
+    from training.metrics import LabelStats, PostProcessing, regression_metrics
+    from training.train_sta import ValenceClips, predict
+
+    items = _subset(read_crop_cache(cache), subjects)
+    model = load_sta(bundle)
+    per_recording, truths, preds = {}, [], []
+    for item in items:
+        ds = ValenceClips([item], model.config)
+        if len(ds) == 0:
+            continue
+        truth, pred = ds.labels(), predict(model, ds, 16, torch.device("cpu"))
+        truths.append(truth)
+        preds.append(pred)
+        per_recording[item.key] = {"clips": len(ds), **regression_metrics(truth, pred)}
+    if not truths:
+        raise CacheError(f"{cache}: no clip with a face on every frame to evaluate")
+    out: dict[str, Any] = {"recordings": len(truths), "clips": int(sum(len(t) for t in truths)),
+                           "overall": regression_metrics(np.concatenate(truths), np.concatenate(preds)),
+                           "per_recording": per_recording}
+    if postprocess:
+        sec = bundle.section("sta")
+        stats_d = (sec.get("metrics") or {}).get("label_stats")
+        stats = LabelStats(**stats_d) if stats_d else LabelStats.of(np.concatenate(truths))
+        pp = PostProcessing(smoothing="median", window=5)
+        post = [pp(p, stats) for p in preds]
+        out["postprocessed"] = {"settings": pp.to_dict(), "label_stats": {"mean": stats.mean, "std": stats.std},
+                                "label_stats_from": "bundle" if stats_d else "evaluation labels",
+                                "overall": regression_metrics(np.concatenate(truths), np.concatenate(post))}
+    return out
+
+
+def _json_safe(v):
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("bundle", metavar="BUNDLE", help="model bundle folder")
+    p.add_argument("dataset", metavar="CACHE", help="a cache made by 'affectscope preprocess'")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument("--subjects", nargs="+", metavar="ID", help="evaluate only these subjects (e.g. held-out ones)")
+    p.add_argument("--postprocess", action="store_true", help="valence: also report after the AV+EC chain")
+
+
+def run(args) -> int:
+    from realtime.cli import CliError
+
+    try:
+        bundle = load_bundle(args.bundle)
+    except BundleError as exc:
+        raise CliError(f"bad model bundle: {exc}") from None
+    root = Path(args.dataset)
+    report: dict[str, Any] = {"bundle": bundle.name, "dataset": str(root)}
+    try:
+        if bundle.has("lstmpb") and (root / "landmarks" / "index.csv").is_file():
+            report["genuine_fake"] = evaluate_genuine_fake(bundle, root, args.subjects)
+        if bundle.has("sta") and (root / "crops" / "index.csv").is_file():
+            report["valence"] = evaluate_valence(bundle, root, args.subjects, args.postprocess)
+    except CacheError as exc:
+        raise CliError(str(exc)) from None
+    if len(report) == 2:
+        raise CliError(f"nothing to evaluate: {root} has no landmarks/ or crops/ cache for the bundle's models "
+                       f"({', '.join(s for s in ('lstmpb', 'sta') if bundle.has(s)) or 'none'}); "
+                       f"run 'affectscope preprocess' first")
+    report = _json_safe(report)
+    _print(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _print(r: dict) -> None:
+    if "genuine_fake" in r:
+        print(f"genuine vs fake — {r['genuine_fake']['sequences']} sequences, subjects {r['genuine_fake']['subjects']}")
+        for name, m in r["genuine_fake"]["metrics"].items():
+            fmt = lambda v: "  n/a" if v is None else f"{v:.3f}"  # noqa: E731
+            print(f"  {name:<22} clips {m['clips']:4d}  accuracy {fmt(m['accuracy'])}  AUC {fmt(m['auc'])}  "
+                  f"paired {fmt(m['accuracy_paired'])}")
+    if "valence" in r:
+        o = r["valence"]["overall"]
+        print(f"valence — {r['valence']['clips']} clips in {r['valence']['recordings']} recordings: "
+              f"CCC {o['ccc']:.3f}  CC {o['cc']:.3f}  RMSE {o['rmse']:.3f}")
+        if "postprocessed" in r["valence"]:
+            o = r["valence"]["postprocessed"]["overall"]
+            print(f"  after AV+EC post-processing: CCC {o['ccc']:.3f}  CC {o['cc']:.3f}  RMSE {o['rmse']:.3f}")

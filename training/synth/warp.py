@@ -1,0 +1,138 @@
+"""Piecewise-affine image warp driven by the 68 landmarks, as one dense ``cv2.remap``.
+
+The control mesh is a Delaunay triangulation of the 68 landmarks, a ring of fixed points around
+the face and fixed points on the frame border (corners and edge midpoints). Moving the landmarks
+deforms every triangle affinely; the ring and border points hold the rest of the image still.
+
+Per frame the landmark displacements are spread over the face region by the mesh's piecewise-
+linear ("hat") basis — barycentric weights precomputed once per face on a coarse grid — giving a
+forward displacement field f. The backward map needed by ``cv2.remap`` (for an output pixel q, the
+source s with s + f(s) = q) comes from three fixed-point steps s <- q - f(s) on the coarse grid,
+upsampled to full resolution. Only the bounding box of the ring is resampled.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from training.synth.action_units import face_frame
+
+
+def _ring_points(pts68: np.ndarray, n: int, radii: tuple[float, float]) -> np.ndarray:
+    origin, rot, iod = face_frame(pts68)
+    centre = np.asarray(pts68[30], np.float64)  # nose tip: the face's middle, brow to chin
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    local = np.stack([radii[0] * np.cos(ang), radii[1] * np.sin(ang)], axis=1) * iod
+    return centre + local @ rot.T
+
+
+def _triangulate(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(n_tri, 3) vertex indices of the Delaunay triangulation of points inside the frame."""
+    subdiv = cv2.Subdiv2D((-1, -1, width + 2, height + 2))
+    pts32 = np.asarray(points, np.float32)  # Subdiv2D stores float32: key the lookup on those values
+    lookup = {}
+    for i, (x, y) in enumerate(pts32):
+        subdiv.insert((float(x), float(y)))
+        lookup[(float(x), float(y))] = i
+    tris = []
+    for t in subdiv.getTriangleList():
+        idx = []
+        for k in range(3):
+            key = (float(t[2 * k]), float(t[2 * k + 1]))
+            if key not in lookup:
+                break  # a triangle on Subdiv2D's virtual outer vertices
+            idx.append(lookup[key])
+        if len(idx) == 3:
+            tris.append(idx)
+    return np.array(tris, np.int32)
+
+
+class FaceWarper:
+    """Warps one image so its 68 landmarks follow given displacements.
+
+    image: H x W x 3 uint8; landmarks68: (68, 2) image pixels of the face in that image.
+    """
+
+    def __init__(self, image: np.ndarray, landmarks68: np.ndarray, grid_step: int = 2,
+                 ring_radii: tuple[float, float] = (1.55, 1.8), ring_points: int = 20):
+        self.image = np.ascontiguousarray(image)
+        self.landmarks = np.asarray(landmarks68, np.float32)
+        h, w = image.shape[:2]
+        ring = _ring_points(self.landmarks, ring_points, ring_radii)
+        ring[:, 0] = np.clip(ring[:, 0], 1.0, w - 2.0)
+        ring[:, 1] = np.clip(ring[:, 1], 1.0, h - 2.0)
+        border = np.array([[0, 0], [w / 2, 0], [w - 1, 0], [w - 1, h / 2], [w - 1, h - 1],
+                           [w / 2, h - 1], [0, h - 1], [0, h / 2]], np.float64)
+        self.control = np.concatenate([self.landmarks.astype(np.float64), ring, border])
+        self.triangles = _triangulate(self.control, w, h)
+
+        # Region that can move: the ring's bounding box (grid-aligned), clipped to the frame.
+        step = grid_step
+        x0, y0 = np.floor(ring.min(0)).astype(int)
+        x1, y1 = np.ceil(ring.max(0)).astype(int)
+        x0, y0 = max(0, x0 - x0 % step), max(0, y0 - y0 % step)
+        x1, y1 = min(w, x1 + 1), min(h, y1 + 1)
+        self.roi = (x0, y0, x1 - x0, y1 - y0)
+        self.step = step
+        gw, gh = (x1 - x0 + step - 1) // step, (y1 - y0 + step - 1) // step
+        self._grid_shape = (gh, gw)
+
+        # Which triangle holds each grid point, and its barycentric weights.
+        label = np.full((gh, gw), -1, np.int32)
+        scaled = (self.control - (x0, y0)) / step
+        for t, tri in enumerate(self.triangles):
+            poly = np.round(scaled[tri] * 16).astype(np.int32)
+            cv2.fillConvexPoly(label, poly, int(t), lineType=cv2.LINE_8, shift=4)
+        gy, gx = np.mgrid[0:gh, 0:gw].astype(np.float64)
+        q = np.stack([gx * step + x0, gy * step + y0], axis=-1)
+        missing = label < 0
+        if missing.any():  # grid points no triangle covers (the frame's last row/column): they stay put
+            label[missing] = 0
+        tri = self.triangles[label]  # (gh, gw, 3)
+        a, b, c = (self.control[tri[..., k]] for k in range(3))
+        v0, v1, v2 = b - a, c - a, q - a
+        den = v0[..., 0] * v1[..., 1] - v1[..., 0] * v0[..., 1]
+        den = np.where(np.abs(den) < 1e-9, 1e-9, den)
+        l1 = (v2[..., 0] * v1[..., 1] - v1[..., 0] * v2[..., 1]) / den
+        l2 = (v0[..., 0] * v2[..., 1] - v2[..., 0] * v0[..., 1]) / den
+        weights = np.stack([1.0 - l1 - l2, l1, l2], axis=-1)
+        weights[missing] = 0.0
+        # Only landmark vertices ever move: keep weights of those, index 68 = "static".
+        weights[tri >= 68] = 0.0
+        # Hat basis as a dense (68, n_grid) matrix: forward field = displacement^T @ basis.
+        n_grid = gh * gw
+        basis = np.zeros((69, n_grid), np.float32)
+        flat = np.arange(n_grid)
+        for k in range(3):
+            np.add.at(basis, (np.where(tri[..., k] < 68, tri[..., k], 68).ravel(), flat), weights[..., k].ravel())
+        self._basis = np.ascontiguousarray(basis[:68])
+        self._grid_map = np.stack([gx, gy], axis=-1).astype(np.float32)  # grid coordinates
+        ry, rx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self._full_x, self._full_y = rx, ry
+
+    def forward_field(self, displacement68: np.ndarray) -> np.ndarray:
+        """(gh, gw, 2) float32 forward displacement on the coarse grid (pixels)."""
+        d = np.asarray(displacement68, np.float32)
+        f = np.einsum("pc,pn->cn", d, self._basis)  # (2, n_grid); einsum avoids BLAS thread start-up
+        return np.ascontiguousarray(f.T).reshape(*self._grid_shape, 2)
+
+    def warp(self, displacement68: np.ndarray, iterations: int = 3) -> np.ndarray:
+        """H x W x 3 uint8: the image with its landmarks moved by displacement68 ((68, 2) pixels)."""
+        out = self.image.copy()
+        disp = np.asarray(displacement68, np.float32)
+        if not np.any(disp):
+            return out
+        f = self.forward_field(disp)
+        x0, y0, rw, rh = self.roi
+        step = self.step
+        b = -f  # backward displacement, first guess
+        for _ in range(iterations - 1):
+            src = self._grid_map + b / step  # where to sample f, in grid units
+            fs = cv2.remap(f, src[..., 0], src[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            b = -fs
+        full = cv2.resize(b, (self._grid_shape[1] * step, self._grid_shape[0] * step), interpolation=cv2.INTER_LINEAR)
+        full = full[:rh, :rw]
+        mx = self._full_x + full[..., 0]
+        my = self._full_y + full[..., 1]
+        out[y0:y0 + rh, x0:x0 + rw] = cv2.remap(self.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        return out
