@@ -191,7 +191,7 @@ def cmd_demo(args) -> int:
         raise CliError(f"{SAMPLE_CLIP}: the bundled sample clip is missing; reinstall affectscope")
     args.video, args.camera, args.no_video = str(SAMPLE_CLIP), None, False
     if not args.headless:
-        return _gui(["--video", args.video], args)
+        return _gui(["--demo"], args)
     return cmd_live(args)
 
 

@@ -50,6 +50,7 @@ class FakeExpressionWorker(ModelWorker):
             raise ValueError(f"{self.bundle.root / 'bundle.json'}: no '{self.expression_model}' classifier "
                              f"(the bundle has {sorted(self._classifiers)})")
         self._recognizer = OnlinePBRecognizer.from_bundle(self.bundle, self.expression_model)
+        self.backend_in_use = "numpy (online PB recognition) + xgboost"
         if self._every is None:
             self._every = recognizer_settings_from_bundle(self.bundle).every
 

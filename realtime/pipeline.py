@@ -255,6 +255,19 @@ class Pipeline:
     def unsubscribe(self, fn: Subscriber) -> None:
         self.bus.unsubscribe(fn)
 
+    def set_expression_model(self, name: str) -> bool:
+        """Switch the genuine/fake expression model of the running workers (pooled or one of the
+        six); False if no worker has one. Results say the new name from the next frame on."""
+        from engines.expressions import check_expression_model
+
+        check_expression_model(name)
+        switchable = [w for w in self.workers if hasattr(w, "set_expression_model")]
+        for w in switchable:
+            w.set_expression_model(name)
+        if switchable:
+            self.perception.expression_model = name
+        return bool(switchable)
+
     def start(self) -> "Pipeline":
         if self._started:
             raise RuntimeError("pipeline already started")

@@ -30,7 +30,6 @@ class ValenceWorker(ModelWorker):
         self._backend = None
         self._config = None
         self._new_frames = 0
-        self.backend_in_use: str | None = None
 
     @property
     def stride(self) -> float:

@@ -26,6 +26,8 @@ class ModelWorker(StoppableThread):
 
     #: AffectResult fields this worker fills (e.g. ("valence", "attention")).
     provides: tuple[str, ...] = ()
+    #: The inference backend actually running (set once the worker has started), for status displays.
+    backend_in_use: str | None = None
 
     def __init__(self, name: str):
         super().__init__(name)

@@ -1,0 +1,188 @@
+"""Start the desktop app.
+
+From the command line (``affectscope gui`` / ``affectscope demo`` call :func:`main`)::
+
+    python -m gui.app [--camera N | --video FILE | --session DIR | --demo]
+                      [--bundle DIR] [--expression NAME] [--backend NAME] [--landmark-model FILE]
+                      [--record SESSION_DIR] [--settings FILE.ini]
+                      [--screenshot PNG] [--quit-after SECONDS]
+
+``--screenshot`` saves a PNG of the window after ``--quit-after`` seconds (5 if not given) and
+quits: for documentation and for checks on machines without a display
+(``QT_QPA_PLATFORM=offscreen``).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+log = logging.getLogger("affectscope.gui")
+
+DEFAULT_SCREENSHOT_DELAY_S = 5.0
+
+
+def _source_from_args(source_args: list[str]) -> tuple[str, str] | None:
+    """["--camera", "N"] / ["--video", FILE] / ["--session", DIR] / ["--demo"] / [] -> (kind, value)."""
+    if not source_args:
+        return None
+    flag = source_args[0]
+    if flag == "--demo" and len(source_args) == 1:
+        return "demo", ""
+    if flag in ("--camera", "--video", "--session") and len(source_args) == 2:
+        if flag == "--camera" and not str(source_args[1]).isdigit():
+            raise ValueError(f"--camera needs an index (0, 1, ...), got {source_args[1]!r}")
+        return flag[2:], str(source_args[1])
+    raise ValueError(f"source arguments must be --camera N, --video FILE, --session DIR or --demo; got {source_args}")
+
+
+def qt_binding_problem() -> str | None:
+    """Why the installed Qt binding cannot run this app, or None.
+
+    PySide6 6.12.0 on CPython < 3.12 drops a reference to ``None`` on every call of a method that
+    returns nothing; a window that redraws 30 times a second then aborts the interpreter within
+    seconds ("deallocating None"). The check calls such a method and watches the count.
+    """
+    import PySide6
+    from PySide6.QtCore import QObject
+
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(200):
+        probe.setObjectName("probe")
+    lost = before - sys.getrefcount(None)
+    if lost >= 150:
+        return (f"PySide6 {PySide6.__version__} loses a reference to None on every call on this Python "
+                f"({sys.version.split()[0]}) and would crash the app within seconds; install another release: "
+                f"pip install 'PySide6-Essentials<6.12'")
+    return None
+
+
+def main(source_args: list[str], args: argparse.Namespace) -> int:
+    """Open the window on a source and run until it is closed; returns the exit code.
+
+    ``args`` carries ``bundle``, ``expression``, ``backend``, ``landmark_model`` and optionally
+    ``record``, ``settings``, ``screenshot`` and ``quit_after``.
+    """
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import MainWindow
+    from gui.settings import AppSettings
+    from realtime.runner import SAMPLE_CLIP
+
+    try:
+        source = _source_from_args(list(source_args))
+    except ValueError as exc:
+        print(f"affectscope gui: error: {exc}", file=sys.stderr)
+        return 2
+    problem = qt_binding_problem()
+    if problem is not None:
+        print(f"affectscope gui: error: {problem}", file=sys.stderr)
+        return 1
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("affectscope")
+    app.setOrganizationName("affectscope")
+
+    window = MainWindow(bundle_dir=getattr(args, "bundle", None), expression_model=getattr(args, "expression", None),
+                        backend=getattr(args, "backend", "auto") or "auto",
+                        landmark_model=getattr(args, "landmark_model", None),
+                        settings=AppSettings(getattr(args, "settings", None)))
+    # Quit when this window has closed (not on "last window closed", which also fires outside any
+    # event loop and would end the next one at once).
+    quit_on_last = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    window.closed.connect(app.quit)
+    window.show()
+
+    record = getattr(args, "record", None)
+    if source is not None:
+        kind, value = source
+        if kind == "camera":
+            window.open_camera(int(value), start=False)
+        elif kind == "video" and Path(value).resolve() != SAMPLE_CLIP.resolve():
+            window.open_video(value, start=False)
+        elif kind in ("video", "demo"):
+            window.source_bar.loop.setChecked(record is None)
+            window.open_video(SAMPLE_CLIP, start=False)
+        if kind == "session":
+            window.open_session(value)
+        elif record:
+            window.start_recording(record)
+        else:
+            window.start()
+
+    outcome = {"rc": 0}
+    screenshot = getattr(args, "screenshot", None)
+    quit_after = getattr(args, "quit_after", None)
+    if screenshot and quit_after is None:
+        quit_after = DEFAULT_SCREENSHOT_DELAY_S
+
+    def finish() -> None:
+        if screenshot:
+            path = window.save_screenshot(screenshot)
+            if path is None:
+                outcome["rc"] = 1
+            else:
+                print(f"screenshot saved: {path}")
+        window.close()
+
+    if quit_after is not None:
+        QTimer.singleShot(int(float(quit_after) * 1000), finish)
+
+    # Ctrl+C in the terminal closes the window cleanly; the idle timer lets Python see the signal.
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    wake = QTimer()
+    wake.start(250)
+    wake.timeout.connect(lambda: None)
+    try:
+        app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        wake.stop()
+        if window.isVisible():
+            window.close()
+        app.setQuitOnLastWindowClosed(quit_on_last)
+    return outcome["rc"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engines.expressions import EXPRESSION_MODELS
+
+    p = argparse.ArgumentParser(prog="python -m gui.app", description="affectscope desktop app")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, metavar="N", help="start on camera N")
+    src.add_argument("--video", metavar="FILE", help="play a video file at its frame rate")
+    src.add_argument("--session", metavar="DIR", help="replay a recorded session folder")
+    src.add_argument("--demo", action="store_true", help="play the bundled sample clip (looping)")
+    p.add_argument("--bundle", metavar="DIR", help="model bundle folder (default: the shipped bundle)")
+    p.add_argument("--expression", choices=EXPRESSION_MODELS, default=None,
+                   help="genuine/fake expression model (default: the last one used, else pooled)")
+    p.add_argument("--backend", default="auto", choices=("auto", "eager", "compile", "onnxruntime", "tensorrt"),
+                   help="valence inference backend")
+    p.add_argument("--landmark-model", metavar="FILE", help="dlib 68-point model file")
+    p.add_argument("--record", metavar="SESSION_DIR", help="record the live source into this (new) session folder")
+    p.add_argument("--settings", metavar="FILE.ini", help="keep settings in this file instead of the user's")
+    p.add_argument("--screenshot", metavar="PNG", help="save a PNG of the window and quit")
+    p.add_argument("--quit-after", type=float, metavar="S", help="quit after S seconds (with --screenshot: save first)")
+    return p
+
+
+def source_args_from(ns: argparse.Namespace) -> list[str]:
+    if ns.camera is not None:
+        return ["--camera", str(ns.camera)]
+    if ns.video:
+        return ["--video", ns.video]
+    if ns.session:
+        return ["--session", ns.session]
+    if ns.demo:
+        return ["--demo"]
+    return []
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ns = build_parser().parse_args()
+    sys.exit(main(source_args_from(ns), ns))

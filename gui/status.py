@@ -1,0 +1,74 @@
+"""The status bar's permanent fields: what runs and how healthy it is.
+
+Live: capture and processing fps (from ``Pipeline.stats()``), the window's own display fps,
+dropped frames, latency p95, the inference backend in use, the bundle, face or not, recording.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+FIELDS = (
+    ("mode", "What is running"),
+    ("capture", "Frames per second read from the source"),
+    ("processing", "Frames per second through face tracking and landmarks"),
+    ("display", "Frames per second drawn in this window"),
+    ("dropped", "Frames the live source dropped because processing was busy"),
+    ("latency", "Capture to result, 95th percentile"),
+    ("backend", "Valence inference backend"),
+    ("bundle", "Model bundle"),
+    ("face", "Face in the current frame"),
+    ("rec", "Recording"),
+)
+_LIVE_ONLY = ("capture", "processing", "dropped", "latency", "rec")
+
+
+class StatusLine:
+    """Labels added to ``bar`` as permanent widgets; ``label(key)`` for tests and tooltips."""
+
+    def __init__(self, bar: QStatusBar):
+        self.labels: dict[str, QLabel] = {}
+        for key, tip in FIELDS:
+            label = QLabel("")
+            label.setToolTip(tip)
+            label.setContentsMargins(4, 0, 4, 0)
+            self.labels[key] = label
+            bar.addPermanentWidget(label)
+        self.labels["rec"].setStyleSheet("color: #b3261e; font-weight: bold;")
+
+    def __getitem__(self, key: str) -> QLabel:
+        return self.labels[key]
+
+    def _set(self, key: str, text: str) -> None:
+        if self.labels[key].text() != text:
+            self.labels[key].setText(text)
+
+    def show_display_rate(self, fps: float) -> None:
+        self._set("display", f"display {fps:4.1f} fps")
+
+    def show_bundle(self, name: str | None, tooltip: str = "") -> None:
+        self._set("bundle", f"bundle: {name}" if name else "bundle: none")
+        self.labels["bundle"].setToolTip(tooltip or "Model bundle")
+
+    def show_face(self, face: bool | None) -> None:
+        """True / False, or None when there is no frame to speak of."""
+        self._set("face", "" if face is None else f"face: {'yes' if face else 'no'}")
+        self.labels["face"].setStyleSheet("color: #b3261e; font-weight: bold;" if face is False else "")
+
+    def show_live(self, source: str, stats: dict, backend: str, recording: str = "") -> None:
+        """``stats`` is ``Pipeline.stats()``; ``recording`` e.g. '● REC 120 frames → session-…'."""
+        p95 = stats["latency_ms"]["p95"]
+        self._set("mode", f"live: {source}")
+        self._set("capture", f"capture {stats['capture_fps']:4.1f} fps")
+        self._set("processing", f"processing {stats['processing_fps']:4.1f} fps")
+        self._set("dropped", f"dropped {stats['dropped']}")
+        self._set("latency", "latency p95 —" if math.isnan(p95) else f"latency p95 {p95:.0f} ms")
+        self._set("backend", f"backend: {backend}")
+        self._set("rec", recording)
+
+    def show_not_live(self, mode: str, backend: str) -> None:
+        self._set("mode", mode)
+        for key in _LIVE_ONLY:
+            self._set(key, "")
+        self._set("backend", f"backend: {backend}")

@@ -1,0 +1,96 @@
+"""The app's entry point, a bad bundle, remembered settings, screenshots."""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+
+import pytest
+from PySide6.QtGui import QImage
+
+from gui.app import _source_from_args, main
+
+pytestmark = pytest.mark.gui
+
+
+def _args(**kw) -> argparse.Namespace:
+    base = {"bundle": None, "expression": "pooled", "backend": "auto", "landmark_model": None, "record": None,
+            "screenshot": None, "quit_after": None, "settings": None}
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_source_arguments_are_parsed_strictly():
+    assert _source_from_args([]) is None
+    assert _source_from_args(["--camera", "2"]) == ("camera", "2")
+    assert _source_from_args(["--video", "a.mp4"]) == ("video", "a.mp4")
+    assert _source_from_args(["--session", "s"]) == ("session", "s")
+    assert _source_from_args(["--demo"]) == ("demo", "")
+    for bad in (["--camera", "x"], ["--video"], ["--webcam", "0"]):
+        with pytest.raises(ValueError):
+            _source_from_args(bad)
+
+
+def test_main_takes_a_screenshot_and_quits(qapp, tmp_path, short_clip):
+    png = tmp_path / "shot.png"
+    before = {t.name for t in threading.enumerate()}
+    rc = main(["--video", str(short_clip)], _args(screenshot=str(png), quit_after=2.0,
+                                                  settings=str(tmp_path / "s.ini")))
+    assert rc == 0
+    img = QImage(str(png))
+    assert not img.isNull() and img.width() >= 800 and img.height() >= 500
+    assert {t.name for t in threading.enumerate()} - before == set()
+
+
+def test_main_records_with_the_record_argument(qapp, tmp_path, short_clip):
+    out = tmp_path / "rec"
+    rc = main(["--video", str(short_clip)], _args(record=str(out), quit_after=1.5, settings=str(tmp_path / "s.ini")))
+    assert rc == 0
+    meta = json.loads((out / "session.json").read_text())
+    assert meta["complete"] and meta["frames"] > 0 and meta["settings"]["command"] == "gui"
+
+
+def test_a_bad_bundle_is_reported_in_the_window_and_replay_still_works(make_window, tmp_path, recorded_session):
+    bad = tmp_path / "bundle"
+    bad.mkdir()
+    (bad / "bundle.json").write_text('{"schema": "affectscope.bundle/1", "name": 3}')
+    w = make_window(bundle_dir=bad)
+    assert w.bundle is None
+    assert w.messages.current.level == "error" and "bundle.json" in w.messages.current.text
+    assert not w.source_bar.start.isEnabled()
+    assert not w.start()
+    assert w.open_session(recorded_session)  # replay needs no bundle
+
+
+def test_settings_are_remembered_between_runs(make_window, settings):
+    w = make_window()
+    w.set_expression_model("surprise")
+    w.session_bar.show_landmarks.setChecked(False)
+    w.set_speed(2.0)
+    w.resize(790, 580)  # restoreGeometry keeps a window on its screen (offscreen: 800 x 600)
+    size = (w.width(), w.height())
+    w.close()
+    v = make_window()
+    assert v.expression_model == "surprise"
+    assert not v.session_bar.show_landmarks.isChecked() and not v.video.overlay_visible("landmarks")
+    assert v.replay_bar.speed.currentData() == 2.0
+    assert (v.width(), v.height()) == size
+
+
+def test_expression_model_choice_reaches_the_recorded_session(make_window, qtbot, short_clip, tmp_path):
+    w = make_window()
+    w.set_expression_model("happiness")
+    w.open_video(short_clip, start=False)
+    w.start_recording(tmp_path / "rec")
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 3, timeout=8000)
+    assert not w.session_bar.expression.isEnabled()  # fixed while recording
+    w.stop()
+    meta = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert meta["expression_model"] == "happiness" and meta["complete"]
+
+
+def test_screenshot_button_saves_into_the_sessions_folder(make_window, settings):
+    w = make_window()
+    path = w.save_screenshot()
+    assert path is not None and path.parent == settings.sessions_dir / "screenshots"
+    assert not QImage(str(path)).isNull()

@@ -1,0 +1,182 @@
+"""The window running live: the sample clip through the full pipeline, models, errors, recording."""
+from __future__ import annotations
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from realtime.pipeline import Pipeline, PipelineSettings
+from realtime.runner import make_tracker
+from realtime.session import read_session
+from realtime.sources import FrameSource, SourceError, VideoFileSource
+
+pytestmark = pytest.mark.gui
+
+
+def _pipeline_threads() -> set[str]:
+    names = {"capture", "perception", "session-writer", "pipeline-start", "camera-probe", "landmark-affect", "sta", "lstmpb"}
+    return {t.name for t in threading.enumerate() if t.name in names}
+
+
+def test_demo_runs_the_full_pipeline_and_shows_models_as_unavailable(make_window, qtbot):
+    w = make_window()
+    w.open_demo()
+    qtbot.waitUntil(lambda: w.video.frames_shown >= 30, timeout=8000)
+    assert w.mode == "live"
+    assert w.video.face_shown and w.video.points.isVisible() and w.video.box.isVisible()
+    # the time axis advances; with no model in the default bundle the curves stay empty
+    assert len(w.plots.ring) >= 30
+    assert w.plots.points == (0, 0, 0)
+    avail = w.model_availability()
+    assert "unavailable" in avail["valence"] and "unavailable" in avail["p_fake"]
+    assert w.plots.valence_readout.value.text() == "n/a"
+    assert "unavailable" in w.plots.pfake_readout.detail.text()
+    qtbot.waitUntil(lambda: "capture" in w.status["capture"].text() and "fps" in w.status["processing"].text(),
+                    timeout=2000)
+    assert w.status["bundle"].text() == "bundle: default"
+    assert w.status["face"].text() == "face: yes"
+    assert "no model" in w.status["backend"].text()
+
+
+def test_a_model_worker_fills_both_plots_and_the_attention_overlay(make_window, qtbot, affect_factory, short_clip):
+    w = make_window(pipeline_factory=affect_factory)
+    w.open_video(short_clip)
+    qtbot.waitUntil(lambda: min(w.plots.points[0], w.plots.points[2]) >= 30 and w.plots.points[1] >= 2, timeout=8000)
+    n_val, n_dots, _ = w.plots.points
+    _, v = w.plots.valence_curve.getData()
+    _, p = w.plots.pfake_curve.getData()
+    assert np.nanmin(v) >= -1 and np.nanmax(v) <= 1 and np.nanmin(p) >= 0 and np.nanmax(p) <= 1
+    assert n_dots <= n_val // 8 + 1  # one dot per 16-frame value, not one per frame
+    assert w.model_availability() == {"valence": None, "p_fake": None}
+    qtbot.waitUntil(lambda: w.plots.valence_readout.value.text() not in ("—", "n/a"), timeout=2000)
+    float(w.plots.valence_readout.value.text())  # a number, e.g. "+0.42"
+    assert w.plots.pfake_readout.verdict.text() in ("reads as genuine", "reads as posed")
+    qtbot.waitUntil(lambda: w.video.attention_shown, timeout=2000)
+    w.session_bar.show_attention.setChecked(False)
+    qtbot.waitUntil(lambda: not w.video.attention_shown, timeout=2000)
+
+
+def test_recording_from_the_window_writes_a_valid_session(make_window, qtbot, affect_factory, short_clip, tmp_path):
+    w = make_window(pipeline_factory=affect_factory)
+    w.settings.record_video = True
+    w.open_video(short_clip, start=False)
+    out = tmp_path / "rec"
+    assert w.start_recording(out) == out
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 20, timeout=8000)
+    w.add_marker("stimulus")
+    w.activateWindow()
+    w.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_M)  # the marker key
+    assert w.stop_recording() is not None
+    s = read_session(out)
+    assert s.complete and not s.cut_off
+    assert len(s) >= 20 and s.video is not None
+    assert np.isfinite(s.data["valence"]).any() and np.isfinite(s.data["p_fake"]).any()
+    labels = [label for _, label in s.events]
+    assert "stimulus" in labels
+    assert any(label.startswith("marker ") for label in labels), labels
+    assert len(w.plots.markers) == 2
+
+
+def test_a_camera_that_does_not_exist_shows_an_error_and_the_app_stays_usable(make_window, qtbot, short_clip):
+    w = make_window()
+    w.open_camera(57)
+    qtbot.waitUntil(lambda: w.messages.isVisible() and w.messages.current.level == "error", timeout=10000)
+    assert "camera 57" in w.messages.current.text
+    assert w.mode == "idle" and w.source_bar.start.isEnabled()
+    assert "(not found)" in w.source_bar.source.currentText()
+    w.open_video(short_clip)  # the app goes on
+    qtbot.waitUntil(lambda: w.video.frames_shown >= 5, timeout=8000)
+
+
+def test_a_file_that_is_not_a_video_shows_an_error(make_window, qtbot, tmp_path, short_clip):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video")
+    w = make_window()
+    w.open_video(bad)
+    qtbot.waitUntil(lambda: w.messages.current is not None and w.messages.current.level == "error", timeout=8000)
+    assert "not a readable video" in w.messages.current.text and w.mode == "idle"
+
+
+class UnpluggedAfter(FrameSource):
+    """A live source that delivers ``n`` frames of a real video, then fails the way a camera that
+    was unplugged does (CameraSource raises SourceError after its reconnects)."""
+
+    live = True
+
+    def __init__(self, inner: VideoFileSource, n: int):
+        self.inner, self.n, self.info = inner, n, inner.info
+
+    def read(self):
+        if self.n == 0:
+            raise SourceError("camera 0 was lost and did not come back after 5 reconnects")
+        self.n -= 1
+        return self.inner.read()
+
+    def close(self):
+        self.inner.close()
+
+
+def test_a_source_lost_mid_run_is_reported_and_the_recording_is_kept(make_window, qtbot, short_clip, tmp_path):
+    def factory(source, bundle, expression_model, backend, landmark_model):
+        return Pipeline(UnpluggedAfter(source, 20), make_tracker(bundle, landmark_model), [],
+                        PipelineSettings(paced=True, expression_model=expression_model))
+
+    w = make_window(pipeline_factory=factory)
+    w.source_bar.loop.setChecked(True)  # a failed source is not looped
+    w.open_video(short_clip, start=False)
+    w.start_recording(tmp_path / "lost")
+    qtbot.waitUntil(lambda: w.mode == "idle", timeout=8000)
+    assert w.messages.current.level == "error" and "was lost" in w.messages.current.text  # not hidden by infos
+    s = read_session(tmp_path / "lost")
+    assert s.complete and 10 <= len(s) <= 20  # a live source may drop a frame or two
+    assert w.status["mode"].text() == "stopped (source failed)"
+
+
+def test_end_of_a_video_stops_cleanly_and_loop_starts_over(make_window, qtbot, tiny_clip):
+    w = make_window()
+    w.source_bar.loop.setChecked(False)
+    w.open_video(tiny_clip)
+    qtbot.waitUntil(lambda: w.mode == "idle", timeout=10000)
+    assert w.status["mode"].text().startswith("stopped (end of video)")
+    assert w.video.frames_shown >= 15
+    w.source_bar.loop.setChecked(True)
+    w.start()
+    qtbot.waitUntil(lambda: w.run is not None and w.run.running, timeout=8000)
+    first_run, first_pipeline = weakref.ref(w.run), weakref.ref(w.run.pipeline)
+    # a second pass with a time axis that keeps running past the clip's 1 s
+    qtbot.waitUntil(lambda: w.plots.ring.column(0).size and w.plots.ring.column(0)[-1] > 1.3, timeout=12000)
+    assert w.mode in ("live", "starting") and w.run is not first_run()
+    # a demo loops for hours: each finished pass (pipeline, landmark model, frames) must be freed
+    qtbot.wait(50)
+    gc.collect()
+    assert first_run() is None and first_pipeline() is None
+
+
+def test_closing_the_window_stops_every_thread_and_finishes_the_recording(make_window, qtbot, short_clip, tmp_path):
+    before = _pipeline_threads()
+    w = make_window()
+    w.open_video(short_clip, start=False)
+    w.start_recording(tmp_path / "closing")
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 5, timeout=8000)
+    assert {"capture", "perception", "session-writer"} <= _pipeline_threads()
+    w.close()
+    assert _pipeline_threads() - before == set()
+    assert read_session(tmp_path / "closing").complete
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_pipeline_thread_errors_reach_the_banner_not_a_dialog(make_window, qtbot):
+    w = make_window()
+    with qtbot.capture_exceptions() as caught:
+        t = threading.Thread(target=lambda: 1 / 0, name="faulty")
+        t.start()
+        t.join()
+        qtbot.waitUntil(lambda: w.messages.current is not None, timeout=2000)
+    assert "ZeroDivisionError" in w.messages.current.text and "faulty" in w.messages.current.text
+    assert w.messages.isVisible()
+    assert not caught or all(c[0] is ZeroDivisionError for c in caught)

@@ -1,0 +1,158 @@
+"""The window's parts on their own: ring buffers, the bridge, settings, the message bar."""
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from gui.bridge import ResultBridge
+from gui.live import SourceSpec, new_session_dir
+from gui.plots import AffectPlots, TimeSeriesRing
+from gui.settings import AppSettings
+from realtime.runner import SAMPLE_CLIP
+from realtime.types import AffectResult, Frame, SourceInfo
+
+pytestmark = pytest.mark.gui
+
+
+def test_qt_binding_keeps_reference_counts(qapp):
+    """PySide6 6.12.0 on Python 3.11 loses a reference to None per void call and aborts the app."""
+    from gui.app import qt_binding_problem
+
+    assert qt_binding_problem() is None
+
+
+def test_time_series_ring_keeps_the_newest_rows_without_growing():
+    ring = TimeSeriesRing(100, 2)
+    buf = ring._buf
+    nbytes = ring.nbytes
+    for i in range(1000):
+        ring.append(float(i), float(-i))
+        assert len(ring) == min(i + 1, 100)
+    assert ring._buf is buf and ring.nbytes == nbytes
+    assert np.array_equal(ring.column(0), np.arange(900, 1000))
+    assert np.array_equal(ring.column(1), -np.arange(900, 1000))
+    assert ring.column(0).base is buf  # a view, not a copy
+    ring.drop_before(950.0)
+    assert ring.column(0)[0] == 950.0 and len(ring) == 50
+
+
+def test_live_plots_scroll_a_fixed_window_with_fixed_storage(qtbot):
+    p = AffectPlots(window_s=30.0, capacity=2048)
+    qtbot.addWidget(p)
+    nbytes = p.ring.nbytes + p.dots.nbytes
+    for i in range(30 * 90):  # 90 s at 30 fps
+        t = i / 30
+        p.append(t, np.sin(t) if i % 40 else None, i % 16 == 0, 0.5 + 0.4 * np.cos(t))
+        if i % 10 == 0:
+            p.draw()
+    p.draw()
+    assert p.ring.nbytes + p.dots.nbytes == nbytes
+    x, _ = p.valence_curve.getData()
+    assert x[0] >= 90 - 30 - 1.5 and x[-1] == pytest.approx((30 * 90 - 1) / 30)
+    lo, hi = p.valence_plot.getViewBox().viewRange()[0]
+    assert hi == pytest.approx(x[-1]) and hi - lo == pytest.approx(30.0)
+    n_val, n_dots, n_pf = p.points
+    kept = np.arange(30 * 90)[np.arange(30 * 90) / 30 >= x[0]]
+    assert n_pf == kept.size and n_val == np.count_nonzero(kept % 40)
+    dot_i = np.arange(30 * 90)[np.arange(30 * 90) / 30 >= p.dots.column(0)[0]]
+    assert n_dots == len(p.dots) == np.count_nonzero((dot_i % 16 == 0) & (dot_i % 40 != 0))
+    p.add_marker(80.0, "old")
+    p.add_marker(200.0, "new")
+    p.append(120.0, 0.1, False, 0.2)
+    p.draw()
+    assert [label for _, label in p.markers] == ["new"]  # scrolled-out markers are removed
+
+
+def _result(i: int, face: bool = True, valence=None) -> tuple[AffectResult, Frame]:
+    info = SourceInfo("video", "x.mp4", 8, 6, 30.0, 100)
+    r = AffectResult(frame_index=i, t_ns=i, face=face, media_s=i / 30, valence=valence, valence_updated=valence is not None)
+    return r, Frame(i, i, np.zeros((6, 8, 3), np.uint8), info, i / 30)
+
+
+def test_bridge_keeps_the_latest_frame_and_every_plot_sample():
+    b = ResultBridge(time_offset_s=10.0, max_pending=50)
+    assert b.take().result is None and not b.dirty
+
+    def publish(lo, hi):
+        for i in range(lo, hi):
+            b(*_result(i, valence=0.5 if i % 16 == 0 else None))
+
+    threads = [threading.Thread(target=publish, args=(k * 10, k * 10 + 10)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    taken = b.take()
+    assert taken.received == 40 and len(taken.samples) == 40 and taken.overflowed == 0
+    assert sorted(s.t_s for s in taken.samples) == pytest.approx([10 + i / 30 for i in range(40)])
+    assert not b.dirty and b.take().samples == []
+    publish(100, 180)  # the GUI stalled: the oldest samples go, the count says so
+    taken = b.take()
+    assert len(taken.samples) == 50 and taken.overflowed == 30 and taken.result.frame_index == 179
+
+
+def test_settings_round_trip_and_defaults(tmp_path):
+    path = tmp_path / "s.ini"
+    s = AppSettings(path)
+    assert s.expression_model == "pooled" and s.replay_speed == 1.0 and s.overlay("attention")
+    s.expression_model = "sadness"
+    s.replay_speed = 0.25
+    s.set_overlay("landmarks", False)
+    s.camera_index = 2
+    s.sessions_dir = tmp_path / "sess"
+    s.sync()
+    t = AppSettings(path)
+    assert (t.expression_model, t.replay_speed, t.overlay("landmarks"), t.camera_index) == ("sadness", 0.25, False, 2)
+    assert t.sessions_dir == tmp_path / "sess"
+    path.write_text("[model]\nexpression=nonsense\n[replay]\nspeed=7\n")
+    u = AppSettings(path)
+    assert u.expression_model == "pooled" and u.replay_speed == 1.0
+
+
+def test_source_specs_and_session_folder_names(tmp_path):
+    assert SourceSpec.camera(1).label == "Camera 1"
+    demo = SourceSpec.video(SAMPLE_CLIP)
+    assert demo.is_demo and demo.label == "Sample clip (demo)"
+    assert SourceSpec.video(tmp_path / "a.mp4").label == "a.mp4"
+    import datetime as dt
+
+    now = dt.datetime(2024, 5, 6, 7, 8, 9)
+    a = new_session_dir(tmp_path, now)
+    assert a.name == "session-20240506-070809"
+    a.mkdir()
+    assert new_session_dir(tmp_path, now).name == "session-20240506-070809-2"
+
+
+def test_message_bar_stacks_and_dismisses(qtbot):
+    from gui.messages import ErrorRouter, MessageBar
+
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    assert bar.isHidden()
+    bar.error("first")
+    bar.error("first")  # the same message again is kept once
+    bar.info("second")
+    assert bar.current.text == "first" and not bar.isHidden() and bar._more.text() == "+1 more"  # errors first
+    bar.dismiss()
+    assert bar.current.text == "second"
+    bar.dismiss_all()
+    assert bar.isHidden() and bar.texts() == ["first", "second"]
+
+    router = ErrorRouter(bar)
+    with qtbot.capture_exceptions() as caught:  # pytest-qt's hook first; the router chains to it
+        old = sys.excepthook
+        router.install()
+        try:
+            try:
+                raise KeyError("boom")
+            except KeyError:
+                sys.excepthook(*sys.exc_info())
+            qtbot.waitUntil(lambda: bar.current is not None, timeout=2000)
+        finally:
+            router.uninstall()
+        assert sys.excepthook is old
+    assert "KeyError" in bar.current.text and "boom" in bar.current.text
+    assert [c[0] for c in caught] == [KeyError]  # the previous hook still saw it

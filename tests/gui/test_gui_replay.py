@@ -1,0 +1,120 @@
+"""Replay of a recorded session: seek moves the video and the cursor to the recorded frame."""
+from __future__ import annotations
+
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from gui.replay import SessionReplay
+from realtime.session import read_session
+
+pytestmark = pytest.mark.gui
+
+
+def _video_frames_rgb(path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
+    cap.release()
+    return frames
+
+
+def _closest(shown: np.ndarray, frames: list[np.ndarray]) -> int:
+    return int(np.argmin([np.abs(shown.astype(np.int16) - f).mean() for f in frames]))
+
+
+def test_seek_moves_the_video_and_the_cursor_to_the_recorded_frame(make_window, qtbot, recorded_session):
+    s = read_session(recorded_session)
+    frames = _video_frames_rgb(s.video)
+    assert len(frames) == len(s) >= 60
+    w = make_window()
+    assert w.open_session(recorded_session)
+    assert w.mode == "replay" and w.replay_bar.isVisible()
+    assert w.replay_bar.slider.maximum() == len(s) - 1
+    assert [label for _, label in w.plots.markers] == ["stimulus on", "stimulus off"]
+    for row in (40, 7, 41, 63, 0):  # backwards, forwards, single steps and long jumps
+        w.seek_row(row)
+        assert _closest(w.video.shown_rgb, frames) == row
+        assert np.abs(w.video.shown_rgb.astype(np.int16) - frames[row]).mean() < 1.0
+        assert w.plots.cursor_t == pytest.approx(s.data["t_s"][row])
+        assert w.replay_bar.slider.value() == row
+        v = s.data["valence"][row]
+        assert w.plots.valence_readout.value.text() == ("—" if np.isnan(v) else f"{v:+.2f}")
+    # the slider is a seek control too
+    w.replay_bar.slider.setValue(52)
+    assert _closest(w.video.shown_rgb, frames) == 52
+    assert w.plots.cursor_t == pytest.approx(s.data["t_s"][52])
+    # and so is the plot cursor (dragging it emits cursor_dragged(t))
+    w.plots.cursor_dragged.emit(float(s.data["t_s"][20]) + 1e-3)
+    assert w.replay_bar.slider.value() == 20
+    # landmarks of the recorded row are drawn on its frame
+    row = int(np.flatnonzero(s.data["face"] > 0.5)[0])
+    w.seek_row(row)
+    assert w.video.points.isVisible() and w.video.face_shown
+    assert not w.video.attention_shown  # attention maps are not stored in sessions
+
+
+def test_play_advances_at_the_chosen_speed_and_stops_at_the_end(make_window, qtbot, recorded_session):
+    w = make_window()
+    w.open_session(recorded_session)
+    w.set_speed(4.0)
+    assert w.settings.replay_speed == 4.0
+    w.play()
+    qtbot.waitUntil(lambda: not w.replay.playing, timeout=5000)  # 2.5 s of session at 4x
+    assert w._replay_row == w.replay.rows - 1
+    assert not w.replay_bar.play.isChecked()
+    w.seek_row(10)
+    w.set_speed(0.25)
+    w.play()
+    qtbot.waitUntil(lambda: w._replay_row >= 12, timeout=3000)
+    w.pause()
+    row = w._replay_row
+    assert row < 30  # a quarter of real time
+    qtbot.wait(100)
+    assert w._replay_row == row  # paused stays put
+
+
+def test_a_session_without_video_replays_its_results(make_window, qtbot, recorded_session, tmp_path):
+    copy = tmp_path / "novideo"
+    shutil.copytree(recorded_session, copy)
+    (copy / "video.mp4").unlink()
+    w = make_window()
+    assert w.open_session(copy)
+    assert "no video.mp4" in w.messages.current.text and w.messages.current.level == "warning"
+    w.seek_row(30)
+    assert w.video.shown_rgb is None
+    assert w.plots.cursor_t == pytest.approx(read_session(copy).data["t_s"][30])
+
+
+def test_a_folder_that_is_not_a_session_is_refused_in_the_banner(make_window, tmp_path):
+    w = make_window()
+    assert not w.open_session(tmp_path)
+    assert w.messages.current.level == "error" and "session" in w.messages.current.text
+    assert w.mode == "idle"
+
+
+def test_session_replay_seeks_rows_exactly(recorded_session):
+    rep = SessionReplay(recorded_session)
+    try:
+        frames = _video_frames_rgb(rep.session.video)
+        assert rep.has_video and rep.rows == len(frames) and rep.video_note is None
+        assert not rep.playing
+        assert rep.row_at(-1.0) == 0 and rep.row_at(1e9) == rep.rows - 1
+        t = rep.t_s
+        assert rep.row_at(float(t[10])) == 10 and rep.row_at(float(t[10] + t[11]) / 2) == 10
+        for k in (30, 5, 6, rep.rows - 1, rep.rows + 5):
+            r = rep.seek_row(k)
+            k = min(k, rep.rows - 1)
+            assert r.row == k and r.t_s == pytest.approx(t[k])
+            assert np.abs(cv2.cvtColor(r.image, cv2.COLOR_BGR2RGB).astype(np.int16) - frames[k]).mean() < 1.0
+            if r.face:
+                assert r.landmarks68.shape == (68, 2) and len(r.box) == 4
+        assert rep.has_values("valence") and rep.has_values("p_fake")
+    finally:
+        rep.close()
