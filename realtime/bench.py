@@ -59,6 +59,46 @@ def naive_peer(video: Path, max_frames: int | None = None) -> dict:
             "per_frame_ms": _pct(times)}
 
 
+def backend_latencies(bundle, runs: int = 30) -> dict[str, dict]:
+    """STA clip latency (ms) of every inference backend present, on the bundle's model, side by side."""
+    import torch
+
+    from engines.backends import BackendError, available_backends, create_backend
+    from engines.sta import load_sta
+
+    model = load_sta(bundle).eval()
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 255, (model.config.clip_length, model.config.crop_size, model.config.crop_size, 3),
+                        dtype=np.uint8)
+    from engines.sta import preprocess_clip
+
+    x = preprocess_clip(clip, model.config)
+    out: dict[str, dict] = {}
+    for name, avail in available_backends().items():
+        if not avail.available:
+            out[name] = {"available": False, "reason": avail.reason}
+            continue
+        try:
+            backend = create_backend(name, model, torch.zeros(1, *model.config.input_shape))
+        except BackendError as exc:
+            out[name] = {"available": False, "reason": str(exc)}
+            continue
+        try:
+            if backend.name != name:  # a failed build fell back to another backend
+                out[name] = {"available": False, "reason": f"build failed: {backend.fallback_reason}"}
+                continue
+            backend.warmup(3)
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                backend.infer(x)
+                times.append((time.perf_counter() - t0) * 1e3)
+            out[name] = {"available": True, "device": str(getattr(backend, "device", "cpu")), **_pct(times, (50, 95))}
+        finally:
+            backend.close()
+    return out
+
+
 def run_bench(video: str | None = None, seconds: float = 10.0, bundle_dir: str | None = None,
               expression_model: str = "pooled", backend: str = "auto", fps: float = 30.0,
               out=print) -> dict:
@@ -109,6 +149,9 @@ def run_bench(video: str | None = None, seconds: float = 10.0, bundle_dir: str |
         # 3. naive peer
         peer = naive_peer(path)
 
+    # 4. STA inference backends, side by side
+    backends = backend_latencies(bundle) if bundle.has("sta") else {}
+
     report = {
         "clip": clip_desc,
         "source": {"width": info.width, "height": info.height, "fps": info.fps},
@@ -118,6 +161,7 @@ def run_bench(video: str | None = None, seconds: float = 10.0, bundle_dir: str |
         "fast": fast_report,
         "paced": paced_report,
         "naive_peer": peer,
+        "sta_backends_ms": backends,
         "speedup_vs_naive": round(fast_report["fps"] / peer["fps"], 2) if peer["fps"] else None,
     }
     _print_report(report, out)
@@ -147,3 +191,10 @@ def _print_report(r: dict, out) -> None:
     out(f"  naive   {n['fps']:8.1f} frames/s  (dlib HOG + 68 landmarks every frame; p50 {n['per_frame_ms']['p50']:.2f} ms)")
     if r["speedup_vs_naive"] is not None:
         out(f"  speed-up vs naive: {r['speedup_vs_naive']:.2f}x")
+    if r["sta_backends_ms"]:
+        out("  STA clip latency by backend:")
+        for name, b in r["sta_backends_ms"].items():
+            if b["available"]:
+                out(f"          {name:<12} p50 {b['p50']:7.2f}  p95 {b['p95']:7.2f} ms  ({b['device']})")
+            else:
+                out(f"          {name:<12} not available: {b['reason']}")

@@ -147,7 +147,23 @@ def _summary(s: dict) -> dict:
 
 
 # -- live / demo --------------------------------------------------------------------------------
+def _no_screen() -> bool:
+    """True on Linux without an X or Wayland display and no Qt platform chosen (e.g. over ssh)."""
+    import os
+
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _headless_fallback(args) -> None:
+    if not args.headless and _no_screen() and not args.screenshot:
+        print("affectscope: no screen found (no DISPLAY); running headless. Use --headless to say so, "
+              "or set QT_QPA_PLATFORM=offscreen for the window off screen.", file=sys.stderr)
+        args.headless = True
+
+
 def cmd_live(args) -> int:
+    _headless_fallback(args)
     if not args.headless:
         return _gui(["--camera", str(args.camera)] if args.camera is not None else ["--video", args.video], args)
     if args.screenshot:
@@ -190,6 +206,7 @@ def cmd_demo(args) -> int:
     if not SAMPLE_CLIP.is_file():
         raise CliError(f"{SAMPLE_CLIP}: the bundled sample clip is missing; reinstall affectscope")
     args.video, args.camera, args.no_video = str(SAMPLE_CLIP), None, False
+    _headless_fallback(args)
     if not args.headless:
         return _gui(["--demo"], args)
     return cmd_live(args)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -98,8 +97,6 @@ def run_until_done(pipeline: Pipeline, seconds: float | None = None, every_s: fl
             if t_end is not None and time.monotonic() >= t_end:
                 reason["why"] = f"{seconds:g} s elapsed"
                 break
-            if pipeline.capture.stats.error and pipeline.capture.ended.is_set() and pipeline.finished:
-                break
     finally:
         pipeline.shutdown()
         for sig, handler in old.items():
@@ -111,5 +108,3 @@ def run_until_done(pipeline: Pipeline, seconds: float | None = None, every_s: fl
 
 def print_line(text: str) -> None:
     print(text, flush=True)
-    if not sys.stdout.isatty():
-        sys.stdout.flush()

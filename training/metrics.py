@@ -99,28 +99,25 @@ def _seq(pred: Sequence[float]) -> np.ndarray:
     return p
 
 
-def median_filter(pred: Sequence[float], window: int) -> np.ndarray:
-    """Centred running median over ``window`` frames (odd; 1 = unchanged); edges padded by reflection."""
+def _running(pred: Sequence[float], window: int, what: str, reduce) -> np.ndarray:
     p = _seq(pred)
     if window < 1 or window % 2 == 0:
-        raise ValueError(f"median window must be a positive odd number, got {window}")
+        raise ValueError(f"{what} window must be a positive odd number, got {window}")
     if window == 1 or p.size == 0:
         return p.copy()
     half = window // 2
     padded = np.pad(p, half, mode="reflect" if p.size > half else "edge")
-    return np.median(np.lib.stride_tricks.sliding_window_view(padded, window), axis=-1)
+    return reduce(np.lib.stride_tricks.sliding_window_view(padded, window))
+
+
+def median_filter(pred: Sequence[float], window: int) -> np.ndarray:
+    """Centred running median over ``window`` frames (odd; 1 = unchanged); edges padded by reflection."""
+    return _running(pred, window, "median", lambda w: np.median(w, axis=-1))
 
 
 def moving_average(pred: Sequence[float], window: int) -> np.ndarray:
     """Centred running mean over ``window`` frames (odd; 1 = unchanged); edges padded by reflection."""
-    p = _seq(pred)
-    if window < 1 or window % 2 == 0:
-        raise ValueError(f"moving-average window must be a positive odd number, got {window}")
-    if window == 1 or p.size == 0:
-        return p.copy()
-    half = window // 2
-    padded = np.pad(p, half, mode="reflect" if p.size > half else "edge")
-    return np.convolve(padded, np.full(window, 1.0 / window), mode="valid")
+    return _running(pred, window, "moving-average", lambda w: w.mean(axis=-1))
 
 
 def center(pred: Sequence[float], stats: LabelStats) -> np.ndarray:
