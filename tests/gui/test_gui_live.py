@@ -22,13 +22,23 @@ def _pipeline_threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name in names}
 
 
-def test_demo_runs_the_full_pipeline_and_shows_models_as_unavailable(make_window, qtbot):
-    w = make_window()
+@pytest.fixture
+def perception_only_bundle(tmp_path):
+    from engines.bundle import write_bundle_json
+
+    write_bundle_json(tmp_path / "perception", {
+        "name": "perception-only", "trained_on": "nothing: no models", "landmark_normalization": "similarity",
+        "crop_size": 64, "clip_length": 16, "clip_rate_fps": 4.0})
+    return tmp_path / "perception"
+
+
+def test_demo_runs_the_full_pipeline_and_shows_models_as_unavailable(make_window, qtbot, perception_only_bundle):
+    w = make_window(bundle_dir=str(perception_only_bundle))
     w.open_demo()
     qtbot.waitUntil(lambda: w.video.frames_shown >= 30, timeout=8000)
     assert w.mode == "live"
     assert w.video.face_shown and w.video.points.isVisible() and w.video.box.isVisible()
-    # the time axis advances; with no model in the default bundle the curves stay empty
+    # the time axis advances; with no model in the bundle the curves stay empty
     assert len(w.plots.ring) >= 30
     assert w.plots.points == (0, 0, 0)
     avail = w.model_availability()
@@ -37,9 +47,27 @@ def test_demo_runs_the_full_pipeline_and_shows_models_as_unavailable(make_window
     assert "unavailable" in w.plots.pfake_readout.detail.text()
     qtbot.waitUntil(lambda: "capture" in w.status["capture"].text() and "fps" in w.status["processing"].text(),
                     timeout=2000)
-    assert w.status["bundle"].text() == "bundle: default"
+    assert w.status["bundle"].text() == "bundle: perception-only"
     assert w.status["face"].text() == "face: yes"
     assert "no model" in w.status["backend"].text()
+
+
+def test_demo_with_the_shipped_bundle_plots_what_it_has(make_window, qtbot):
+    from engines.bundle import load_bundle
+    from realtime.model_workers import available_models
+
+    have = available_models(load_bundle())
+    w = make_window()
+    w.open_demo()
+    qtbot.waitUntil(lambda: w.video.frames_shown >= 30, timeout=8000)
+    if have["lstmpb"]:
+        qtbot.waitUntil(lambda: w.plots.points[2] >= 5, timeout=15000)  # P(fake) points arrive
+        assert w.model_availability()["p_fake"] is None
+    else:
+        assert "unavailable" in w.model_availability()["p_fake"]
+    if not have["sta"]:
+        assert "unavailable" in w.model_availability()["valence"]
+    assert w.status["bundle"].text() == "bundle: default"
 
 
 def test_a_model_worker_fills_both_plots_and_the_attention_overlay(make_window, qtbot, affect_factory, short_clip):

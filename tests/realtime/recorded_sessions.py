@@ -67,15 +67,18 @@ def write_affect_session(root: Path, n: int = 90, video: bool = True, events=EVE
     return exp
 
 
-def cut_clip(dst: Path, n: int, start: int = 0) -> Path:
-    """``n`` frames of the bundled real-face sample clip, from frame ``start``, as an mp4."""
+def cut_clip(dst: Path, n: int, start: int = 0, face_until: int | None = None) -> Path:
+    """``n`` frames of the bundled real-face sample clip, from frame ``start``, as an mp4; with
+    ``face_until``, frames from that index on show an empty grey background (no face)."""
     cap = cv2.VideoCapture(str(SAMPLE_CLIP))
     cap.set(cv2.CAP_PROP_POS_FRAMES, start)
     vw = None
-    for _ in range(n):
+    for i in range(n):
         ok, frame = cap.read()
         if not ok:
             break
+        if face_until is not None and i >= face_until:
+            frame = np.full_like(frame, 120)
         if vw is None:
             vw = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (frame.shape[1], frame.shape[0]))
         vw.write(frame)

@@ -56,7 +56,7 @@ def _pipeline(clip, paced, session_dir=None):
 
 
 def test_affect_stream_of_a_live_pipeline_matches_frames_csv(tmp_path):
-    clip = cut_clip(tmp_path / "clip.mp4", 40, start=300)  # the face leaves the frame in this stretch
+    clip = cut_clip(tmp_path / "clip.mp4", 40, start=60, face_until=25)  # the face is gone after frame 25
     pipe, writer = _pipeline(clip, paced=True, session_dir=tmp_path / "s")
     name = _name("live")
     lsl = attach_lsl(pipe, writer, publish=True, name=name)
@@ -82,8 +82,11 @@ def test_affect_stream_of_a_live_pipeline_matches_frames_csv(tmp_path):
     assert 0 < s.data["face"].sum() < 40  # both present and absent frames are in the check
     np.testing.assert_array_equal(np.isnan(samples[:, 0]), np.isnan(s.data["valence"]))
     assert np.all(np.diff(stamps) > 0)  # monotonic
-    # stamped with the capture time: paced at 30 fps, so 1/30 s apart and before the result was pushed
-    np.testing.assert_allclose(np.diff(stamps), np.diff(s.data["t_s"]), atol=0.025)
+    # stamped with the capture time: paced at 30 fps against a fixed schedule, so each stamp sits at
+    # its frame's media time (up to scheduling jitter on a busy machine, which the pacing catches
+    # up) and before the result was pushed
+    np.testing.assert_allclose(stamps - stamps[0], s.data["t_s"] - s.data["t_s"][0], atol=0.25)
+    assert np.median(np.diff(stamps)) == pytest.approx(1 / 30, abs=0.01)
     assert t_before - 0.1 < stamps[0] and stamps[-1] < pylsl.local_clock()
 
 
