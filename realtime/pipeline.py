@@ -223,6 +223,7 @@ class PipelineSettings:
     queue_size: int = 8  # frame queue for file sources (a live source keeps only the latest)
     buffer_capacity: int = 256  # ring buffers: enough for a 16-frame clip at 4 fps from 60 fps
     expression_model: str | None = None
+    model_load_timeout_s: float = 120.0
 
 
 class Pipeline:
@@ -274,6 +275,12 @@ class Pipeline:
         self._started = True
         for w in self.workers:
             w.start()
+        # Models load before the first frame is read, so loading neither competes with perception
+        # nor counts as dropped frames; a worker that fails to load is FAULTED and simply absent.
+        for w in self.workers:
+            if not w.wait_ready(self.settings.model_load_timeout_s):
+                log.warning("%s: still loading after %.0f s; starting without waiting", w.name,
+                            self.settings.model_load_timeout_s)
         self.perception.start()
         self.capture.start()
         return self

@@ -17,6 +17,7 @@ class StoppableThread:
         self.name = name
         self.stats = ThreadStats(name)
         self._stop = threading.Event()
+        self._ready = threading.Event()  # set once setup() has finished (or failed)
         self._thread: threading.Thread | None = None
 
     @property
@@ -36,7 +37,10 @@ class StoppableThread:
 
     def _main(self) -> None:
         try:
-            self.setup()
+            try:
+                self.setup()
+            finally:
+                self._ready.set()
             if self.stats.state is WorkerState.STARTING:
                 self.stats.state = WorkerState.RUNNING
             self.loop()
@@ -60,6 +64,10 @@ class StoppableThread:
 
     def teardown(self) -> None:
         """Runs on the thread after the loop, also after a fault (release what the thread owns)."""
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until setup() has finished (models loaded) or failed; False on timeout."""
+        return self._ready.wait(timeout)
 
     def stop(self) -> None:
         if self.stats.state in (WorkerState.STARTING, WorkerState.RUNNING):
