@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import cv2
@@ -25,13 +26,13 @@ class SourceError(RuntimeError):
     """A source that cannot deliver frames; the message says what and what to do."""
 
 
-class FrameSource:
+class FrameSource(ABC):
     info: SourceInfo
     live: bool = False  # a live source is never waited for: the latest frame wins
 
+    @abstractmethod
     def read(self) -> np.ndarray | None:
         """The next BGR frame, or None at the end of a finite source."""
-        raise NotImplementedError
 
     def close(self) -> None:
         pass

@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from abc import ABC, abstractmethod
 
 from realtime.stats import ThreadStats, WorkerState
 
 log = logging.getLogger(__name__)
 
 
-class StoppableThread:
+class StoppableThread(ABC):
     """Runs :meth:`loop` on a named daemon thread; a crash puts it in FAULTED with the reason."""
 
     def __init__(self, name: str):
@@ -59,8 +60,9 @@ class StoppableThread:
     def setup(self) -> None:
         """Runs on the thread before the loop (acquire what the thread owns)."""
 
+    @abstractmethod
     def loop(self) -> None:
-        raise NotImplementedError
+        """The thread's work: return when ``self.stopping`` is set or the work is done."""
 
     def teardown(self) -> None:
         """Runs on the thread after the loop, also after a fault (release what the thread owns)."""

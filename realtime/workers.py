@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import abstractmethod
 from typing import Any
 
 from realtime.ring_buffer import PerceptionBuffers
@@ -43,14 +44,17 @@ class ModelWorker(StoppableThread):
         self._epoch = 0  # bumped by reset(): a job started before a reset publishes nothing
 
     # -- subclass interface ------------------------------------------------------------------
+    @abstractmethod
     def due(self, obs: FaceObservation, buffers: PerceptionBuffers) -> bool:
-        raise NotImplementedError
+        """Perception thread, every face frame: whether a job should start now (cheap)."""
 
+    @abstractmethod
     def prepare(self, obs: FaceObservation, buffers: PerceptionBuffers) -> Any:
-        raise NotImplementedError
+        """Perception thread: a snapshot (copies) of what the job needs."""
 
+    @abstractmethod
     def compute(self, job: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        """Worker thread: the job's output, a dict of AffectResult fields."""
 
     def on_reset(self) -> None:
         """Runs on the perception thread when the face is lost; drop per-face state here."""
