@@ -156,6 +156,20 @@ def strip_wrapper_prefixes(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def known_fields(cls, data: Any, what: str) -> dict[str, Any]:
+    """``data`` as keyword arguments for the dataclass ``cls``; a non-object or an unknown field
+    raises ValueError naming ``what`` and the fields (a config from another model or version)."""
+    import dataclasses
+
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} must be an object, got {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{what} has unknown field(s) {unknown}; known: {sorted(known)}")
+    return dict(data)
+
+
 def write_bundle_json(root: str | Path, meta: dict[str, Any]) -> Path:
     """Write ``bundle.json`` (atomically) after filling the schema field."""
     root = Path(root)

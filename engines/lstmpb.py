@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from engines.bundle import Bundle, BundleError, strip_wrapper_prefixes
+from engines.bundle import Bundle, BundleError, known_fields, strip_wrapper_prefixes
 from engines.expressions import EXPRESSIONS, LABELS, POOLED
 
 SECTION = "lstmpb"
@@ -81,13 +81,7 @@ class LSTMPBConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LSTMPBConfig":
         """Build from a dict; unknown or mistyped fields raise ValueError naming the field."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"LSTM-PB config must be an object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"LSTM-PB config has unknown field(s) {unknown}; known: {sorted(known)}")
-        return cls(**dict(data))
+        return cls(**known_fields(cls, dict(data) if isinstance(data, Mapping) else data, "LSTM-PB config"))
 
 
 # --------------------------------------------------------------------------------------------

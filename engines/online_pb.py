@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Protocol
 
 import numpy as np
 
-from engines.bundle import Bundle, BundleError
+from engines.bundle import Bundle, BundleError, known_fields
 from engines.lstmpb import LSTMPB, NumpyPBGradient, load_lstmpb
 
 
@@ -61,13 +61,7 @@ class RecognizerSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "RecognizerSettings":
-        if not isinstance(data, Mapping):
-            raise ValueError(f"recognizer settings must be an object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown recognizer setting(s) {unknown}; known: {sorted(known)}")
-        data = dict(data)
+        data = known_fields(cls, dict(data) if isinstance(data, Mapping) else data, "recognizer settings")
         if "min_frames" not in data and "window" in data:
             data["min_frames"] = max(2, min(cls.min_frames, int(data["window"])))
         return cls(**data)

@@ -27,7 +27,7 @@ turns them into RGB float in [0, 1], then standardises per channel with ``input_
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,7 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engines.bundle import Bundle, BundleError, load_bundle, strip_wrapper_prefixes
+from engines.bundle import Bundle, BundleError, known_fields, load_bundle, strip_wrapper_prefixes
 
 __all__ = [
     "STAConfig", "STA3DCNN", "ConvLSTMCell", "register_sta", "registered_sta", "create_sta",
@@ -102,13 +102,7 @@ class STAConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "STAConfig":
         """Inverse of :meth:`to_dict`; unknown keys are an error (a config from another model)."""
-        if not isinstance(data, dict):
-            raise ValueError(f"STA config must be an object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown STA config keys {unknown}")
-        return cls(**data)
+        return cls(**known_fields(cls, data, "STA config"))
 
 
 class ConvLSTMCell(nn.Module):

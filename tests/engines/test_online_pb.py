@@ -121,7 +121,7 @@ def test_bad_input_and_settings_are_refused(model, classifier):
         RecognizerSettings(smoothing=0.0)
     with pytest.raises(ValueError, match="min_frames"):
         RecognizerSettings(window=8, min_frames=9)
-    with pytest.raises(ValueError, match="unknown recognizer setting"):
+    with pytest.raises(ValueError, match="recognizer settings has unknown field"):
         RecognizerSettings.from_dict({"window": 8, "speed": 2})
 
 

@@ -60,7 +60,7 @@ def test_config_round_trip_and_validation():
     assert STAConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     with pytest.raises(ValueError, match="multiple of 4"):
         STAConfig(crop_size=66)
-    with pytest.raises(ValueError, match="unknown STA config keys"):
+    with pytest.raises(ValueError, match="STA config has unknown field"):
         STAConfig.from_dict({**cfg.to_dict(), "depth": 3})
     with pytest.raises(ValueError, match="registered"):
         create_sta("sta_huge")
