@@ -86,9 +86,9 @@ def run_until_done(pipeline: Pipeline, seconds: float | None = None, every_s: fl
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             old[sig] = signal.signal(sig, on_signal)
-    t_end = time.monotonic() + seconds if seconds else None
     try:
-        pipeline.start()
+        pipeline.start()  # returns once the models are loaded; the S seconds count from here
+        t_end = time.monotonic() + seconds if seconds else None
         while not stop.is_set():
             if pipeline.wait(timeout=every_s):
                 break
