@@ -11,6 +11,7 @@ Models are stored in XGBoost's own format (``.ubj`` or ``.json``), never pickled
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -20,6 +21,8 @@ import numpy as np
 from engines.bundle import Bundle, BundleError
 
 SUFFIXES = (".ubj", ".json")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,8 +197,9 @@ class PBClassifier:
         if "settings" in booster.attributes():
             try:
                 settings = XGBSettings.from_dict(json.loads(booster.attributes()["settings"]))
-            except (ValueError, TypeError):
-                pass  # settings are informative only; the trees are what predicts
+            except (ValueError, TypeError) as exc:
+                # the stored settings are informative only; the trees are what predicts
+                log.info("%s: training settings stored with the model are unreadable (%s)", path, exc)
         return cls(settings, booster)
 
 
