@@ -82,6 +82,18 @@ class Bundle:
             raise BundleError(f"{path}: missing (named by '{section}.{field}' in bundle.json)")
         return path
 
+    def parse(self, section: str, field: str, from_dict):
+        """``from_dict(section.field)`` (a config dataclass); a missing or invalid field raises
+        BundleError naming bundle.json and the field."""
+        sec = self.section(section)
+        meta = self.root / "bundle.json"
+        if field not in sec:
+            raise BundleError(f"{meta}: field '{section}.{field}' is missing")
+        try:
+            return from_dict(sec[field])
+        except (TypeError, ValueError) as exc:
+            raise BundleError(f"{meta}: field '{section}.{field}' is invalid: {exc}") from None
+
     def sha256(self) -> str:
         """Digest over bundle.json and every file it sits beside (names and bytes, sorted)."""
         h = hashlib.sha256()

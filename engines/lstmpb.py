@@ -634,14 +634,7 @@ def read_class_pbs(path: str | Path, pb_dim: int, where: str | None = None) -> d
 
 
 def lstmpb_config_from_bundle(bundle: Bundle) -> LSTMPBConfig:
-    sec = bundle.section(SECTION)
-    meta = bundle.root / "bundle.json"
-    if "config" not in sec:
-        raise BundleError(f"{meta}: field '{SECTION}.config' is missing")
-    try:
-        return LSTMPBConfig.from_dict(sec["config"])
-    except (TypeError, ValueError) as exc:
-        raise BundleError(f"{meta}: field '{SECTION}.config' is invalid: {exc}") from None
+    return bundle.parse(SECTION, "config", LSTMPBConfig.from_dict)
 
 
 def load_lstmpb(bundle: Bundle) -> tuple[LSTMPB, LSTMPBConfig]:

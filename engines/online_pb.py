@@ -68,14 +68,7 @@ class RecognizerSettings:
 
 
 def recognizer_settings_from_bundle(bundle: Bundle) -> RecognizerSettings:
-    meta = bundle.root / "bundle.json"
-    sec = bundle.section("lstmpb")
-    if "recognizer" not in sec:
-        raise BundleError(f"{meta}: field 'lstmpb.recognizer' is missing")
-    try:
-        return RecognizerSettings.from_dict(sec["recognizer"])
-    except (TypeError, ValueError) as exc:
-        raise BundleError(f"{meta}: field 'lstmpb.recognizer' is invalid: {exc}") from None
+    return bundle.parse("lstmpb", "recognizer", RecognizerSettings.from_dict)
 
 
 def recognition_steps(engine: NumpyPBGradient, window: np.ndarray, pb: np.ndarray, iters: int, lr: float

@@ -355,11 +355,7 @@ def load_sta(bundle: Bundle | str | Path, device: str | torch.device = "cpu") ->
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
     meta_path = bundle.root / "bundle.json"
-    sec = bundle.section("sta")
-    try:
-        cfg = STAConfig.from_dict(sec.get("config"))
-    except (TypeError, ValueError) as exc:
-        raise BundleError(f"{meta_path}: field 'sta.config' is invalid ({exc})") from None
+    cfg = bundle.parse("sta", "config", STAConfig.from_dict)
     for fld, have, want in (("crop_size", cfg.crop_size, bundle.crop_size),
                             ("clip_length", cfg.clip_length, bundle.clip_length),
                             ("clip_rate_fps", cfg.clip_rate_fps, bundle.clip_rate_fps)):

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import tempfile
@@ -145,8 +146,8 @@ def run_bench(video: str | None = None, seconds: float = 10.0, bundle_dir: str |
 
         # 2. paced, live policy
         src = VideoFileSource(path, live=True)
+        src.info = dataclasses.replace(info, fps=fps)  # paced at --fps, whatever the file says
         pipe = build_pipeline(src, bundle, expression_model, backend, paced=True)
-        pipe.capture.source.info = info.__class__(**{**{k: getattr(info, k) for k in info.__slots__}, "fps": fps})
         run_until_done(pipe, seconds=seconds + 5)
         paced = pipe.stats()
         paced_report = {
