@@ -29,8 +29,11 @@ Errors and the PB rule (paper eq. 1–2). The prediction error of a sequence is
 
     δp = lr_pb · (1/(T−1)) · Σ_t ∂E/∂p_t,        p ← p − δp
 
-Weights learn from the mean squared next-frame error (SGD, momentum) by back-propagation through
-time over whole sequences.
+Weights learn from the same step-averaged error (SGD, momentum) by back-propagation through time
+over whole sequences. Landmarks enter through a per-coordinate normalization
+``x_n = (x − mean) ⊙ scale`` fitted on the training frames and stored with the weights; inputs,
+predictions and errors all live in that space (raw landmark coordinates differ by about 0.06 across
+a dataset and by 0.01 from frame to frame, too little for SGD to move the weights).
 """
 from __future__ import annotations
 
@@ -109,7 +112,31 @@ class LSTMPB(nn.Module):
         self.depth_bias = nn.Parameter(torch.empty(n_depth, 4 * H))
         self.out_proj = nn.Linear(H, cfg.input_dim)  # W_o
         self.ctx_out = nn.Linear(H, cfg.context_dim)  # W_k
+        # input normalization x_n = (x − mean) ⊙ scale, set from the training data (identity until then)
+        self.register_buffer("input_mean", torch.zeros(cfg.input_dim))
+        self.register_buffer("input_scale", torch.ones(cfg.input_dim))
         self.reset_parameters()
+
+    def set_normalization(self, mean: Tensor | np.ndarray, scale: Tensor | np.ndarray) -> None:
+        """Per-coordinate input normalization ``x_n = (x − mean) ⊙ scale`` (each (80,), scale > 0)."""
+        mean = torch.as_tensor(np.asarray(mean, np.float32)).reshape(-1)
+        scale = torch.as_tensor(np.asarray(scale, np.float32)).reshape(-1)
+        D = self.config.input_dim
+        if mean.shape != (D,) or scale.shape != (D,):
+            raise ValueError(f"normalization mean and scale must be ({D},), got {tuple(mean.shape)}, {tuple(scale.shape)}")
+        if not (torch.isfinite(mean).all() and torch.isfinite(scale).all() and (scale > 0).all()):
+            raise ValueError("normalization mean must be finite and scale finite and positive")
+        with torch.no_grad():
+            self.input_mean.copy_(mean)
+            self.input_scale.copy_(scale)
+
+    def normalize(self, x: Tensor) -> Tensor:
+        """Landmark vectors (…, 80) -> the network's space, where it predicts and its errors are measured."""
+        return (x - self.input_mean) * self.input_scale
+
+    def denormalize(self, xn: Tensor) -> Tensor:
+        """Inverse of :meth:`normalize`."""
+        return xn / self.input_scale + self.input_mean
 
     def reset_parameters(self) -> None:
         H = self.config.hidden
@@ -141,7 +168,7 @@ class LSTMPB(nn.Module):
         return w, b
 
     def input_drive(self, x: Tensor) -> Tensor:
-        """ReLU(W_x x) for every step at once: (B, T, 80) -> (B, T, H)."""
+        """ReLU(W_x x) for every step at once: normalized (B, T, 80) -> (B, T, H)."""
         return F.relu(self.in_proj(x))
 
     def pb_drive(self, pb: Tensor) -> Tensor:
@@ -161,8 +188,8 @@ class LSTMPB(nn.Module):
             ) -> tuple[Tensor, list[Tensor]]:
         """Roll the recurrence over precomputed drives.
 
-        drive_x: (B, T, H) = ReLU(W_x x_t); drive_p: (B, H) = ReLU(W_p p).
-        Returns the predictions x̂_{t+1} (B, T, 80) and the final state (see :meth:`zero_state`).
+        drive_x: (B, T, H) = ReLU(W_x x_t) of normalized x_t; drive_p: (B, H) = ReLU(W_p p).
+        Returns the predictions x̂_{t+1} (B, T, 80, normalized) and the final state (see :meth:`zero_state`).
         """
         B, T, _ = drive_x.shape
         cfg = self.config
@@ -190,14 +217,17 @@ class LSTMPB(nn.Module):
         return torch.stack(outs, 1), h + m + [ctx]
 
     def forward(self, x: Tensor, pb: Tensor) -> Tensor:
-        """x: (B, T, 80) landmarks; pb: (B, 64) or (64,). Returns x̂ (B, T, 80); x̂[:, t] predicts x[:, t + 1]."""
+        """x: (B, T, 80) landmarks; pb: (B, 64) or (64,).
+
+        Returns x̂ (B, T, 80) in the normalized space: x̂[:, t] predicts ``normalize(x)[:, t + 1]``.
+        """
         if x.dim() != 3 or x.shape[-1] != self.config.input_dim:
             raise ValueError(f"x must be (B, T, {self.config.input_dim}), got {tuple(x.shape)}")
         if pb.dim() == 1:
             pb = pb.expand(x.shape[0], -1)
         if pb.shape != (x.shape[0], self.config.pb_dim):
             raise ValueError(f"pb must be ({x.shape[0]}, {self.config.pb_dim}), got {tuple(pb.shape)}")
-        pred, _ = self.run(self.input_drive(x), self.pb_drive(pb))
+        pred, _ = self.run(self.input_drive(self.normalize(x)), self.pb_drive(pb))
         return pred
 
 
@@ -220,7 +250,7 @@ def step_mask(lengths: Tensor | None, batch: int, steps: int, device=None) -> Te
 
 
 def sequence_errors(pred: Tensor, x: Tensor, mask: Tensor) -> Tensor:
-    """Per sequence E = Σ_t ½‖x̂_{t+1} − x_{t+1}‖² over masked steps: (B,)."""
+    """Per sequence E = Σ_t ½‖x̂_{t+1} − x_{t+1}‖² over masked steps: (B,); x normalized, as pred."""
     err = pred[:, :-1] - x[:, 1:]
     return 0.5 * (err.pow(2).sum(-1) * mask[:, :-1]).sum(1)
 
@@ -256,9 +286,10 @@ def pb_gradient(model: LSTMPB, x: Tensor, pb: Tensor, lengths: Tensor | None = N
     mask = step_mask(lengths, B, T, x.device)
     steps = mask.sum(1).clamp_min(1.0)
     p = _pb_batch(pb, B, model.config.pb_dim).detach().clone().requires_grad_(True)
+    xn = model.normalize(x).detach()
     with torch.enable_grad():
-        pred, _ = model.run(model.input_drive(x).detach(), model.pb_drive(p))
-        E = sequence_errors(pred, x, mask)
+        pred, _ = model.run(model.input_drive(xn).detach(), model.pb_drive(p))
+        E = sequence_errors(pred, xn, mask)
         (g,) = torch.autograd.grad((E / steps).sum(), [p])
     return g, E.detach()
 
@@ -321,6 +352,8 @@ class NumpyPBGradient:
             self.pb_w = arr(model.pb_proj.weight)  # (H, P)
             self.pb_wT = np.ascontiguousarray(self.pb_w.T)
             self.pb_b = arr(model.pb_proj.bias)
+            self.in_mean = arr(model.input_mean)
+            self.in_scale = arr(model.input_scale)
 
     def __call__(self, x: np.ndarray, pb: np.ndarray, mask: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -329,7 +362,7 @@ class NumpyPBGradient:
         Returns g (B, 64) = (1/Σ_t mask) Σ_t ∂E/∂p_t and the errors E (B,).
         """
         cfg, H, L, D = self.config, self.config.hidden, self.config.layers, self.config.input_dim
-        x = np.asarray(x, self.dtype)
+        x = (np.asarray(x, self.dtype) - self.in_mean) * self.in_scale
         B, T, _ = x.shape
         pb = np.asarray(pb, self.dtype).reshape(B, cfg.pb_dim)
         if mask is None:
@@ -457,15 +490,26 @@ def pb_gradient_manual(model: LSTMPB, x: Tensor | np.ndarray, pb: Tensor | np.nd
 
 
 def prediction_loss(pred: Tensor, x: Tensor, mask: Tensor) -> Tensor:
-    """Mean squared next-frame error over masked steps and the 80 coordinates (scalar)."""
+    """Learning-mode loss: the step-averaged error E_b / (T_b − 1) of eq. 1, averaged over the batch.
+
+    E_b = Σ_t ½‖x̂_{t+1} − x_{t+1}‖² summed over the 80 coordinates (x normalized). Averaging over
+    coordinates as well would shrink the gradients 40-fold, and SGD at the paper's lr 0.01 then
+    stalls at predicting the mean face.
+    """
+    steps = mask[:, :-1].sum(1).clamp_min(1.0)
+    return (sequence_errors(pred, x, mask) / steps).mean()
+
+
+def mean_squared_error(pred: Tensor, x: Tensor, mask: Tensor) -> float:
+    """Mean squared next-frame error per coordinate over masked steps (the figure training reports)."""
     err = (pred[:, :-1] - x[:, 1:]).pow(2).sum(-1) * mask[:, :-1]
-    return err.sum() / (mask[:, :-1].sum().clamp_min(1.0) * x.shape[-1])
+    return float(err.sum() / (mask[:, :-1].sum().clamp_min(1.0) * x.shape[-1]))
 
 
 def learning_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, lengths: Tensor | None,
                   class_pbs: Tensor, class_index: Tensor, lr_pb: float, grad_clip: float | None = 5.0,
                   all_reduce: Callable[[Tensor], None] | None = None) -> float:
-    """One learning-mode update on a batch; returns the batch's mean squared error.
+    """One learning-mode update on a batch; returns the batch's mean squared error per coordinate.
 
     model: an :class:`LSTMPB` (or a DistributedDataParallel wrapping one).
     x: (B, T, 80) padded sequences; lengths: (B,) valid frames (None: all T).
@@ -475,21 +519,20 @@ def learning_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor,
     all_reduce: sums a tensor in place across processes (DistributedDataParallel averages the
     weight gradients itself; the PB sums and counts go through this).
     """
-    B, T, D = x.shape
+    B, T, _ = x.shape
     mask = step_mask(lengths, B, T, x.device)
-    steps = mask[:, :-1].sum(1).clamp_min(1.0)
     p = class_pbs[class_index].detach().clone().requires_grad_(True)
     optimizer.zero_grad(set_to_none=True)
     pred = model(x, p)
-    loss = prediction_loss(pred, x, mask)
+    xn = getattr(model, "module", model).normalize(x)
+    loss = prediction_loss(pred, xn, mask)
     loss.backward()
     if grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     with torch.no_grad():
-        # loss = Σ_b 2 E_b / (N·D) with N the number of masked steps, so ∂E_b/∂p_b = (N·D/2)·∂loss/∂p_b
-        n_steps = mask[:, :-1].sum().clamp_min(1.0)
-        g = p.grad * (n_steps * D / 2.0) / steps[:, None]
+        # loss = (1/B) Σ_b E_b / (T_b − 1), so the step-averaged gradient of E_b is B·∂loss/∂p_b
+        g = p.grad * B
         K = class_pbs.shape[0]
         sums = torch.zeros(K, class_pbs.shape[1] + 1, device=x.device, dtype=g.dtype)
         sums[:, :-1].index_add_(0, class_index, g)
@@ -498,7 +541,7 @@ def learning_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor,
             all_reduce(sums)
         seen = sums[:, -1] > 0
         class_pbs[seen] -= lr_pb * sums[seen, :-1] / sums[seen, -1:]
-    return float(loss.detach())
+    return mean_squared_error(pred.detach(), xn, mask)
 
 
 def recognize(model: LSTMPB, seq: Tensor | np.ndarray, iters: int, lr: float = 0.9,
@@ -538,10 +581,10 @@ def recognize(model: LSTMPB, seq: Tensor | np.ndarray, iters: int, lr: float = 0
 
 @torch.no_grad()
 def generate(model: LSTMPB, pb: Tensor | np.ndarray, x0: Tensor | np.ndarray, steps: int) -> Tensor:
-    """Generation mode: closed-loop roll-out from a first frame; returns (steps, 80) frames x̂_1..x̂_steps."""
+    """Generation mode: closed-loop roll-out from a first frame; returns (steps, 80) landmark frames x̂_1..x̂_steps."""
     dev = model.time_bias.device
     pb = torch.as_tensor(pb, dtype=torch.float32, device=dev).reshape(1, -1)
-    x = torch.as_tensor(x0, dtype=torch.float32, device=dev).reshape(1, 1, -1)
+    x = model.normalize(torch.as_tensor(x0, dtype=torch.float32, device=dev).reshape(1, 1, -1))
     drive_p = model.pb_drive(pb)
     state = None
     frames = []
@@ -549,7 +592,7 @@ def generate(model: LSTMPB, pb: Tensor | np.ndarray, x0: Tensor | np.ndarray, st
         y, state = model.run(model.input_drive(x), drive_p, state)
         x = y
         frames.append(y[0, 0])
-    return torch.stack(frames, 0)
+    return model.denormalize(torch.stack(frames, 0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,6 +627,8 @@ def load_lstmpb_weights(path: str | Path, config: LSTMPBConfig, where: str | Non
         raise BundleError(f"{path}{field}: not a readable safetensors file ({exc})") from None
     model = LSTMPB(config)
     expected = model.state_dict()
+    if not {"input_mean", "input_scale"} & set(state):  # weights saved before inputs were normalized
+        state.update(input_mean=expected["input_mean"], input_scale=expected["input_scale"])
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
     if missing or extra:

@@ -59,6 +59,7 @@ class TrainSettings:
     max_frames: int | None = None  # crop longer sequences to a random span of this many frames
     seed: int = 0
     holdout_subjects: list[str] = field(default_factory=list)
+    input_spread: float = 0.3  # std of every coordinate after the input normalization
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,32 @@ def class_names(items: Sequence[LandmarkItem]) -> list[str]:
     if unknown:
         raise ValueError(f"landmark cache has unknown expression(s) {unknown}; expected {EXPRESSIONS}")
     return [class_key(e, lab) for e in EXPRESSIONS for lab in LABELS if (e, lab) in present]
+
+
+def input_statistics(items: Sequence[LandmarkItem], spread: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-coordinate normalization of the training frames and the copy baseline.
+
+    Returns (mean (80,), scale (80,), copy_mse): ``(x − mean) ⊙ scale`` has standard deviation
+    ``spread`` per coordinate over all frames (a coordinate that never moves still gets a finite
+    scale), and copy_mse is the normalized mean squared error of predicting x_{t+1} = x_t, the
+    floor a model has to beat to have learned any dynamics.
+    """
+    total, total_sq, n, copy_sq, copy_n = 0.0, 0.0, 0, 0.0, 0
+    for it in items:
+        seq = np.asarray(it.load(), np.float64)
+        total = total + seq.sum(0)
+        total_sq = total_sq + (seq * seq).sum(0)
+        n += len(seq)
+    mean = total / n
+    std = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
+    floor = np.median(std[std > 0]) * 1e-3 if (std > 0).any() else 1.0
+    scale = spread / np.maximum(std, floor)
+    for it in items:
+        seq = np.asarray(it.load(), np.float64)
+        d = np.diff(seq, axis=0) * scale
+        copy_sq += float((d * d).sum())
+        copy_n += d.size
+    return mean.astype(np.float32), scale.astype(np.float32), copy_sq / max(copy_n, 1)
 
 
 def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -246,6 +273,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
 
     torch.manual_seed(settings.seed)
     model = LSTMPB(config)
+    mean, scale, copy_mse = input_statistics(items, settings.input_spread)
+    model.set_normalization(mean, scale)
     class_pbs = torch.zeros(len(classes), config.pb_dim)
     optimizer_momentum: dict[int, torch.Tensor] = {}
     start_epoch, best, since_best = 0, float("inf"), 0
@@ -277,7 +306,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     def state_json(epoch: int) -> dict[str, Any]:
         return {"config": config.to_dict(), "settings": asdict(settings), "classes": classes,
                 "epoch": epoch, "best_mse": best, "since_best": since_best, "lr": cur_lr, "lr_pb": cur_lr_pb,
-                "world_size": ctx.world, "sequences": len(items), "cache": str(Path(cache_dir).resolve()),
+                "world_size": ctx.world, "sequences": len(items), "copy_mse": copy_mse,
+                "cache": str(Path(cache_dir).resolve()),
                 "done": epoch >= settings.epochs}
 
     for epoch in range(start_epoch, settings.epochs):

@@ -44,7 +44,7 @@ def trained():
     torch.manual_seed(0)
     model = LSTMPB(TINY)
     class_pbs = torch.zeros(2, TINY.pb_dim)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9)
     x, idx = torch.from_numpy(x_np), torch.from_numpy(labels)
     losses = [learning_step(model, opt, x, None, class_pbs, idx, lr_pb=0.9) for _ in range(200)]
     model.eval()
@@ -170,6 +170,51 @@ def test_numpy_engine_float32_matches_float64():
     np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-6)
 
 
+def normalized_twin(seed: int) -> tuple[LSTMPB, LSTMPB, np.ndarray, np.ndarray]:
+    """Two models with the same weights: one normalizes its input, the other does not."""
+    torch.manual_seed(seed)
+    plain = LSTMPB(TINY).eval()
+    rng = np.random.default_rng(seed)
+    mean = rng.uniform(-0.5, 0.5, 80).astype(np.float32)
+    scale = rng.uniform(2.0, 6.0, 80).astype(np.float32)
+    scaled = LSTMPB(TINY).eval()
+    scaled.load_state_dict(plain.state_dict())
+    scaled.set_normalization(mean, scale)
+    return plain, scaled, mean, scale
+
+
+def test_normalization_is_applied_by_every_mode():
+    plain, scaled, mean, scale = normalized_twin(6)
+    raw = (np.random.default_rng(1).random((2, 9, 80)) * 0.2 - 0.1).astype(np.float32)
+    normed = (raw - mean) * scale
+    pb = torch.randn(2, 64) * 0.1
+    with torch.no_grad():
+        torch.testing.assert_close(scaled(torch.from_numpy(raw), pb), plain(torch.from_numpy(normed), pb))
+    g_raw, e_raw = pb_gradient(scaled, torch.from_numpy(raw), pb)
+    g_norm, e_norm = pb_gradient(plain, torch.from_numpy(normed), pb)
+    torch.testing.assert_close(g_raw, g_norm)
+    torch.testing.assert_close(e_raw, e_norm)
+    g_manual, _ = pb_gradient_manual(scaled, raw, pb)  # the NumPy engine normalizes the same way
+    torch.testing.assert_close(g_manual, g_raw, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(recognize(scaled, raw, iters=3), recognize(plain, normed, iters=3),
+                               rtol=1e-4, atol=1e-6)
+    frames = generate(scaled, pb[0], raw[0, 0], steps=5)  # landmark units again
+    expected = generate(plain, pb[0], normed[0, 0], steps=5) / torch.from_numpy(scale) + torch.from_numpy(mean)
+    torch.testing.assert_close(frames, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_normalization_is_checked_and_saved(tmp_path):
+    _, scaled, mean, scale = normalized_twin(7)
+    with pytest.raises(ValueError, match=r"\(80,\)"):
+        scaled.set_normalization(mean[:40], scale)
+    with pytest.raises(ValueError, match="positive"):
+        scaled.set_normalization(mean, -scale)
+    bundle = write_lstmpb_bundle_folder(tmp_path, scaled)
+    loaded, _ = load_lstmpb(bundle)
+    np.testing.assert_array_equal(loaded.input_mean.numpy(), mean)
+    np.testing.assert_array_equal(loaded.input_scale.numpy(), scale)
+
+
 # --------------------------------------------------------------------------------------------
 # files and bundles
 
@@ -210,6 +255,16 @@ def test_prefixed_state_dict_loads(tmp_path):
     save_file(state, str(tmp_path / "lstmpb.safetensors"))
     loaded, _ = load_lstmpb(bundle)
     assert torch.equal(loaded.time_hh, model.time_hh)
+
+
+def test_weights_saved_without_normalization_load_as_identity(tmp_path):
+    torch.manual_seed(8)
+    model = LSTMPB(TINY).eval()
+    bundle = write_lstmpb_bundle_folder(tmp_path, model)
+    state = {k: v for k, v in model.state_dict().items() if k not in ("input_mean", "input_scale")}
+    save_file(state, str(tmp_path / "lstmpb.safetensors"))
+    loaded, _ = load_lstmpb(bundle)
+    assert torch.equal(loaded.input_mean, torch.zeros(80)) and torch.equal(loaded.input_scale, torch.ones(80))
 
 
 def test_config_that_does_not_match_the_weights_is_refused(tmp_path):
