@@ -255,3 +255,21 @@ def test_xgb_command_line_entry(cache, trained_dir, tmp_path):
     bundle = load_bundle(tmp_path)
     assert bundle.name == "cli" and bundle.landmark_normalization == "similarity"
     assert bundle.section("lstmpb")["recognizer"]["window"] == 8
+
+
+def test_input_statistics_normalize_to_the_spread_and_give_the_copy_baseline():
+    from types import SimpleNamespace
+
+    from training.train_lstmpb import input_statistics
+
+    rng = np.random.default_rng(3)
+    seqs = [(rng.normal(0.2, 0.05, (30, 80)) + np.linspace(0, 0.1, 30)[:, None]).astype(np.float32) for _ in range(4)]
+    seqs[0][:, 5] = 0.7  # a coordinate that never moves in one sequence is fine
+    items = [SimpleNamespace(load=lambda s=s: s) for s in seqs]
+    mean, scale, copy_mse = input_statistics(items, spread=0.3)
+    frames = np.concatenate(seqs)
+    normed = (frames - mean) * scale
+    np.testing.assert_allclose(normed.mean(0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(normed.std(0), 0.3, rtol=1e-3)
+    expected = np.mean(np.concatenate([np.diff(s, axis=0) * scale for s in seqs]) ** 2)
+    assert copy_mse == pytest.approx(expected, rel=1e-5)
