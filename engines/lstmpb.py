@@ -357,7 +357,8 @@ class NumpyPBGradient:
 
     def __call__(self, x: np.ndarray, pb: np.ndarray, mask: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
-        """x: (B, T, 80); pb: (B, 64); mask: (B, T) 1 where x̂_t has a target x_{t+1} (default t < T−1).
+        """x: (B, T, 80) landmarks (normalized here, as the model does); pb: (B, 64);
+        mask: (B, T) 1 where x̂_t has a target x_{t+1} (default t < T−1).
 
         Returns g (B, 64) = (1/Σ_t mask) Σ_t ∂E/∂p_t and the errors E (B,).
         """

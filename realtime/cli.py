@@ -274,7 +274,15 @@ def cmd_delegated(args) -> int:
         raise CliError(f"'{prog}' is not available in this build ({exc})") from None
     parser = OneLineParser(prog=prog, description=(mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else None)
     mod.add_arguments(parser)
-    return int(mod.run(parser.parse_args(rest)) or 0)
+    args_rest = parser.parse_args(rest)
+    try:
+        return int(mod.run(args_rest) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        # bad input named by the training code: a missing cache (CacheError), a wrong bundle
+        # (BundleError), an empty selection; --verbose keeps the traceback
+        if args.verbose:
+            raise
+        raise CliError(f"{prog.removeprefix('affectscope ')}: {exc}") from None
 
 
 def _run_module(module: str):

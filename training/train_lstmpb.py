@@ -102,22 +102,21 @@ def input_statistics(items: Sequence[LandmarkItem], spread: float) -> tuple[np.n
     scale), and copy_mse is the normalized mean squared error of predicting x_{t+1} = x_t, the
     floor a model has to beat to have learned any dynamics.
     """
-    total, total_sq, n, copy_sq, copy_n = 0.0, 0.0, 0, 0.0, 0
-    for it in items:
+    total, total_sq, diff_sq, n, n_diff = 0.0, 0.0, 0.0, 0, 0
+    for it in items:  # one read per sequence: frame sums for the statistics, step sums for the baseline
         seq = np.asarray(it.load(), np.float64)
+        d = np.diff(seq, axis=0)
         total = total + seq.sum(0)
         total_sq = total_sq + (seq * seq).sum(0)
+        diff_sq = diff_sq + (d * d).sum(0)
         n += len(seq)
+        n_diff += len(d)
     mean = total / n
     std = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
     floor = np.median(std[std > 0]) * 1e-3 if (std > 0).any() else 1.0
     scale = spread / np.maximum(std, floor)
-    for it in items:
-        seq = np.asarray(it.load(), np.float64)
-        d = np.diff(seq, axis=0) * scale
-        copy_sq += float((d * d).sum())
-        copy_n += d.size
-    return mean.astype(np.float32), scale.astype(np.float32), copy_sq / max(copy_n, 1)
+    copy_mse = float((diff_sq * scale * scale).sum() / max(n_diff * len(scale), 1))
+    return mean.astype(np.float32), scale.astype(np.float32), copy_mse
 
 
 def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:

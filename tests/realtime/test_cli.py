@@ -43,6 +43,14 @@ def test_user_errors_are_one_line_exit_1(tmp_path, capsys):
     assert "bundle.json" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("trainer", ["lstmpb", "sta"])
+def test_training_on_a_missing_cache_is_one_line_exit_1(trainer, tmp_path, capsys):
+    assert main(["train", trainer, "--cache", str(tmp_path / "nothing"), "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"affectscope: error: train {trainer}: ") and "affectscope preprocess" in err
+
+
 def test_analyze_writes_a_session(clip_file, tmp_path):
     r = _cli("analyze", str(clip_file), "--out", str(tmp_path / "s"))
     assert r.returncode == 0, r.stderr
