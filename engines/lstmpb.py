@@ -20,8 +20,11 @@ Per step ``t`` (B sequences, H hidden units):
       h^l_d, m^l_d = LSTM_depth (input=h^l_t,     state=(h^{l-1}_d, m^{l-1}_d))
 
   with the depth LSTM's weights tied across blocks (``tie_depth_weights``);
-* read-out: ``hidden = ReLU(W_x x_t) + ReLU(W_p p) + ReLU(h^L_d)``,
-  ``x̂_{t+1} = tanh(W_o hidden)`` (B, 80), ``c_t = tanh(W_k hidden)`` (B, 64).
+* read-out: ``hidden = ReLU(W_x x_t) + act(W_p p) + ReLU(h^L_d)``,
+  ``x̂_{t+1} = tanh(W_o hidden)`` (B, 80), ``c_t = tanh(W_k hidden)`` (B, 64). ``act`` is a leaky
+  ReLU (slope 0.1) by default: with the paper's plain ReLU (``pb_activation="relu"``, still how
+  weights stored without that field load) a class PB that falls where no unit of ``W_p p`` is
+  positive stops steering anything, for good.
 
 Errors and the PB rule (paper eq. 1–2). The prediction error of a sequence is
 ``E = Σ_t ½‖x̂_{t+1} − x_{t+1}‖²`` over its ``T − 1`` predicted steps. Each step sees its own copy
@@ -57,6 +60,12 @@ SECTION = "lstmpb"
 # --------------------------------------------------------------------------------------------
 # configuration
 
+# Negative slope of the PB drive per activation. Learning drives most class PBs to where every
+# unit of W_p p is negative (11 of the 12 class PBs of a pooled model after 12 epochs). Under the
+# plain ReLU such a PB has no effect on the prediction and no gradient, so neither learning nor
+# recognition can move it again; the leaky form keeps it steering, at a tenth of the strength.
+PB_ACTIVATIONS: dict[str, float] = {"relu": 0.0, "leaky_relu": 0.1}
+
 
 @dataclass(frozen=True)
 class LSTMPBConfig:
@@ -68,11 +77,16 @@ class LSTMPBConfig:
     hidden: int = 512
     layers: int = 4
     tie_depth_weights: bool = True
+    pb_activation: str = "leaky_relu"
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type in ("int", int):
+            if f.name == "pb_activation":
+                if value not in PB_ACTIVATIONS:
+                    raise ValueError(f"LSTMPBConfig.pb_activation must be one of {sorted(PB_ACTIVATIONS)}, "
+                                     f"got {value!r}")
+            elif f.type in ("int", int):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                     raise ValueError(f"LSTMPBConfig.{f.name} must be a positive integer, got {value!r}")
             elif not isinstance(value, bool):
@@ -83,8 +97,13 @@ class LSTMPBConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LSTMPBConfig":
-        """Build from a dict; unknown or mistyped fields raise ValueError naming the field."""
-        return cls(**known_fields(cls, dict(data) if isinstance(data, Mapping) else data, "LSTM-PB config"))
+        """Build from a dict; unknown or mistyped fields raise ValueError naming the field.
+
+        A config stored before ``pb_activation`` existed describes weights trained with the plain ReLU.
+        """
+        values = known_fields(cls, dict(data) if isinstance(data, Mapping) else data, "LSTM-PB config")
+        values.setdefault("pb_activation", "relu")
+        return cls(**values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,8 +191,15 @@ class LSTMPB(nn.Module):
         return F.relu(self.in_proj(x))
 
     def pb_drive(self, pb: Tensor) -> Tensor:
-        """ReLU(W_p p): (B, 64) -> (B, H)."""
-        return F.relu(self.pb_proj(pb))
+        """act(W_p p): (B, 64) -> (B, H), act the config's ``pb_activation``."""
+        slope = PB_ACTIVATIONS[self.config.pb_activation]
+        z = self.pb_proj(pb)
+        return F.leaky_relu(z, slope) if slope else F.relu(z)
+
+    def pb_active_units(self, pb: Tensor) -> Tensor:
+        """Units of W_p p above zero for each PB (B, 64) -> (B,); 0: dead under ReLU, 1/10 strength if leaky."""
+        with torch.no_grad():
+            return (self.pb_proj(torch.as_tensor(pb, dtype=self.pb_proj.weight.dtype)) > 0).sum(-1)
 
     def zero_state(self, batch: int, device=None, dtype=None) -> list[Tensor]:
         """Grid time state and context at t = −1: [h^1..h^L, m^1..m^L, c], all zeros."""
@@ -188,7 +214,7 @@ class LSTMPB(nn.Module):
             ) -> tuple[Tensor, list[Tensor]]:
         """Roll the recurrence over precomputed drives.
 
-        drive_x: (B, T, H) = ReLU(W_x x_t) of normalized x_t; drive_p: (B, H) = ReLU(W_p p).
+        drive_x: (B, T, H) = ReLU(W_x x_t) of normalized x_t; drive_p: (B, H) = act(W_p p).
         Returns the predictions x̂_{t+1} (B, T, 80, normalized) and the final state (see :meth:`zero_state`).
         """
         B, T, _ = drive_x.shape
@@ -305,8 +331,8 @@ class NumpyPBGradient:
       one ``tanh`` and one affine map give all four gates;
     * the two products with the depth hidden ``h^{l−1}_d`` (time-LSTM input and depth-LSTM state)
       are one matrix product; each cell's backward pass is one product with its stacked weights;
-    * the PB enters only through ReLU(W_p p) at every step, so
-      Σ_t ∂E/∂p_t = W_pᵀ (ReLU'(W_p p) ⊙ Σ_t ∂E/∂hidden_t), one product at the end.
+    * the PB enters only through act(W_p p) at every step, so
+      Σ_t ∂E/∂p_t = W_pᵀ (act'(W_p p) ⊙ Σ_t ∂E/∂hidden_t), one product at the end.
 
     Build it once per set of weights (it copies them); call it with (x, pb, mask).
     """
@@ -352,6 +378,7 @@ class NumpyPBGradient:
             self.pb_w = arr(model.pb_proj.weight)  # (H, P)
             self.pb_wT = np.ascontiguousarray(self.pb_w.T)
             self.pb_b = arr(model.pb_proj.bias)
+            self.pb_slope = PB_ACTIVATIONS[cfg.pb_activation]
             self.in_mean = arr(model.input_mean)
             self.in_scale = arr(model.input_scale)
 
@@ -377,7 +404,8 @@ class NumpyPBGradient:
         drive_x = x[:, :steps] @ self.in_wT + self.in_b
         np.maximum(drive_x, 0.0, out=drive_x)
         pre_p = pb @ self.pb_wT + self.pb_b
-        drive_p = np.maximum(pre_p, 0.0)
+        slope_p = np.where(pre_p > 0, 1.0, self.pb_slope).astype(self.dtype)  # act'(W_p p)
+        drive_p = pre_p * slope_p
 
         def cell(z, m_prev):
             a = tanh(z, out=z)
@@ -466,7 +494,7 @@ class NumpyPBGradient:
                 dhd = dhd + d_in
             dctx = dhd @ self.ctx_w
         n = np.maximum(mask[:, :steps].sum(1), 1.0)
-        g = ((dhidden_sum * (pre_p > 0)) @ self.pb_w) / n[:, None]
+        g = ((dhidden_sum * slope_p) @ self.pb_w) / n[:, None]
         return g, E
 
 

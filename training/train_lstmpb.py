@@ -33,7 +33,7 @@ import torch
 import torch.distributed as dist
 
 from engines.expressions import EXPRESSIONS, LABELS, POOLED, check_expression_model
-from engines.lstmpb import (LSTMPB, LSTMPBConfig, class_key, learning_step, load_lstmpb_weights,
+from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, LSTMPBConfig, class_key, learning_step, load_lstmpb_weights,
                             read_class_pbs, save_class_pbs, save_lstmpb)
 from training.cache import LandmarkItem, read_landmark_cache
 from training.metrics import append_metrics_row
@@ -43,7 +43,7 @@ PBS = "pb.safetensors"
 STATE = "train.json"
 METRICS = "metrics.csv"
 CHECKPOINT = "checkpoint"
-METRIC_FIELDS = ("epoch", "train_mse", "lr", "lr_pb", "seconds", "sequences", "improved")
+METRIC_FIELDS = ("epoch", "train_mse", "lr", "lr_pb", "seconds", "sequences", "improved", "pbs_below_zero")
 
 
 @dataclass
@@ -229,7 +229,7 @@ def _append_metrics(path: Path, row: dict[str, Any]) -> None:
 
 def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = POOLED, epochs: int = 100,
                  hidden: int = 64, layers: int = 4, pb_dim: int = 64, context_dim: int = 64,
-                 tie_depth_weights: bool = True, batch_size: int = 4, lr: float = 0.01, momentum: float = 0.9,
+                 tie_depth_weights: bool = True, pb_activation: str = "leaky_relu", batch_size: int = 4, lr: float = 0.01, momentum: float = 0.9,
                  lr_pb: float = 0.9, patience: int = 10, grad_clip: float = 5.0, max_frames: int | None = None,
                  resume: bool = False, seed: int = 0, holdout_subjects: Sequence[str] = (),
                  device: str = "cpu", progress: bool = True) -> TrainResult:
@@ -247,7 +247,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     if device.type == "cuda":
         torch.cuda.set_device(device)
     config = LSTMPBConfig(hidden=hidden, layers=layers, pb_dim=pb_dim, context_dim=context_dim,
-                          tie_depth_weights=tie_depth_weights)
+                          tie_depth_weights=tie_depth_weights, pb_activation=pb_activation)
     settings = TrainSettings(expression=check_expression_model(expression), epochs=epochs, batch_size=batch_size,
                              lr=lr, momentum=momentum, lr_pb=lr_pb, patience=patience, grad_clip=grad_clip,
                              max_frames=max_frames, seed=seed, holdout_subjects=sorted(set(holdout_subjects)))
@@ -346,6 +346,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                 for group in optimizer.param_groups:
                     group["lr"] = cur_lr
         pbs = {name: class_pbs[i].detach().cpu() for i, name in enumerate(classes)}
+        # class PBs whose every unit of W_p p is negative: with a plain ReLU they steer nothing
+        below_zero = int((model.pb_active_units(class_pbs.detach()) == 0).sum())
         if ctx.main:
             if improved:
                 save_lstmpb(model, out_dir / WEIGHTS)
@@ -356,7 +358,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
             _append_metrics(out_dir / METRICS, {
                 "epoch": epoch + 1, "train_mse": f"{epoch_mse:.6g}", "lr": f"{cur_lr:.6g}",
                 "lr_pb": f"{cur_lr_pb:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}",
-                "sequences": int(total[1]), "improved": int(improved)})
+                "sequences": int(total[1]), "improved": int(improved), "pbs_below_zero": below_zero})
             if progress:
                 tqdm.write(f"epoch {epoch + 1}/{settings.epochs}: mse {epoch_mse:.5f}"
                            f"{' (best)' if improved else ''}  lr {cur_lr:.3g}  lr_pb {cur_lr_pb:.3g}")
@@ -395,6 +397,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pb-dim", type=int, default=64)
     parser.add_argument("--context-dim", type=int, default=64)
     parser.add_argument("--untied-depth", action="store_true", help="one depth LSTM per block instead of tied")
+    parser.add_argument("--pb-activation", default="leaky_relu", choices=sorted(PB_ACTIVATIONS),
+                        help="activation of the PB drive W_p p (the paper's relu can leave class PBs "
+                             "with no effect; see metrics.csv pbs_below_zero)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--lr", type=float, default=0.01, help="weight learning rate (SGD, momentum 0.9)")
     parser.add_argument("--lr-pb", type=float, default=0.9, help="PB learning rate (eq. 1-2)")
@@ -411,7 +416,8 @@ def run(args: argparse.Namespace) -> int:
     holdout = [s for s in args.holdout.split(",") if s] if args.holdout else []
     result = train_lstmpb(args.cache, args.out, expression=args.expression, epochs=args.epochs, hidden=args.hidden,
                           layers=args.layers, pb_dim=args.pb_dim, context_dim=args.context_dim,
-                          tie_depth_weights=not args.untied_depth, batch_size=args.batch_size, lr=args.lr,
+                          tie_depth_weights=not args.untied_depth, pb_activation=args.pb_activation,
+                          batch_size=args.batch_size, lr=args.lr,
                           lr_pb=args.lr_pb, patience=args.patience, max_frames=args.max_frames,
                           resume=args.resume, seed=args.seed, holdout_subjects=holdout, device=args.device,
                           progress=not args.no_progress)

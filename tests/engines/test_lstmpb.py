@@ -74,17 +74,21 @@ def test_config_round_trip_and_validation():
     cfg = LSTMPBConfig(hidden=32, layers=3, tie_depth_weights=False)
     assert LSTMPBConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     assert LSTMPBConfig().to_dict() == {"input_dim": 80, "pb_dim": 64, "context_dim": 64, "hidden": 512,
-                                        "layers": 4, "tie_depth_weights": True}
+                                        "layers": 4, "tie_depth_weights": True, "pb_activation": "leaky_relu"}
+    # a config stored before the field existed describes weights trained with the plain ReLU
+    assert LSTMPBConfig.from_dict({"hidden": 16, "layers": 2}).pb_activation == "relu"
+    with pytest.raises(ValueError, match="pb_activation"):
+        LSTMPBConfig(pb_activation="gelu")
     with pytest.raises(ValueError, match="unknown field"):
         LSTMPBConfig.from_dict({"hidden": 16, "dropout": 0.1})
     with pytest.raises(ValueError, match="hidden"):
         LSTMPBConfig(hidden=0)
 
 
-@pytest.mark.parametrize("tied", [True, False])
-def test_explicit_pb_gradient_equals_autograd(tied):
+@pytest.mark.parametrize("tied,activation", [(True, "leaky_relu"), (False, "leaky_relu"), (True, "relu")])
+def test_explicit_pb_gradient_equals_autograd(tied, activation):
     torch.manual_seed(1)
-    model = LSTMPB(LSTMPBConfig(hidden=16, layers=3, tie_depth_weights=tied)).double()
+    model = LSTMPB(LSTMPBConfig(hidden=16, layers=3, tie_depth_weights=tied, pb_activation=activation)).double()
     x = torch.rand(3, 11, 80, dtype=torch.float64) * 2 - 1
     pb = torch.randn(3, 64, dtype=torch.float64)
     lengths = torch.tensor([11, 6, 9])
@@ -132,14 +136,14 @@ def test_learning_lowers_the_error_and_separates_class_pbs(trained):
 
 def test_recognition_converges_to_the_class_pb(trained):
     model, class_pbs, x, labels, _ = trained
-    pbs = recognize(model, x, iters=30)  # batch, from zero
+    pbs = recognize(model, x, iters=100)  # batch, from zero
     assert pbs.shape == (len(x), 64)
     dist = torch.cdist(pbs, class_pbs)
     own = dist[torch.arange(len(x)), labels]
     other = dist[torch.arange(len(x)), 1 - labels]
     assert (own < other).all(), (own, other)
     start = class_pbs[labels].norm(dim=1)  # distance from the zero start
-    assert (own < 0.6 * start).all()
+    assert (own < 0.7 * start).all()  # at least 30 % of the way from zero to its own class PB
     # one sequence, warm start: more steps from the previous estimate keep lowering the error
     single = recognize(model, x[0], iters=3)
     assert single.shape == (64,)
@@ -158,6 +162,23 @@ def test_generation_depends_on_the_pb(trained):
     # the genuine PB's roll-out follows the genuine sequence more closely than the fake PB's does
     target = torch.from_numpy(x[0, 1:12])
     assert (genuine[:11] - target).abs().mean() < (fake[:11] - target).abs().mean()
+
+
+def test_a_pb_with_no_positive_unit_is_dead_under_relu_and_alive_under_leaky_relu():
+    x = torch.rand(2, 9, 80) * 2 - 1
+    pb = torch.randn(2, 64) * 0.1
+    grads = {}
+    for activation in ("relu", "leaky_relu"):
+        torch.manual_seed(5)
+        model = LSTMPB(LSTMPBConfig(hidden=16, layers=2, pb_activation=activation))
+        with torch.no_grad():
+            model.pb_proj.bias.fill_(-10.0)  # every unit of W_p p negative for this small PB
+        assert model.pb_active_units(pb).tolist() == [0, 0]
+        grads[activation], _ = pb_gradient(model, x, pb)
+        g_np, _ = NumpyPBGradient(model, dtype=np.float64)(x.numpy(), pb.numpy())
+        np.testing.assert_allclose(g_np, grads[activation].numpy(), rtol=1e-4, atol=1e-7)
+    assert torch.count_nonzero(grads["relu"]) == 0  # nothing can move that PB again
+    assert grads["leaky_relu"].abs().max() > 1e-4
 
 
 def test_numpy_engine_float32_matches_float64():

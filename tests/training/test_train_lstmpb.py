@@ -92,6 +92,10 @@ def test_training_lowers_the_error(cache, tmp_path):
     tl.train_lstmpb(cache, tmp_path, epochs=8, **TINY)
     rows = read_metrics(tmp_path / "metrics.csv")
     assert float(rows[-1]["train_mse"]) < float(rows[0]["train_mse"])
+    # pbs_below_zero of the best epoch counts the saved class PBs with no positive unit of W_p p
+    best = [r for r in rows if r["improved"] == "1"][-1]
+    model, _, pbs, _ = tl.load_trained(tmp_path)
+    assert int(best["pbs_below_zero"]) == int((model.pb_active_units(torch.stack(list(pbs.values()))) == 0).sum())
 
 
 def test_one_expression_and_held_out_subjects(cache, tmp_path):
