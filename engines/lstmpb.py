@@ -32,11 +32,19 @@ Errors and the PB rule (paper eq. 1–2). The prediction error of a sequence is
 
     δp = lr_pb · (1/(T−1)) · Σ_t ∂E/∂p_t,        p ← p − δp
 
-Weights learn from the same step-averaged error (SGD, momentum) by back-propagation through time
-over whole sequences. Landmarks enter through a per-coordinate normalization
-``x_n = (x − mean) ⊙ scale`` fitted on the training frames and stored with the weights; inputs,
-predictions and errors all live in that space (raw landmark coordinates differ by about 0.06 across
-a dataset and by 0.01 from frame to frame, too little for SGD to move the weights).
+Weights learn from the same step-averaged error by back-propagation through time over whole
+sequences. Landmarks enter through a per-coordinate normalization ``x_n = (x − mean) ⊙ scale``
+fitted on the training data and stored with the weights; inputs, predictions and errors all live
+in that space (raw landmark coordinates differ by about 0.06 across a dataset and by 0.01 from
+frame to frame, too little for SGD to move the weights).
+
+Steps and closed loop (config fields, all off in the paper's form). A step may be the mean of
+``frame_block`` frames, and the sequence may be taken relative to its first step
+(:func:`landmark_steps`): the network then sees how each landmark moves away from the subject's
+neutral face, not the face's shape. With ``closed_loop_after = k`` only the first k steps read the
+observed input; later steps read the previous prediction, and errors count from step k − 1. Under
+teacher forcing the best guess of the next frame is almost the current one, and learning lets
+the PBs fall silent; in closed loop the PB must carry the course of the whole expression.
 """
 from __future__ import annotations
 
@@ -64,7 +72,13 @@ SECTION = "lstmpb"
 # unit of W_p p is negative (11 of the 12 class PBs of a pooled model after 12 epochs). Under the
 # plain ReLU such a PB has no effect on the prediction and no gradient, so neither learning nor
 # recognition can move it again; the leaky form keeps it steering, at a tenth of the strength.
-PB_ACTIVATIONS: dict[str, float] = {"relu": 0.0, "leaky_relu": 0.1}
+# "linear" (slope 1) drops the activation: W_p p + b enters the hidden sum as it is.
+PB_ACTIVATIONS: dict[str, float] = {"relu": 0.0, "leaky_relu": 0.1, "linear": 1.0}
+
+# What a sequence is taken relative to before normalization: nothing (absolute landmark
+# positions, the paper), or its first step (the face before the expression starts, so the network
+# sees how each landmark moves from this subject's neutral face, not the face's shape).
+REFERENCES = ("none", "first")
 
 
 @dataclass(frozen=True)
@@ -78,17 +92,22 @@ class LSTMPBConfig:
     layers: int = 4
     tie_depth_weights: bool = True
     pb_activation: str = "leaky_relu"
+    frame_block: int = 1  # landmark frames averaged into one network step (5: 6 steps/s from 30 fps)
+    reference: str = "none"  # 'first': every step minus the sequence's first step
+    closed_loop_after: int = 0  # 0: every step reads the observed frame; k: steps ≥ k read the last prediction
 
     def __post_init__(self) -> None:
+        choices = {"pb_activation": sorted(PB_ACTIVATIONS), "reference": list(REFERENCES)}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "pb_activation":
-                if value not in PB_ACTIVATIONS:
-                    raise ValueError(f"LSTMPBConfig.pb_activation must be one of {sorted(PB_ACTIVATIONS)}, "
-                                     f"got {value!r}")
+            if f.name in choices:
+                if value not in choices[f.name]:
+                    raise ValueError(f"LSTMPBConfig.{f.name} must be one of {choices[f.name]}, got {value!r}")
             elif f.type in ("int", int):
-                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                    raise ValueError(f"LSTMPBConfig.{f.name} must be a positive integer, got {value!r}")
+                low = 0 if f.name == "closed_loop_after" else 1
+                if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                    kind = "a non-negative" if low == 0 else "a positive"
+                    raise ValueError(f"LSTMPBConfig.{f.name} must be {kind} integer, got {value!r}")
             elif not isinstance(value, bool):
                 raise ValueError(f"LSTMPBConfig.{f.name} must be true or false, got {value!r}")
 
@@ -99,11 +118,38 @@ class LSTMPBConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "LSTMPBConfig":
         """Build from a dict; unknown or mistyped fields raise ValueError naming the field.
 
-        A config stored before ``pb_activation`` existed describes weights trained with the plain ReLU.
+        A config stored before ``pb_activation`` existed describes weights trained with the plain ReLU;
+        one stored before the step fields existed, a frame-rate, absolute, teacher-forced network.
         """
         values = known_fields(cls, dict(data) if isinstance(data, Mapping) else data, "LSTM-PB config")
         values.setdefault("pb_activation", "relu")
         return cls(**values)
+
+    @property
+    def error_from(self) -> int:
+        """First predicted step whose error counts: the first one made after all teacher-forced inputs
+        but the last (closed loop); 0 under teacher forcing."""
+        return max(self.closed_loop_after - 1, 0)
+
+
+def landmark_steps(frames: np.ndarray, config: LSTMPBConfig, reference: np.ndarray | None = None) -> np.ndarray:
+    """Landmark frames (T, 80) -> the network's steps (T // frame_block, 80), float32.
+
+    Each step is the mean of ``frame_block`` consecutive frames (a trailing partial block is
+    dropped). With ``reference='first'`` every step is taken minus ``reference`` (a step, (80,)),
+    by default the sequence's own first step.
+    """
+    frames = np.asarray(frames, np.float32)
+    k, D = config.frame_block, config.input_dim
+    if frames.ndim != 2 or frames.shape[1] != D:
+        raise ValueError(f"landmark frames must be (T, {D}), got {frames.shape}")
+    n = len(frames) // k * k
+    if n == 0:
+        raise ValueError(f"{len(frames)} landmark frames make no step of {k} frames")
+    steps = frames[:n].reshape(-1, k, D).mean(1) if k > 1 else frames.copy()
+    if config.reference == "first":
+        steps -= steps[0].copy() if reference is None else np.asarray(reference, np.float32).reshape(D)
+    return steps
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,8 +299,27 @@ class LSTMPB(nn.Module):
             pb = pb.expand(x.shape[0], -1)
         if pb.shape != (x.shape[0], self.config.pb_dim):
             raise ValueError(f"pb must be ({x.shape[0]}, {self.config.pb_dim}), got {tuple(pb.shape)}")
-        pred, _ = self.run(self.input_drive(self.normalize(x)), self.pb_drive(pb))
-        return pred
+        return self.predict(self.normalize(x), self.pb_drive(pb))
+
+    def predict(self, xn: Tensor, drive_p: Tensor) -> Tensor:
+        """Predictions x̂_{t+1} (B, T, 80) for normalized steps xn (B, T, 80) and drive_p = act(W_p p).
+
+        Under teacher forcing every step reads its observed input. With ``closed_loop_after = k``
+        the first k steps read the observed input and every later step reads the network's own
+        previous prediction (generation mode after a short prompt), so the PB has to carry the
+        course of the whole sequence, not only the next frame's correction.
+        """
+        k = self.config.closed_loop_after
+        if not k or k >= xn.shape[1]:
+            pred, _ = self.run(self.input_drive(xn), drive_p)
+            return pred
+        pred, state = self.run(self.input_drive(xn[:, :k]), drive_p)
+        outs = [pred]
+        y = pred[:, -1:]
+        for _ in range(xn.shape[1] - k):
+            y, state = self.run(self.input_drive(y), drive_p, state)
+            outs.append(y)
+        return torch.cat(outs, 1)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -265,14 +330,19 @@ def count_parameters(model: nn.Module) -> int:
 # errors, masks and the PB gradient
 
 
-def step_mask(lengths: Tensor | None, batch: int, steps: int, device=None) -> Tensor:
-    """(B, T) float mask of predicted steps that have a target: t < length − 1."""
+def step_mask(lengths: Tensor | None, batch: int, steps: int, device=None, error_from: int = 0) -> Tensor:
+    """(B, T) float mask of predicted steps whose error counts: error_from ≤ t < length − 1.
+
+    ``error_from``: :attr:`LSTMPBConfig.error_from` (closed loop: the prompt's predictions do not count).
+    """
     if lengths is None:
         m = torch.ones(batch, steps, device=device)
         m[:, -1] = 0.0
-        return m
-    lengths = torch.as_tensor(lengths, device=device)
-    return (torch.arange(steps, device=device)[None, :] < (lengths[:, None] - 1)).float()
+    else:
+        lengths = torch.as_tensor(lengths, device=device)
+        m = (torch.arange(steps, device=device)[None, :] < (lengths[:, None] - 1)).float()
+    m[:, :error_from] = 0.0
+    return m
 
 
 def sequence_errors(pred: Tensor, x: Tensor, mask: Tensor) -> Tensor:
@@ -309,12 +379,12 @@ def pb_gradient(model: LSTMPB, x: Tensor, pb: Tensor, lengths: Tensor | None = N
     Returns (g, E): g = (1/(T_b−1)) Σ_t ∂E_b/∂p_t (B, 64) and the per-sequence errors E (B,).
     """
     B, T, _ = x.shape
-    mask = step_mask(lengths, B, T, x.device)
+    mask = step_mask(lengths, B, T, x.device, model.config.error_from)
     steps = mask.sum(1).clamp_min(1.0)
     p = _pb_batch(pb, B, model.config.pb_dim).detach().clone().requires_grad_(True)
     xn = model.normalize(x).detach()
     with torch.enable_grad():
-        pred, _ = model.run(model.input_drive(xn).detach(), model.pb_drive(p))
+        pred = model.predict(xn, model.pb_drive(p))
         E = sequence_errors(pred, xn, mask)
         (g,) = torch.autograd.grad((E / steps).sum(), [p])
     return g, E.detach()
@@ -373,7 +443,8 @@ class NumpyPBGradient:
             self.read_w = arr(w_read)  # (D + C, H)
             self.read_wT = np.ascontiguousarray(self.read_w.T)
             self.read_b = arr(b_read)
-            self.in_wT = np.ascontiguousarray(arr(model.in_proj.weight).T)
+            self.in_w = arr(model.in_proj.weight)  # (H, D)
+            self.in_wT = np.ascontiguousarray(self.in_w.T)
             self.in_b = arr(model.in_proj.bias)
             self.pb_w = arr(model.pb_proj.weight)  # (H, P)
             self.pb_wT = np.ascontiguousarray(self.pb_w.T)
@@ -384,10 +455,15 @@ class NumpyPBGradient:
 
     def __call__(self, x: np.ndarray, pb: np.ndarray, mask: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
-        """x: (B, T, 80) landmarks (normalized here, as the model does); pb: (B, 64);
-        mask: (B, T) 1 where x̂_t has a target x_{t+1} (default t < T−1).
+        """x: (B, T, 80) steps (normalized here, as the model does); pb: (B, 64);
+        mask: (B, T) 1 where x̂_t has a target x_{t+1} (default t < T−1); steps before the config's
+        ``error_from`` never count.
 
         Returns g (B, 64) = (1/Σ_t mask) Σ_t ∂E/∂p_t and the errors E (B,).
+
+        In closed loop (``closed_loop_after = k``) step t ≥ k reads the prediction of step t − 1,
+        so the error of a later step also flows back into that prediction: ∂E/∂x̂_t gains
+        W_xᵀ (ReLU'(W_x x̂_t) ⊙ ∂E/∂hidden_{t+1}).
         """
         cfg, H, L, D = self.config, self.config.hidden, self.config.layers, self.config.input_dim
         x = (np.asarray(x, self.dtype) - self.in_mean) * self.in_scale
@@ -396,13 +472,17 @@ class NumpyPBGradient:
         if mask is None:
             mask = np.ones((B, T), self.dtype)
             mask[:, -1] = 0.0
-        mask = np.asarray(mask, self.dtype)
+        mask = np.array(mask, self.dtype)  # a copy: the prompt's steps are zeroed below
+        mask[:, : cfg.error_from] = 0.0
         steps = T - 1  # the last frame has no target: its step never reaches E
         scale, offset = self.scale, self.offset
         tanh, multiply = np.tanh, np.multiply
+        fed_back = cfg.closed_loop_after if 0 < cfg.closed_loop_after < steps else steps  # first step on x̂
 
-        drive_x = x[:, :steps] @ self.in_wT + self.in_b
-        np.maximum(drive_x, 0.0, out=drive_x)
+        drive_x = np.empty((B, steps, H), self.dtype)
+        np.matmul(x[:, :fed_back], self.in_wT, out=drive_x[:, :fed_back])
+        drive_x[:, :fed_back] += self.in_b
+        np.maximum(drive_x[:, :fed_back], 0.0, out=drive_x[:, :fed_back])
         pre_p = pb @ self.pb_wT + self.pb_b
         slope_p = np.where(pre_p > 0, 1.0, self.pb_slope).astype(self.dtype)  # act'(W_p p)
         drive_p = pre_p * slope_p
@@ -426,6 +506,10 @@ class NumpyPBGradient:
         tape = []
         E = np.zeros(B, self.dtype)
         for t in range(steps):
+            if t >= fed_back:  # closed loop: this step reads the last prediction
+                z = out[:, :D] @ self.in_wT
+                z += self.in_b
+                np.maximum(z, 0.0, out=drive_x[:, t])
             hd = ctx @ self.ctx_wT
             hd += self.ctx_b
             md = zero
@@ -447,7 +531,7 @@ class NumpyPBGradient:
             out = hidden @ self.read_wT
             out += self.read_b
             tanh(out, out=out)
-            ctx = out[:, D:]
+            ctx = out[:, D:]  # a view into this step's output: the next step makes a new array
             err = out[:, :D] - x[:, t + 1]
             err *= mask[:, t, None]
             E += 0.5 * np.einsum("bd,bd->b", err, err)
@@ -474,9 +558,12 @@ class NumpyPBGradient:
         dm_time: list = [None] * L
         dout = np.zeros((B, D + cfg.context_dim), self.dtype)
         dhidden_sum = np.zeros((B, H), self.dtype)
+        dfed = None  # ∂E/∂x̂_t through step t + 1's input (closed loop)
         for t in range(steps - 1, -1, -1):
             blocks, top_on, err, dout_scale = tape[t]
             dout[:, :D] = err
+            if dfed is not None:
+                dout[:, :D] += dfed
             if t == steps - 1:
                 dout[:, D:] = 0.0  # the last context is never used
             else:
@@ -484,6 +571,7 @@ class NumpyPBGradient:
             dout *= dout_scale
             dhidden = dout @ self.read_w
             dhidden_sum += dhidden
+            dfed = ((dhidden * (drive_x[:, t] > 0)) @ self.in_w) if t >= fed_back else None
             dhd = dhidden * top_on
             dmd = None
             for l in range(L - 1, -1, -1):
@@ -506,7 +594,7 @@ def pb_gradient_manual(model: LSTMPB, x: Tensor | np.ndarray, pb: Tensor | np.nd
     """
     x = torch.as_tensor(x)
     B, T, _ = x.shape
-    mask = step_mask(lengths, B, T).numpy()
+    mask = step_mask(lengths, B, T, error_from=model.config.error_from).numpy()
     pb = _pb_batch(torch.as_tensor(pb), B, model.config.pb_dim)
     engine = NumpyPBGradient(model)
     g, E = engine(x.detach().cpu().numpy(), pb.detach().cpu().numpy(), mask)
@@ -549,11 +637,12 @@ def learning_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor,
     weight gradients itself; the PB sums and counts go through this).
     """
     B, T, _ = x.shape
-    mask = step_mask(lengths, B, T, x.device)
+    inner = getattr(model, "module", model)
+    mask = step_mask(lengths, B, T, x.device, inner.config.error_from)
     p = class_pbs[class_index].detach().clone().requires_grad_(True)
     optimizer.zero_grad(set_to_none=True)
     pred = model(x, p)
-    xn = getattr(model, "module", model).normalize(x)
+    xn = inner.normalize(x)
     loss = prediction_loss(pred, xn, mask)
     loss.backward()
     if grad_clip:
@@ -578,8 +667,8 @@ def recognize(model: LSTMPB, seq: Tensor | np.ndarray, iters: int, lr: float = 0
               engine: NumpyPBGradient | None = None) -> Tensor:
     """Recognition mode: the PB that explains ``seq`` with the weights frozen (eq. 1–2, ``iters`` times).
 
-    seq: (T, 80) or (B, T, 80); pb0: start PB, (64,) or (B, 64), zeros when None (online: the last
-    estimate); lengths: (B,) valid frames of padded sequences. On a CPU the gradient comes from the
+    seq: (T, 80) or (B, T, 80) steps (:func:`landmark_steps`); pb0: start PB, (64,) or (B, 64),
+    zeros when None (online: the last estimate); lengths: (B,) valid steps of padded sequences. On a CPU the gradient comes from the
     explicit NumPy engine (pass one in to reuse its weight snapshot), on a GPU from autograd.
     Returns (64,) or (B, 64), float32 on the CPU.
     """
@@ -591,7 +680,7 @@ def recognize(model: LSTMPB, seq: Tensor | np.ndarray, iters: int, lr: float = 0
     if engine is None and model.time_bias.device.type == "cpu":
         engine = NumpyPBGradient(model)
     if engine is not None:
-        mask = step_mask(lengths, B, T).numpy()
+        mask = step_mask(lengths, B, T, error_from=model.config.error_from).numpy()
         xn, pn = x.detach().cpu().numpy(), p.numpy().astype(engine.dtype)
         for _ in range(int(iters)):
             g, _ = engine(xn, pn, mask)
@@ -610,7 +699,10 @@ def recognize(model: LSTMPB, seq: Tensor | np.ndarray, iters: int, lr: float = 0
 
 @torch.no_grad()
 def generate(model: LSTMPB, pb: Tensor | np.ndarray, x0: Tensor | np.ndarray, steps: int) -> Tensor:
-    """Generation mode: closed-loop roll-out from a first frame; returns (steps, 80) landmark frames x̂_1..x̂_steps."""
+    """Generation mode: closed-loop roll-out from a first step x0 (80,); returns the steps x̂_1..x̂_steps (steps, 80).
+
+    For a model on displacements (``reference='first'``) the first step is zeros: the neutral face.
+    """
     dev = model.time_bias.device
     pb = torch.as_tensor(pb, dtype=torch.float32, device=dev).reshape(1, -1)
     x = model.normalize(torch.as_tensor(x0, dtype=torch.float32, device=dev).reshape(1, 1, -1))

@@ -1,17 +1,23 @@
 """Online genuine-versus-fake estimate from a live landmark stream.
 
-The recognizer keeps the last ``window`` landmark vectors in a preallocated ring. Every ``every``
-new frames it runs ``iters`` recognition steps (paper eq. 1–2, weights frozen) over the window,
-starting from its current PB (warm start), classifies the PB with XGBoost and smooths P(fake)
-exponentially: ``p ← smoothing · p_new + (1 − smoothing) · p``. It starts over (PB at zero, ring
-empty) on :meth:`reset`: when the face is lost or the expression model changes.
+The recognizer turns the landmark stream into the network's steps as training did
+(:func:`engines.lstmpb.landmark_steps`): the mean of every ``frame_block`` frames, taken relative
+to the first step after a reset (the face as it was found, before the expression, when the model
+works on displacements). It keeps the last ``window`` steps in a preallocated ring. Every
+``every`` new steps it runs ``iters`` recognition steps (paper eq. 1–2, weights frozen) over the
+window, starting from its current PB (warm start), classifies the PB with XGBoost and smooths
+P(fake) exponentially: ``p ← smoothing · p_new + (1 − smoothing) · p``. It starts over (PB at zero,
+ring empty, new reference) on :meth:`reset`: when the face is lost or the expression model
+changes. ``window``, ``every`` and ``min_frames`` count steps (frames for a frame-rate model).
 
 Cost of one update is ``iters`` forward + backward passes over ``window`` steps. On one CPU core
 the explicit NumPy back-propagation (:class:`engines.lstmpb.NumpyPBGradient`) costs about
 0.25 ms per step for hidden 64 with 4 grid blocks (it is bound by per-call overhead below
 hidden 128 and grows with hidden² above); a hidden-512 network needs about 7 ms per step and
-cannot keep up live on a CPU. The defaults (window 32, every 8, 2 iterations) keep one update
-near 15 ms for hidden 64 with 4 blocks.
+cannot keep up live on a CPU. The class defaults (window 32, every 8, 2 iterations) keep one
+update near 15 ms for hidden 64 with 4 blocks. A step model's defaults (:func:`settings_for`:
+30 steps, every 3, 5 iterations; closed loop adds one product per step) cost about 35 ms per
+update, once every 0.5 s.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 
 from engines.bundle import Bundle, BundleError, known_fields
-from engines.lstmpb import LSTMPB, NumpyPBGradient, load_lstmpb
+from engines.lstmpb import LSTMPB, LSTMPBConfig, NumpyPBGradient, load_lstmpb
 
 
 class ProbabilityModel(Protocol):
@@ -34,12 +40,12 @@ class ProbabilityModel(Protocol):
 class RecognizerSettings:
     """Online recognition settings; stored in the bundle as ``lstmpb.recognizer``."""
 
-    window: int = 32  # landmark frames the PB must explain
-    every: int = 8  # new frames between PB updates
+    window: int = 32  # steps the PB must explain
+    every: int = 8  # new steps between PB updates
     iters: int = 2  # recognition steps per update (warm-started)
     lr: float = 0.9  # PB learning rate (eq. 1–2)
     smoothing: float = 0.3  # weight of the newest P(fake) in the exponential smoothing
-    min_frames: int = 16  # frames needed before the first update
+    min_frames: int = 16  # steps needed before the first update
 
     def __post_init__(self) -> None:
         for name in ("window", "every", "iters", "min_frames"):
@@ -67,6 +73,20 @@ class RecognizerSettings:
         return cls(**data)
 
 
+def settings_for(config: LSTMPBConfig, fps: float = 30.0) -> RecognizerSettings:
+    """Recognizer defaults for a network: the class defaults for a frame-rate, teacher-forced one;
+    for a step model, a window of about 5 s updated every 0.5 s with 5 warm-started steps, the
+    first update once 3 steps past the closed-loop prompt are in. (10 steps per update cost about
+    70 ms of mostly interpreter time: on 2 cores the perception thread then waits for the GIL and
+    drops frames at 30 fps; 5 do not.)"""
+    if config.frame_block == 1 and config.closed_loop_after == 0:
+        return RecognizerSettings()
+    rate = fps / config.frame_block  # steps per second
+    window = max(8, round(5.0 * rate), config.closed_loop_after + 3)
+    return RecognizerSettings(window=window, every=max(1, round(0.5 * rate)), iters=5,
+                              min_frames=config.closed_loop_after + 3)
+
+
 def recognizer_settings_from_bundle(bundle: Bundle) -> RecognizerSettings:
     return bundle.parse("lstmpb", "recognizer", RecognizerSettings.from_dict)
 
@@ -87,10 +107,10 @@ def recognition_steps(engine: NumpyPBGradient, window: np.ndarray, pb: np.ndarra
 
 
 def stream_pbs(engine: NumpyPBGradient, seq: np.ndarray, settings: RecognizerSettings) -> np.ndarray:
-    """The PB after every update when ``seq`` (T, 80) is streamed through a recognizer: (U, 64).
+    """The PB after every update when the steps ``seq`` (T, 80) are streamed through a recognizer: (U, 64).
 
-    Same schedule as :class:`OnlinePBRecognizer` (first update at ``min_frames`` frames, then every
-    ``every`` frames, warm-started); used to train classifiers on the PBs the live recognizer sees.
+    Same schedule as :class:`OnlinePBRecognizer` (first update at ``min_frames`` steps, then every
+    ``every`` steps, warm-started); used to train classifiers on the PBs the live recognizer sees.
     """
     seq = np.asarray(seq, engine.dtype)
     pb = np.zeros((1, engine.config.pb_dim), engine.dtype)
@@ -118,12 +138,23 @@ class OnlinePBRecognizer:
             min_frames = max(2, min(RecognizerSettings.min_frames, window))
         self.settings = RecognizerSettings(window=window, every=every, iters=iters, lr=lr,
                                            smoothing=smoothing, min_frames=min_frames)
-        self._engine = NumpyPBGradient(model, dtype=np.float32)
         self.classifier = classifier
         self._input_dim = model.config.input_dim
         self._ring = np.zeros((window, self._input_dim), np.float32)
         self._ordered = np.zeros((1, window, self._input_dim), np.float32)
+        self._block = np.zeros(self._input_dim, np.float64)
+        self._use_model(model)
         self.reset()
+
+    def _use_model(self, model: LSTMPB) -> None:
+        cfg = model.config
+        if self.settings.min_frames <= cfg.closed_loop_after:
+            raise ValueError(f"recognizer setting 'min_frames' ({self.settings.min_frames}) must exceed the "
+                             f"model's closed-loop prompt ({cfg.closed_loop_after} steps): no step's error "
+                             f"would count")
+        self._engine = NumpyPBGradient(model, dtype=np.float32)
+        self._frame_block = cfg.frame_block
+        self._relative = cfg.reference != "none"
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, expression: str = "pooled", **overrides: Any) -> "OnlinePBRecognizer":
@@ -141,8 +172,11 @@ class OnlinePBRecognizer:
     # -- state ----------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget the window, the PB and P(fake) (face lost, new person, model changed)."""
-        self._count = 0  # frames written since the reset
+        """Forget the window, the reference, the PB and P(fake) (face lost, new person, model changed)."""
+        self._count = 0  # steps written since the reset
+        self._block[:] = 0.0
+        self._in_block = 0  # frames summed into the step being built
+        self._reference: np.ndarray | None = None
         self._since_update = 0
         self._pb = np.zeros((1, self._engine.config.pb_dim), np.float32)
         self._p_fake: float | None = None
@@ -154,7 +188,7 @@ class OnlinePBRecognizer:
         """Swap the network (and classifier) and reset."""
         if model.config.input_dim != self._input_dim:
             raise ValueError(f"new model takes {model.config.input_dim} inputs, the recognizer holds {self._input_dim}")
-        self._engine = NumpyPBGradient(model, dtype=np.float32)
+        self._use_model(model)
         if classifier is not None:
             self.classifier = classifier
         self.reset()
@@ -186,15 +220,26 @@ class OnlinePBRecognizer:
 
     @property
     def frames(self) -> int:
-        """Frames currently in the window."""
+        """Steps currently in the window (frames for a frame-rate model)."""
         return min(self._count, self.settings.window)
+
+    @property
+    def frames_per_update(self) -> int:
+        """Landmark frames between two PB updates once running: ``every`` steps of ``frame_block`` frames."""
+        return self.settings.every * self._frame_block
+
+    @property
+    def reference(self) -> np.ndarray | None:
+        """The step the window is taken relative to (80,), a copy; None before the first step or
+        for a model on absolute landmarks."""
+        return None if self._reference is None else self._reference.copy()
 
     @property
     def updates(self) -> int:
         return self._updates
 
     def window(self) -> np.ndarray:
-        """The landmark frames in the window, oldest first: (frames, 80), a copy."""
+        """The steps in the window, oldest first: (frames, 80), a copy."""
         return self._ordered_window()[0].copy()
 
     # -- streaming --------------------------------------------------------------------------------
@@ -217,8 +262,19 @@ class OnlinePBRecognizer:
             raise ValueError(f"landmark vector must have {self._input_dim} values, got {vec.shape[0]}")
         if not np.isfinite(vec).all():
             raise ValueError("landmark vector has non-finite values")
+        self._block += vec
+        self._in_block += 1
+        if self._in_block < self._frame_block:
+            return None
+        step = (self._block / self._in_block).astype(np.float32)
+        self._block[:] = 0.0
+        self._in_block = 0
+        if self._relative:
+            if self._reference is None:
+                self._reference = step
+            step = step - self._reference
         s = self.settings
-        self._ring[self._count % s.window] = vec
+        self._ring[self._count % s.window] = step
         self._count += 1
         self._since_update += 1
         if self._count < s.min_frames or (self._updates > 0 and self._since_update < s.every):

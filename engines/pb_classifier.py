@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -40,6 +40,8 @@ class XGBSettings:
     nfold: int = 5
     seed: int = 0
     nthread: int = 1
+    # further L2 weights tried besides reg_lambda; the subject-wise CV AUC picks one (empty: reg_lambda only)
+    lambda_candidates: tuple[float, ...] = ()
 
     def eta_at(self, round_index: int) -> float:
         return max(self.eta_min, self.eta * self.eta_decay ** round_index)
@@ -66,7 +68,9 @@ class XGBSettings:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown XGBoost setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**dict(data))
+        data = dict(data)
+        data["lambda_candidates"] = tuple(data.get("lambda_candidates", ()))
+        return cls(**data)
 
 
 def subject_folds(y: np.ndarray, subjects: Sequence[str], nfold: int, seed: int = 0
@@ -132,20 +136,26 @@ class PBClassifier:
             raise ValueError(f"X must be (N, features) with N = len(y) = {len(y)}, got {X.shape}")
         if not set(np.unique(y).tolist()) <= {0.0, 1.0} or len(np.unique(y)) < 2:
             raise ValueError("y must hold both classes, 0 (genuine) and 1 (fake)")
-        s = self.settings
-        folds = subject_folds(y, subjects, s.nfold, s.seed)
-        dtrain = xgb.DMatrix(X, label=y, nthread=s.nthread)
-        schedule = xgb.callback.LearningRateScheduler(s.eta_at)
-        history = xgb.cv(s.params(), dtrain, num_boost_round=s.max_rounds, folds=folds, metrics=["auc"],
-                         maximize=True, early_stopping_rounds=s.early_stopping_rounds, as_pandas=False,
-                         seed=s.seed, callbacks=[schedule], shuffle=False)
-        auc = np.asarray(history["test-auc-mean"], dtype=float)
+        folds = subject_folds(y, subjects, self.settings.nfold, self.settings.seed)
+        dtrain = xgb.DMatrix(X, label=y, nthread=self.settings.nthread)
+        best = None
+        for lam in dict.fromkeys((self.settings.reg_lambda, *self.settings.lambda_candidates)):
+            s = replace(self.settings, reg_lambda=float(lam), lambda_candidates=())
+            schedule = xgb.callback.LearningRateScheduler(s.eta_at)
+            history = xgb.cv(s.params(), dtrain, num_boost_round=s.max_rounds, folds=folds, metrics=["auc"],
+                             maximize=True, early_stopping_rounds=s.early_stopping_rounds, as_pandas=False,
+                             seed=s.seed, callbacks=[schedule], shuffle=False)
+            auc = np.asarray(history["test-auc-mean"], dtype=float)
+            if best is None or auc.max() > best[1].max():
+                best = (s, auc)
+        s, auc = best
         n_rounds = int(np.argmax(auc)) + 1
         schedule = xgb.callback.LearningRateScheduler(s.eta_at)
         booster = xgb.train(s.params(), dtrain, num_boost_round=n_rounds, callbacks=[schedule])
         booster.set_attr(cv_auc=f"{auc[n_rounds - 1]:.6f}", n_rounds=str(n_rounds),
                          settings=json.dumps(s.to_dict()))
         self.booster, self.cv_auc, self.n_rounds = booster, float(auc[n_rounds - 1]), n_rounds
+        self.settings = s  # with the L2 weight the cross-validation chose
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -229,19 +239,23 @@ def pair_predictions(probs: np.ndarray, subjects: Sequence[str], expressions: Se
 SECTION = "lstmpb"
 
 
-def load_classifiers(bundle: Bundle, nthread: int = 1) -> dict[str, PBClassifier]:
-    """Every classifier named in ``lstmpb.classifiers`` ({"pooled": file, "<expression>": file})."""
+def load_classifiers(bundle: Bundle, nthread: int = 1, field: str = "classifiers") -> dict[str, PBClassifier]:
+    """Every classifier named in ``lstmpb.<field>`` ({"pooled": file, "<expression>": file}).
+
+    ``classifiers``: on the PBs of the live recognizer's updates; ``clip_classifiers`` (optional,
+    see :func:`load_clip_classifiers`): on one PB per whole clip.
+    """
     from engines.expressions import EXPRESSION_MODELS
     from engines.lstmpb import lstmpb_config_from_bundle
 
     meta = bundle.root / "bundle.json"
-    table = bundle.section(SECTION).get("classifiers")
+    table = bundle.section(SECTION).get(field)
     if not isinstance(table, dict) or not table:
-        raise BundleError(f"{meta}: field '{SECTION}.classifiers' must map expression models to XGBoost files")
+        raise BundleError(f"{meta}: field '{SECTION}.{field}' must map expression models to XGBoost files")
     pb_dim = lstmpb_config_from_bundle(bundle).pb_dim
     out = {}
     for name, rel in table.items():
-        where = f"{SECTION}.classifiers.{name}"
+        where = f"{SECTION}.{field}.{name}"
         if name not in EXPRESSION_MODELS:
             raise BundleError(f"{meta}: field '{where}': unknown expression model; use one of {EXPRESSION_MODELS}")
         if not isinstance(rel, str) or not rel:
@@ -255,3 +269,11 @@ def load_classifiers(bundle: Bundle, nthread: int = 1) -> dict[str, PBClassifier
                               f"the LSTM-PB config has pb_dim {pb_dim}")
         out[name] = clf
     return out
+
+
+def load_clip_classifiers(bundle: Bundle, nthread: int = 1) -> dict[str, PBClassifier] | None:
+    """The whole-clip classifiers (``lstmpb.clip_classifiers``), None when the bundle has none."""
+    if "clip_classifiers" not in bundle.section(SECTION):
+        return None
+    return load_classifiers(bundle, nthread, field="clip_classifiers")
+

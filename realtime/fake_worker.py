@@ -1,7 +1,8 @@
 """The LSTM-PB worker: the online PB recognizer on the landmark stream -> P(fake) and the PB vector.
 
-The recognizer (``engines.online_pb.OnlinePBRecognizer``) keeps its own window of landmark vectors
-and re-estimates the PB every K frames. This worker feeds it every face frame's vector in order:
+The recognizer (``engines.online_pb.OnlinePBRecognizer``) keeps its own window of the network's
+steps (block means of landmark vectors) and re-estimates the PB every K steps; a job is due every
+K steps' worth of frames. This worker feeds it every face frame's vector in order:
 each job carries the recent vectors from the ring buffer with their frame indices, and the worker
 feeds those it has not seen yet, so a skipped job loses no frames as long as the ring holds them.
 The expression model can be switched while running; the recognizer then starts over.
@@ -42,7 +43,7 @@ class FakeExpressionWorker(ModelWorker):
         return f"lstmpb ({self.expression_model})"
 
     def setup(self) -> None:
-        from engines.online_pb import OnlinePBRecognizer, recognizer_settings_from_bundle
+        from engines.online_pb import OnlinePBRecognizer
         from engines.pb_classifier import load_classifiers
 
         self._classifiers = load_classifiers(self.bundle)
@@ -52,7 +53,7 @@ class FakeExpressionWorker(ModelWorker):
         self._recognizer = OnlinePBRecognizer.from_bundle(self.bundle, self.expression_model)
         self.backend_in_use = "numpy (online PB recognition) + xgboost"
         if self._every is None:
-            self._every = recognizer_settings_from_bundle(self.bundle).every
+            self._every = self._recognizer.frames_per_update
 
     def set_expression_model(self, name: str) -> None:
         """Switch the genuine/fake classifier (pooled or one expression); takes effect on the next job."""

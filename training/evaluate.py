@@ -2,7 +2,9 @@
 
 Genuine vs fake (the bundle's ``lstmpb`` section, the cache's landmark sequences): PB vectors by
 the same streaming recognition the live worker runs, P(fake) per clip, accuracy, ROC AUC and the
-paper's pairing (a subject's two clips of one expression), per expression and pooled.
+paper's pairing (a subject's two clips of one expression), per expression and pooled; where the
+bundle has whole-clip classifiers, the same metrics for them too (one PB per whole clip, the
+paper's protocol).
 
 Valence (the ``sta`` section, the cache's crop clips): clips sampled as in training, RMSE, Pearson
 CC and CCC per recording and over all clips; with ``--postprocess`` also after the AV+EC chain
@@ -37,16 +39,29 @@ def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[
                           progress: bool = True) -> dict[str, Any]:
     from engines.lstmpb import load_lstmpb
     from engines.online_pb import recognizer_settings_from_bundle
-    from engines.pb_classifier import load_classifiers
+    from engines.pb_classifier import load_classifiers, load_clip_classifiers
     from training.train_xgb import collect_pbs, evaluate
 
     items = _subset([it for it in read_landmark_cache(cache) if it.aug == 0], subjects)
     if not items:
         raise CacheError(f"{cache}: no landmark sequences to evaluate")
     model, _ = load_lstmpb(bundle)
-    samples = collect_pbs(model, items, "stream", recognizer_settings_from_bundle(bundle), progress=progress)
-    return {"sequences": len(items), "subjects": sorted({it.subject for it in items}),
-            "metrics": evaluate(load_classifiers(bundle), samples)}
+    recognizer = recognizer_settings_from_bundle(bundle)
+    samples = collect_pbs(model, items, "stream", recognizer, progress=progress)
+    out = {"sequences": len(items), "subjects": sorted({it.subject for it in items}),
+           "metrics": evaluate(load_classifiers(bundle), samples)}
+    clip_classifiers = load_clip_classifiers(bundle)
+    if clip_classifiers is not None:
+        iters = bundle.parse("lstmpb", "clip_iters", _positive_int)
+        clips = collect_pbs(model, items, "sequence", recognizer, sequence_iters=iters, progress=progress)
+        out["metrics_clip"] = evaluate(clip_classifiers, clips)
+    return out
+
+
+def _positive_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"must be a positive integer, got {value!r}")
+    return value
 
 
 def evaluate_valence(bundle: Bundle, cache: str | Path, subjects: Sequence[str] | None = None,
@@ -135,11 +150,17 @@ def run(args) -> int:
 
 def _print(r: dict) -> None:
     if "genuine_fake" in r:
-        print(f"genuine vs fake — {r['genuine_fake']['sequences']} sequences, subjects {r['genuine_fake']['subjects']}")
-        for name, m in r["genuine_fake"]["metrics"].items():
-            fmt = lambda v: "  n/a" if v is None else f"{v:.3f}"  # noqa: E731
-            print(f"  {name:<22} clips {m['clips']:4d}  accuracy {fmt(m['accuracy'])}  AUC {fmt(m['auc'])}  "
-                  f"paired {fmt(m['accuracy_paired'])}")
+        g = r["genuine_fake"]
+        print(f"genuine vs fake — {g['sequences']} sequences, subjects {g['subjects']}")
+        fmt = lambda v: "  n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        for key, title in (("metrics", "live recognizer (P(fake) of every update, averaged per clip)"),
+                           ("metrics_clip", "whole-clip classifiers (one PB per clip)")):
+            if key not in g:
+                continue
+            print(f"  {title}")
+            for name, m in g[key].items():
+                print(f"    {name:<22} clips {m['clips']:4d}  accuracy {fmt(m['accuracy'])}  AUC {fmt(m['auc'])}  "
+                      f"paired {fmt(m['accuracy_paired'])}")
     if "valence" in r:
         o = r["valence"]["overall"]
         print(f"valence — {r['valence']['clips']} clips in {r['valence']['recordings']} recordings: "

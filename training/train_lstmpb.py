@@ -1,9 +1,11 @@
 """Learning mode of the LSTM-PB: weights and one PB per (expression, genuine/fake) class.
 
-Reads the landmark cache (:mod:`training.cache`), trains by back-propagation through time over
-whole sequences (mean squared next-frame error, SGD with momentum) while each class PB follows the
+Reads the landmark cache (:mod:`training.cache`), turns every sequence into the network's steps
+(:func:`engines.lstmpb.landmark_steps`: blocks of frames, relative to the first one), trains by
+back-propagation through time over whole sequences (step-averaged next-step error; teacher-forced
+or closed loop after a prompt; SGD with momentum or Adam) while each class PB follows the
 step-averaged back-propagated error of its sequences (paper eq. 1–2). Both learning rates drop ten
-times after ``patience`` epochs without a lower training error.
+times after ``patience`` epochs without a lower training error (0: never).
 
 Output folder::
 
@@ -11,7 +13,7 @@ Output folder::
     OUT/pb.safetensors       class PBs of that epoch, keys '<expression>/<genuine|fake>'
     OUT/train.json           config, settings, classes, held-out subjects, progress
     OUT/metrics.csv          one row per epoch
-    OUT/checkpoint/          the last epoch: weights, PBs, momentum buffers, state.json (for resume)
+    OUT/checkpoint/          the last epoch: weights, PBs, optimizer state, state.json (for resume)
 
 Runs unchanged under ``torchrun``: with WORLD_SIZE > 1 it joins the process group (gloo on CPU,
 NCCL on GPUs), each rank takes its share of every epoch's sequences, DistributedDataParallel
@@ -33,8 +35,8 @@ import torch
 import torch.distributed as dist
 
 from engines.expressions import EXPRESSIONS, LABELS, POOLED, check_expression_model
-from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, LSTMPBConfig, class_key, learning_step, load_lstmpb_weights,
-                            read_class_pbs, save_class_pbs, save_lstmpb)
+from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, class_key, landmark_steps,
+                            learning_step, load_lstmpb_weights, read_class_pbs, save_class_pbs, save_lstmpb)
 from training.cache import LandmarkItem, read_landmark_cache
 from training.metrics import append_metrics_row
 
@@ -51,6 +53,7 @@ class TrainSettings:
     expression: str = POOLED
     epochs: int = 100
     batch_size: int = 4
+    optimizer: str = "sgd"
     lr: float = 0.01
     momentum: float = 0.9
     lr_pb: float = 0.9
@@ -94,18 +97,28 @@ def class_names(items: Sequence[LandmarkItem]) -> list[str]:
     return [class_key(e, lab) for e in EXPRESSIONS for lab in LABELS if (e, lab) in present]
 
 
-def input_statistics(items: Sequence[LandmarkItem], spread: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Per-coordinate normalization of the training frames and the copy baseline.
+def input_statistics(items: Sequence[LandmarkItem], spread: float, config: LSTMPBConfig | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-coordinate normalization of the training steps and the copy baseline.
 
-    Returns (mean (80,), scale (80,), copy_mse): ``(x − mean) ⊙ scale`` has standard deviation
-    ``spread`` per coordinate over all frames (a coordinate that never moves still gets a finite
-    scale), and copy_mse is the normalized mean squared error of predicting x_{t+1} = x_t, the
-    floor a model has to beat to have learned any dynamics.
+    The steps are those of ``config`` (:func:`engines.lstmpb.landmark_steps`; the frames
+    themselves when None). Returns (mean (80,), scale (80,), copy_mse): ``(x − mean) ⊙ scale`` has
+    standard deviation ``spread`` per coordinate over all steps (a coordinate that never moves
+    still gets a finite scale), and copy_mse is the normalized mean squared error of predicting no
+    motion over the steps whose error counts: x̂_{t+1} = x_t under teacher forcing, the last
+    observed step of the prompt in closed loop. A model has to beat it to have learned any
+    dynamics. Steps relative to a reference keep their zero: the mean is 0 and the first step of
+    every sequence stays at 0.
     """
+    relative = config is not None and config.reference != "none"
+    prompt = config.closed_loop_after if config is not None else 0
     total, total_sq, diff_sq, n, n_diff = 0.0, 0.0, 0.0, 0, 0
     for it in items:  # one read per sequence: frame sums for the statistics, step sums for the baseline
-        seq = np.asarray(it.load(), np.float64)
-        d = np.diff(seq, axis=0)
+        seq = np.asarray(it.load() if config is None else landmark_steps(it.load(), config), np.float64)
+        if not prompt:
+            d = np.diff(seq, axis=0)
+        else:  # too short a sequence has no step after its prompt
+            d = seq[prompt:] - seq[min(prompt, len(seq)) - 1]
         total = total + seq.sum(0)
         total_sq = total_sq + (seq * seq).sum(0)
         diff_sq = diff_sq + (d * d).sum(0)
@@ -115,8 +128,28 @@ def input_statistics(items: Sequence[LandmarkItem], spread: float) -> tuple[np.n
     std = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
     floor = np.median(std[std > 0]) * 1e-3 if (std > 0).any() else 1.0
     scale = spread / np.maximum(std, floor)
+    if relative:
+        mean = np.zeros_like(mean)
     copy_mse = float((diff_sq * scale * scale).sum() / max(n_diff * len(scale), 1))
     return mean.astype(np.float32), scale.astype(np.float32), copy_mse
+
+
+OPTIMIZERS = ("sgd", "adam")
+
+# The command line's defaults: 6 steps/s (blocks of 5 frames), landmarks relative to the clip's
+# first step, closed loop after a 3-step prompt, a linear PB drive, Adam. Teacher-forced learning on
+# absolute frames, the paper's form, drives the PBs to where they no longer steer the prediction:
+# each next frame is almost its predecessor, so the network needs no PB to predict it.
+RECIPE: dict[str, Any] = {"frame_block": 5, "reference": "first", "closed_loop_after": 3,
+                          "pb_activation": "linear", "optimizer": "adam", "lr": 1e-3, "batch_size": 16,
+                          "epochs": 150, "patience": 0}
+
+
+def make_optimizer(name: str, params, lr: float, momentum: float) -> torch.optim.Optimizer:
+    """'sgd' (with momentum, the paper) or 'adam'."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    return torch.optim.SGD(params, lr=lr, momentum=momentum)
 
 
 def pad_batch(seqs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -201,22 +234,27 @@ def _save_checkpoint(folder: Path, model: LSTMPB, pbs: dict[str, torch.Tensor],
     folder.mkdir(parents=True, exist_ok=True)
     save_lstmpb(model, folder / "weights.safetensors.tmp")
     save_class_pbs(pbs, folder / "pb.safetensors.tmp")
-    momentum = {f"momentum.{i}": s["momentum_buffer"].detach().cpu().contiguous()
-                for i, s in optimizer.state_dict()["state"].items() if s.get("momentum_buffer") is not None}
-    save_file(momentum, str(folder / "optimizer.safetensors.tmp"))
+    buffers = {f"{key}.{i}": torch.as_tensor(value).detach().cpu().contiguous()
+               for i, s in optimizer.state_dict()["state"].items() for key, value in s.items() if value is not None}
+    save_file(buffers, str(folder / "optimizer.safetensors.tmp"))
     (folder / "state.json.tmp").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     for name in ("weights.safetensors", "pb.safetensors", "optimizer.safetensors", "state.json"):
         (folder / f"{name}.tmp").replace(folder / name)  # state.json last: it marks a complete checkpoint
 
 
 def _load_checkpoint(folder: Path, config: LSTMPBConfig
-                     ) -> tuple[LSTMPB, dict[str, torch.Tensor], dict[int, torch.Tensor]]:
+                     ) -> tuple[LSTMPB, dict[str, torch.Tensor], dict[int, dict[str, torch.Tensor]]]:
+    """Weights, class PBs and the optimizer's per-parameter state {index: {name: tensor}}."""
     from safetensors.torch import load_file
 
     model = load_lstmpb_weights(folder / "weights.safetensors", config)
     pbs = read_class_pbs(folder / "pb.safetensors", config.pb_dim)
-    momentum = {int(k.split(".", 1)[1]): v for k, v in load_file(str(folder / "optimizer.safetensors")).items()}
-    return model, pbs, momentum
+    buffers: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in load_file(str(folder / "optimizer.safetensors")).items():
+        key, _, index = name.rpartition(".")
+        key = "momentum_buffer" if key == "momentum" else key  # checkpoints of SGD-only versions
+        buffers.setdefault(int(index), {})[key] = value
+    return model, pbs, buffers
 
 
 def _append_metrics(path: Path, row: dict[str, Any]) -> None:
@@ -229,15 +267,21 @@ def _append_metrics(path: Path, row: dict[str, Any]) -> None:
 
 def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = POOLED, epochs: int = 100,
                  hidden: int = 64, layers: int = 4, pb_dim: int = 64, context_dim: int = 64,
-                 tie_depth_weights: bool = True, pb_activation: str = "leaky_relu", batch_size: int = 4, lr: float = 0.01, momentum: float = 0.9,
+                 tie_depth_weights: bool = True, pb_activation: str = "leaky_relu", frame_block: int = 1,
+                 reference: str = "none", closed_loop_after: int = 0, optimizer: str = "sgd",
+                 batch_size: int = 4, lr: float = 0.01, momentum: float = 0.9,
                  lr_pb: float = 0.9, patience: int = 10, grad_clip: float = 5.0, max_frames: int | None = None,
                  resume: bool = False, seed: int = 0, holdout_subjects: Sequence[str] = (),
                  device: str = "cpu", progress: bool = True) -> TrainResult:
     """Train an LSTM-PB on the landmark cache at ``cache_dir``; write weights, PBs and logs to ``out_dir``.
 
-    hidden defaults to 64, not the paper's 512: one core keeps up with live recognition at 64
-    (see :mod:`engines.online_pb`). ``holdout_subjects`` are left out (for classifier evaluation).
-    ``resume`` continues from ``out_dir/checkpoint`` with its settings; other arguments must agree.
+    The keyword defaults are the paper's learning mode (frame-rate steps, absolute landmarks,
+    teacher forcing, SGD); ``affectscope train lstmpb`` defaults to the set-up that separates
+    genuine from posed expressions on unseen subjects (:data:`RECIPE`). hidden defaults to 64, not
+    the paper's 512: one core keeps up with live recognition at 64 (see :mod:`engines.online_pb`).
+    ``holdout_subjects`` are left out (for classifier evaluation). ``patience`` 0 never lowers the
+    learning rates. ``resume`` continues from ``out_dir/checkpoint`` with its settings; other
+    arguments must agree.
     """
     from tqdm import tqdm
 
@@ -247,8 +291,12 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     if device.type == "cuda":
         torch.cuda.set_device(device)
     config = LSTMPBConfig(hidden=hidden, layers=layers, pb_dim=pb_dim, context_dim=context_dim,
-                          tie_depth_weights=tie_depth_weights, pb_activation=pb_activation)
+                          tie_depth_weights=tie_depth_weights, pb_activation=pb_activation,
+                          frame_block=frame_block, reference=reference, closed_loop_after=closed_loop_after)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
     settings = TrainSettings(expression=check_expression_model(expression), epochs=epochs, batch_size=batch_size,
+                             optimizer=optimizer,
                              lr=lr, momentum=momentum, lr_pb=lr_pb, patience=patience, grad_clip=grad_clip,
                              max_frames=max_frames, seed=seed, holdout_subjects=sorted(set(holdout_subjects)))
     ckpt = out_dir / CHECKPOINT
@@ -256,7 +304,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     if resume and (ckpt / "state.json").is_file():
         resumed = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
         config = LSTMPBConfig.from_dict(resumed["config"])
-        saved = TrainSettings(**resumed["settings"])
+        saved = TrainSettings(**{"optimizer": "sgd", **resumed["settings"]})
         saved.epochs = epochs  # the one setting a resumed run may change: how far to go
         settings = saved
     elif resume:
@@ -272,16 +320,16 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
 
     torch.manual_seed(settings.seed)
     model = LSTMPB(config)
-    mean, scale, copy_mse = input_statistics(items, settings.input_spread)
+    mean, scale, copy_mse = input_statistics(items, settings.input_spread, config)
     model.set_normalization(mean, scale)
     class_pbs = torch.zeros(len(classes), config.pb_dim)
-    optimizer_momentum: dict[int, torch.Tensor] = {}
+    optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
     start_epoch, best, since_best = 0, float("inf"), 0
     cur_lr, cur_lr_pb = settings.lr, settings.lr_pb
     if resumed is not None:
         if resumed["classes"] != classes:
             raise ValueError(f"{ckpt}: checkpoint classes {resumed['classes']} differ from the cache's {classes}")
-        model, pbs, optimizer_momentum = _load_checkpoint(ckpt, config)
+        model, pbs, optimizer_state = _load_checkpoint(ckpt, config)
         class_pbs = torch.stack([pbs[name] for name in classes])
         start_epoch, best, since_best = resumed["epoch"], resumed["best_mse"], resumed["since_best"]
         cur_lr, cur_lr_pb = resumed["lr"], resumed["lr_pb"]
@@ -292,10 +340,11 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cur_lr, momentum=settings.momentum)
-    if optimizer_momentum:
+    optimizer = make_optimizer(settings.optimizer, model.parameters(), cur_lr, settings.momentum)
+    if optimizer_state:
         sd = optimizer.state_dict()
-        sd["state"] = {i: {"momentum_buffer": buf.to(device)} for i, buf in optimizer_momentum.items()}
+        sd["state"] = {i: {k: (v if k == "step" else v.to(device)) for k, v in bufs.items()}
+                       for i, bufs in optimizer_state.items()}
         optimizer.load_state_dict(sd)
 
     if ctx.main:
@@ -323,7 +372,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                 if settings.max_frames and len(seq) > settings.max_frames:
                     start = int(rng_crop.integers(0, len(seq) - settings.max_frames + 1))
                     seq = seq[start : start + settings.max_frames]
-                seqs.append(seq)
+                seqs.append(landmark_steps(seq, config))
             x, lengths = pad_batch(seqs)
             idx = torch.as_tensor([item_class[i] for i in batch], device=device)
             mse = learning_step(net, optimizer, x.to(device), lengths.to(device), class_pbs, idx, cur_lr_pb,
@@ -341,7 +390,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
             best, since_best = epoch_mse, 0
         else:
             since_best += 1
-            if since_best >= settings.patience:
+            if settings.patience and since_best >= settings.patience:
                 cur_lr, cur_lr_pb, since_best = cur_lr / 10.0, cur_lr_pb / 10.0, 0
                 for group in optimizer.param_groups:
                     group["lr"] = cur_lr
@@ -390,20 +439,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="training output folder")
     parser.add_argument("--expression", default=POOLED, choices=[POOLED, *EXPRESSIONS],
                         help="train on one expression or on all of them with one PB per class (pooled)")
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=RECIPE["epochs"])
     parser.add_argument("--hidden", type=int, default=64,
                         help="grid LSTM width (paper: 512; 64 keeps live recognition within a CPU core)")
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--pb-dim", type=int, default=64)
     parser.add_argument("--context-dim", type=int, default=64)
     parser.add_argument("--untied-depth", action="store_true", help="one depth LSTM per block instead of tied")
-    parser.add_argument("--pb-activation", default="leaky_relu", choices=sorted(PB_ACTIVATIONS),
+    parser.add_argument("--pb-activation", default=RECIPE["pb_activation"], choices=sorted(PB_ACTIVATIONS),
                         help="activation of the PB drive W_p p (the paper's relu can leave class PBs "
                              "with no effect; see metrics.csv pbs_below_zero)")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=0.01, help="weight learning rate (SGD, momentum 0.9)")
+    parser.add_argument("--frame-block", type=int, default=RECIPE["frame_block"],
+                        help="landmark frames averaged into one step (paper: 1)")
+    parser.add_argument("--reference", default=RECIPE["reference"], choices=REFERENCES,
+                        help="take every step relative to the sequence's first one (first) or not (none, paper)")
+    parser.add_argument("--closed-loop-after", type=int, default=RECIPE["closed_loop_after"],
+                        help="steps that read the observed input before the network reads its own "
+                             "predictions (0: teacher forcing throughout, paper)")
+    parser.add_argument("--optimizer", default=RECIPE["optimizer"], choices=OPTIMIZERS,
+                        help="adam, or sgd with momentum 0.9 (paper)")
+    parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    parser.add_argument("--lr", type=float, default=RECIPE["lr"], help="weight learning rate (paper: SGD 0.01)")
     parser.add_argument("--lr-pb", type=float, default=0.9, help="PB learning rate (eq. 1-2)")
-    parser.add_argument("--patience", type=int, default=10, help="epochs without improvement before lr / 10")
+    parser.add_argument("--patience", type=int, default=RECIPE["patience"],
+                        help="epochs without improvement before both learning rates / 10 (paper: 10; 0: never)")
     parser.add_argument("--max-frames", type=int, default=None, help="crop longer sequences (default: whole)")
     parser.add_argument("--holdout", default="", help="comma-separated subject ids left out for evaluation")
     parser.add_argument("--seed", type=int, default=0)
@@ -417,6 +476,8 @@ def run(args: argparse.Namespace) -> int:
     result = train_lstmpb(args.cache, args.out, expression=args.expression, epochs=args.epochs, hidden=args.hidden,
                           layers=args.layers, pb_dim=args.pb_dim, context_dim=args.context_dim,
                           tie_depth_weights=not args.untied_depth, pb_activation=args.pb_activation,
+                          frame_block=args.frame_block, reference=args.reference,
+                          closed_loop_after=args.closed_loop_after, optimizer=args.optimizer,
                           batch_size=args.batch_size, lr=args.lr,
                           lr_pb=args.lr_pb, patience=args.patience, max_frames=args.max_frames,
                           resume=args.resume, seed=args.seed, holdout_subjects=holdout, device=args.device,

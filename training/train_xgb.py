@@ -9,10 +9,12 @@ After :mod:`training.train_lstmpb`, every training sequence gets PB vectors by r
 * ``sequence``: the paper's way, one PB per whole sequence, ``sequence_iters`` steps from zero.
 
 A :class:`engines.pb_classifier.PBClassifier` is fit per expression and one pooled over all, with
-subject-wise cross-validation choosing the number of rounds. Held-out subjects (those left out of
-LSTM-PB training) are scored per clip (a clip's PBs, its augmented copies included, averaged),
-with and without the paper's pairing. :func:`write_lstmpb_bundle` writes the ``lstmpb`` section and
-its files into a bundle folder.
+subject-wise cross-validation choosing the number of rounds (and the L2 weight among candidates).
+In stream mode a second set, the whole-clip classifiers, is fit on sequence-mode PBs: they judge a
+finished clip, as the paper does, and go into the bundle as ``lstmpb.clip_classifiers``. Held-out
+subjects (those left out of LSTM-PB training) are scored per clip (a clip's PBs, its augmented
+copies included, averaged), with and without the paper's pairing. :func:`write_lstmpb_bundle`
+writes the ``lstmpb`` section and its files into a bundle folder.
 """
 from __future__ import annotations
 
@@ -27,8 +29,8 @@ import torch
 
 from engines.bundle import BundleError, load_bundle, write_bundle_json
 from engines.expressions import EXPRESSIONS, POOLED
-from engines.lstmpb import LSTMPB, NumpyPBGradient, save_class_pbs, save_lstmpb
-from engines.online_pb import RecognizerSettings, stream_pbs
+from engines.lstmpb import LSTMPB, NumpyPBGradient, landmark_steps, save_class_pbs, save_lstmpb
+from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
 from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions
 from training.cache import LandmarkItem, read_landmark_cache
 from training.train_lstmpb import load_trained, select_items
@@ -65,7 +67,8 @@ def sequence_pbs(model: LSTMPB, seqs: Sequence[np.ndarray], iters: int = 30, lr:
                  batch_size: int = 16, progress: bool = False) -> np.ndarray:
     """One PB per whole sequence by recognition from zero: (N, 64).
 
-    Sequences of similar length are batched (padded and masked) to cut per-step overhead.
+    seqs: the network's steps (:func:`engines.lstmpb.landmark_steps`). Sequences of similar length
+    are batched (padded and masked) to cut per-step overhead.
     """
     from tqdm import tqdm
 
@@ -88,22 +91,22 @@ def sequence_pbs(model: LSTMPB, seqs: Sequence[np.ndarray], iters: int = 30, lr:
 
 
 def collect_pbs(model: LSTMPB, items: Sequence[LandmarkItem], mode: str = "stream",
-                recognizer: RecognizerSettings | None = None, sequence_iters: int = 30,
+                recognizer: RecognizerSettings | None = None, sequence_iters: int = 100,
                 progress: bool = False) -> PBSamples:
     """PB vectors of cache items by recognition mode (see the module docstring for the modes)."""
     from tqdm import tqdm
 
     if mode not in MODES:
         raise ValueError(f"unknown PB mode {mode!r}; choose one of {MODES}")
-    recognizer = recognizer or RecognizerSettings()
+    recognizer = recognizer or settings_for(model.config)
     X, y, subjects, expressions, clips = [], [], [], [], []
     if mode == "sequence":
-        seqs = [it.load() for it in items]
+        seqs = [landmark_steps(it.load(), model.config) for it in items]
         pbs = sequence_pbs(model, seqs, sequence_iters, recognizer.lr, progress=progress)
         per_item = [pbs[i : i + 1] for i in range(len(items))]
     else:
         engine = NumpyPBGradient(model, dtype=np.float32)
-        per_item = [stream_pbs(engine, it.load(), recognizer)
+        per_item = [stream_pbs(engine, landmark_steps(it.load(), model.config), recognizer)
                     for it in tqdm(items, desc="PB by streaming", unit="seq", disable=not progress, leave=False)]
     for it, pbs in zip(items, per_item):
         n = len(pbs)
@@ -203,9 +206,13 @@ def fit_classifiers(samples: PBSamples, settings: XGBSettings | None = None, exp
 
 def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mapping[str, torch.Tensor],
                         classifiers: Mapping[str, PBClassifier], recognizer: RecognizerSettings,
-                        metrics: Mapping[str, Any] | None = None, base_meta: Mapping[str, Any] | None = None
+                        metrics: Mapping[str, Any] | None = None, base_meta: Mapping[str, Any] | None = None,
+                        clip_classifiers: Mapping[str, PBClassifier] | None = None, clip_iters: int | None = None
                         ) -> Path:
     """Write the LSTM-PB files and the ``lstmpb`` section into a bundle folder; returns bundle.json.
+
+    ``clip_classifiers`` (optional) judge one PB per whole clip, found by ``clip_iters`` recognition
+    steps from zero.
 
     An existing bundle.json keeps its other sections (e.g. ``sta``); a new one takes the top-level
     fields (name, trained_on, landmark_normalization, crop_size, clip_length, clip_rate_fps) from
@@ -226,9 +233,7 @@ def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mappin
         raise ValueError("a bundle needs the pooled classifier")
     save_lstmpb(model, root / "lstmpb.safetensors")
     save_class_pbs(class_pbs, root / "lstmpb_pb.safetensors")
-    files = {}
-    for name, clf in classifiers.items():
-        files[name] = clf.save(root / f"xgb_{name}.ubj").name
+    files = {name: clf.save(root / f"xgb_{name}.ubj").name for name, clf in classifiers.items()}
     meta["lstmpb"] = {
         "config": model.config.to_dict(),
         "weights": "lstmpb.safetensors",
@@ -237,6 +242,14 @@ def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mappin
         "recognizer": recognizer.to_dict(),
         "metrics": _json_safe(dict(metrics or {})),
     }
+    for stale in root.glob("xgb_clip_*.ubj"):
+        stale.unlink()
+    if clip_classifiers:
+        if POOLED not in clip_classifiers or clip_iters is None:
+            raise ValueError("whole-clip classifiers need the pooled one and their recognition steps (clip_iters)")
+        meta["lstmpb"]["clip_classifiers"] = {name: clf.save(root / f"xgb_clip_{name}.ubj").name
+                                              for name, clf in clip_classifiers.items()}
+        meta["lstmpb"]["clip_iters"] = int(clip_iters)
     path = write_bundle_json(root, meta)
     load_bundle(root)
     return path
@@ -255,18 +268,21 @@ def _json_safe(value: Any) -> Any:
 
 
 def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | Path, mode: str = "stream",
-              recognizer: RecognizerSettings | None = None, sequence_iters: int = 30,
+              recognizer: RecognizerSettings | None = None, sequence_iters: int = 100,
               settings: XGBSettings | None = None, base_meta: Mapping[str, Any] | None = None,
-              progress: bool = True) -> dict[str, Any]:
+              clip_classifiers_too: bool = True, progress: bool = True) -> dict[str, Any]:
     """PB vectors of the LSTM-PB's training sequences, classifiers, held-out evaluation, bundle.
+
+    In stream mode, ``clip_classifiers_too`` also fits the whole-clip classifiers (sequence-mode
+    PBs, ``sequence_iters`` steps each); the held-out metrics of those are ``holdout_clip``.
 
     The held-out subjects and the expression model are those of ``lstmpb_dir/train.json``.
     Returns the metrics written into the bundle's ``lstmpb.metrics``.
     """
     from tqdm import tqdm
 
-    recognizer = recognizer or RecognizerSettings()
     model, config, class_pbs, state = load_trained(lstmpb_dir)
+    recognizer = recognizer or settings_for(config)
     expression = state["settings"]["expression"]
     holdout = list(state["settings"].get("holdout_subjects", []))
     items = read_landmark_cache(cache_dir)
@@ -276,6 +292,10 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
         raise ValueError(f"{cache_dir}: no training sequences for expression model '{expression}'")
     train = collect_pbs(model, train_items, mode, recognizer, sequence_iters, progress)
     classifiers, skipped = fit_classifiers(train, settings)
+    clip_classifiers = None
+    if mode == "stream" and clip_classifiers_too:
+        clip_train = collect_pbs(model, train_items, "sequence", recognizer, sequence_iters, progress)
+        clip_classifiers, _ = fit_classifiers(clip_train, settings)
     metrics: dict[str, Any] = {
         "pb_source": mode,
         "expression_model": expression,
@@ -284,16 +304,24 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
         "holdout_subjects": holdout,
         "cv_auc": {name: clf.cv_auc for name, clf in classifiers.items()},
         "rounds": {name: clf.n_rounds for name, clf in classifiers.items()},
+        "reg_lambda": {name: clf.settings.reg_lambda for name, clf in classifiers.items()},
         "skipped": skipped,
         "lstmpb_best_train_mse": state.get("best_mse"),
     }
+    if clip_classifiers:
+        metrics["clip_cv_auc"] = {name: clf.cv_auc for name, clf in clip_classifiers.items()}
+        metrics["clip_reg_lambda"] = {name: clf.settings.reg_lambda for name, clf in clip_classifiers.items()}
     if test_items:
         test = collect_pbs(model, test_items, mode, recognizer, sequence_iters, progress)
         metrics["holdout"] = evaluate(classifiers, test)
-    write_lstmpb_bundle(bundle_dir, model, class_pbs, classifiers, recognizer, metrics, base_meta)
+        if clip_classifiers:
+            clip_test = collect_pbs(model, test_items, "sequence", recognizer, sequence_iters, progress)
+            metrics["holdout_clip"] = evaluate(clip_classifiers, clip_test)
+    write_lstmpb_bundle(bundle_dir, model, class_pbs, classifiers, recognizer, metrics, base_meta,
+                        clip_classifiers, sequence_iters if clip_classifiers else None)
     if progress:
-        tqdm.write(json.dumps(_json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout")}),
-                              indent=2))
+        tqdm.write(json.dumps(_json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout"),
+                                          "holdout_clip": metrics.get("holdout_clip")}), indent=2))
     return metrics
 
 
@@ -302,19 +330,27 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = RecognizerSettings()
     parser.add_argument("--cache", required=True, help="preprocessed cache folder (holds landmarks/index.csv)")
     parser.add_argument("--lstmpb", required=True, help="output folder of 'train lstmpb'")
     parser.add_argument("--bundle", required=True, help="bundle folder to write (merged into an existing one)")
     parser.add_argument("--mode", choices=MODES, default="stream",
                         help="PB per online update (stream, as live) or per whole sequence (sequence, as the paper)")
-    parser.add_argument("--sequence-iters", type=int, default=30, help="recognition steps per sequence (mode sequence)")
-    parser.add_argument("--window", type=int, default=d.window)
-    parser.add_argument("--every", type=int, default=d.every)
-    parser.add_argument("--iters", type=int, default=d.iters, help="recognition steps per online update")
-    parser.add_argument("--lr-pb", type=float, default=d.lr)
-    parser.add_argument("--smoothing", type=float, default=d.smoothing)
+    parser.add_argument("--sequence-iters", type=int, default=100,
+                        help="recognition steps per whole sequence (mode sequence, whole-clip classifiers)")
+    parser.add_argument("--no-clip-classifiers", action="store_true",
+                        help="in stream mode, skip the whole-clip classifiers (one PB per finished clip)")
+    live = parser.add_argument_group("live recognizer (stored in the bundle; default: suited to the "
+                                     "LSTM-PB's step rate, see engines.online_pb.settings_for)")
+    live.add_argument("--window", type=int, default=None, help="steps the PB must explain")
+    live.add_argument("--every", type=int, default=None, help="new steps between updates")
+    live.add_argument("--iters", type=int, default=None, help="recognition steps per online update")
+    live.add_argument("--min-frames", type=int, default=None, help="steps before the first update")
+    live.add_argument("--lr-pb", type=float, default=RecognizerSettings.lr)
+    live.add_argument("--smoothing", type=float, default=RecognizerSettings.smoothing)
     parser.add_argument("--max-rounds", type=int, default=XGBSettings.max_rounds)
+    parser.add_argument("--lambda", dest="reg_lambda", type=float, nargs="+", default=[1000.0, 100.0, 10.0],
+                        help="L2 weight(s) of the boosters; with several, subject-wise CV AUC picks one per "
+                             "classifier (paper: 1000)")
     parser.add_argument("--nfold", type=int, default=XGBSettings.nfold)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None, help="bundle name (new bundles)")
@@ -325,9 +361,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    recognizer = RecognizerSettings(window=args.window, every=args.every, iters=args.iters, lr=args.lr_pb,
-                                    smoothing=args.smoothing, min_frames=min(RecognizerSettings.min_frames, args.window))
-    settings = XGBSettings(max_rounds=args.max_rounds, nfold=args.nfold, seed=args.seed)
+    _, config, _, _ = load_trained(args.lstmpb)
+    base = settings_for(config).to_dict()
+    given = {"window": args.window, "every": args.every, "iters": args.iters, "min_frames": args.min_frames}
+    base.update({k: v for k, v in given.items() if v is not None}, lr=args.lr_pb, smoothing=args.smoothing)
+    if args.window is not None and args.min_frames is None:
+        base["min_frames"] = min(base["min_frames"], args.window)
+    recognizer = RecognizerSettings(**base)
+    settings = XGBSettings(max_rounds=args.max_rounds, nfold=args.nfold, seed=args.seed,
+                           reg_lambda=args.reg_lambda[0], lambda_candidates=tuple(args.reg_lambda[1:]))
     base_meta = None
     if not (Path(args.bundle) / "bundle.json").is_file():
         if not args.trained_on:
@@ -339,6 +381,6 @@ def run(args: argparse.Namespace) -> int:
         base_meta = {k: v for k, v in (("name", args.name), ("trained_on", args.trained_on)) if v}
     train_xgb(args.cache, args.lstmpb, args.bundle, mode=args.mode, recognizer=recognizer,
               sequence_iters=args.sequence_iters, settings=settings, base_meta=base_meta,
-              progress=not args.no_progress)
+              clip_classifiers_too=not args.no_clip_classifiers, progress=not args.no_progress)
     print(f"wrote the lstmpb section of {Path(args.bundle) / 'bundle.json'}")
     return 0

@@ -9,8 +9,9 @@ import torch
 from safetensors.torch import save_file
 
 from engines.bundle import BundleError, load_bundle, write_bundle_json
-from engines.lstmpb import (LSTMPB, LSTMPBConfig, NumpyPBGradient, generate, learning_step, load_class_pbs,
-                            load_lstmpb, pb_gradient, pb_gradient_manual, recognize, save_class_pbs, save_lstmpb)
+from engines.lstmpb import (LSTMPB, LSTMPBConfig, NumpyPBGradient, generate, landmark_steps, learning_step,
+                            load_class_pbs, load_lstmpb, pb_gradient, pb_gradient_manual, recognize,
+                            save_class_pbs, save_lstmpb, step_mask)
 
 TINY = LSTMPBConfig(hidden=16, layers=2)
 
@@ -74,21 +75,33 @@ def test_config_round_trip_and_validation():
     cfg = LSTMPBConfig(hidden=32, layers=3, tie_depth_weights=False)
     assert LSTMPBConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
     assert LSTMPBConfig().to_dict() == {"input_dim": 80, "pb_dim": 64, "context_dim": 64, "hidden": 512,
-                                        "layers": 4, "tie_depth_weights": True, "pb_activation": "leaky_relu"}
-    # a config stored before the field existed describes weights trained with the plain ReLU
-    assert LSTMPBConfig.from_dict({"hidden": 16, "layers": 2}).pb_activation == "relu"
+                                        "layers": 4, "tie_depth_weights": True, "pb_activation": "leaky_relu",
+                                        "frame_block": 1, "reference": "none", "closed_loop_after": 0}
+    # a config stored before the fields existed: plain ReLU, frame-rate, absolute, teacher-forced
+    old = LSTMPBConfig.from_dict({"hidden": 16, "layers": 2})
+    assert (old.pb_activation, old.frame_block, old.reference, old.closed_loop_after) == ("relu", 1, "none", 0)
     with pytest.raises(ValueError, match="pb_activation"):
         LSTMPBConfig(pb_activation="gelu")
+    with pytest.raises(ValueError, match="reference"):
+        LSTMPBConfig(reference="mean")
+    with pytest.raises(ValueError, match="frame_block"):
+        LSTMPBConfig(frame_block=0)
+    with pytest.raises(ValueError, match="closed_loop_after must be a non-negative"):
+        LSTMPBConfig(closed_loop_after=-1)
+    assert LSTMPBConfig(closed_loop_after=3).error_from == 2 and LSTMPBConfig().error_from == 0
     with pytest.raises(ValueError, match="unknown field"):
         LSTMPBConfig.from_dict({"hidden": 16, "dropout": 0.1})
     with pytest.raises(ValueError, match="hidden"):
         LSTMPBConfig(hidden=0)
 
 
-@pytest.mark.parametrize("tied,activation", [(True, "leaky_relu"), (False, "leaky_relu"), (True, "relu")])
-def test_explicit_pb_gradient_equals_autograd(tied, activation):
+@pytest.mark.parametrize("tied,activation,closed_loop", [
+    (True, "leaky_relu", 0), (False, "leaky_relu", 0), (True, "relu", 0), (True, "linear", 0),
+    (True, "linear", 3), (False, "leaky_relu", 1), (True, "relu", 4)])
+def test_explicit_pb_gradient_equals_autograd(tied, activation, closed_loop):
     torch.manual_seed(1)
-    model = LSTMPB(LSTMPBConfig(hidden=16, layers=3, tie_depth_weights=tied, pb_activation=activation)).double()
+    model = LSTMPB(LSTMPBConfig(hidden=16, layers=3, tie_depth_weights=tied, pb_activation=activation,
+                                closed_loop_after=closed_loop)).double()
     x = torch.rand(3, 11, 80, dtype=torch.float64) * 2 - 1
     pb = torch.randn(3, 64, dtype=torch.float64)
     lengths = torch.tensor([11, 6, 9])
@@ -329,3 +342,46 @@ def test_malformed_class_pbs_are_refused(tmp_path):
     save_class_pbs({"happiness/fake": torch.zeros(32)}, tmp_path / "lstmpb_pb.safetensors")
     with pytest.raises(BundleError, match=r"shape \(32,\), expected \(64,\)"):
         load_class_pbs(bundle)
+
+
+def test_landmark_steps_average_blocks_and_take_the_first_step_as_reference():
+    frames = np.arange(23 * 80, dtype=np.float32).reshape(23, 80) / 100.0
+    cfg = LSTMPBConfig(hidden=8, layers=1, frame_block=5, reference="first")
+    steps = landmark_steps(frames, cfg)
+    assert steps.shape == (4, 80)  # the 3 frames of a partial block are dropped
+    blocks = frames[:20].reshape(4, 5, 80).mean(1)
+    np.testing.assert_allclose(steps, blocks - blocks[0], atol=1e-5)
+    assert not steps[0].any()
+    ref = np.full(80, 0.5, np.float32)
+    np.testing.assert_allclose(landmark_steps(frames, cfg, reference=ref), blocks - ref, atol=1e-5)
+    np.testing.assert_array_equal(landmark_steps(frames, LSTMPBConfig(hidden=8, layers=1)), frames)
+    with pytest.raises(ValueError, match="make no step"):
+        landmark_steps(frames[:4], cfg)
+    with pytest.raises(ValueError, match=r"\(T, 80\)"):
+        landmark_steps(frames[:, :40], cfg)
+
+
+def test_closed_loop_reads_its_own_predictions_after_the_prompt():
+    torch.manual_seed(3)
+    model = LSTMPB(LSTMPBConfig(hidden=16, layers=2, closed_loop_after=3))
+    x = torch.randn(2, 9, 80) * 0.3
+    pb = torch.randn(2, 64)
+    pred = model(x, pb)
+    # steps after the prompt ignore the observed input: changing it changes nothing
+    x2 = x.clone()
+    x2[:, 3:] = torch.randn(2, 6, 80)
+    torch.testing.assert_close(model(x2, pb), pred)
+    # the prompt is read: changing it changes every prediction
+    x3 = x.clone()
+    x3[:, 1] += 1.0
+    assert (model(x3, pb) - pred)[:, 1:].abs().amax(-1).min() > 0
+    # generation from the prompt's last prediction matches the closed-loop predictions
+    teacher = LSTMPB(LSTMPBConfig(hidden=16, layers=2))
+    teacher.load_state_dict(model.state_dict())
+    tf = teacher(x, pb)
+    torch.testing.assert_close(tf[:, :3], pred[:, :3])
+    assert (tf[:, 3:] - pred[:, 3:]).abs().max() > 1e-4
+    # the prompt's predictions but the last do not count in the error
+    mask = step_mask(None, 2, 9, error_from=model.config.error_from)
+    assert mask[:, :2].sum() == 0 and mask[:, 2:8].min() == 1 and mask[:, 8].max() == 0
+

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from engines.bundle import BundleError, load_bundle, write_bundle_json
-from engines.lstmpb import LSTMPB, LSTMPBConfig, NumpyPBGradient, recognize, save_class_pbs, save_lstmpb
-from engines.online_pb import OnlinePBRecognizer, RecognizerSettings, recognition_steps, stream_pbs
+from engines.lstmpb import (LSTMPB, LSTMPBConfig, NumpyPBGradient, landmark_steps, recognize, save_class_pbs,
+                            save_lstmpb)
+from engines.online_pb import (OnlinePBRecognizer, RecognizerSettings, recognition_steps, settings_for,
+                               stream_pbs)
 from engines.pb_classifier import PBClassifier, XGBSettings
 
 
@@ -108,6 +110,44 @@ def test_stream_pbs_match_the_recognizer(model, classifier):
             live.append(rec.pb)
     offline = stream_pbs(NumpyPBGradient(model, dtype=np.float32), frames, settings)
     np.testing.assert_allclose(offline, np.asarray(live), rtol=1e-5, atol=1e-7)
+
+
+def test_a_step_model_streams_block_means_relative_to_the_first_step(classifier):
+    torch.manual_seed(2)
+    cfg = LSTMPBConfig(hidden=16, layers=2, frame_block=5, reference="first", closed_loop_after=2,
+                       pb_activation="linear")
+    step_model = LSTMPB(cfg).eval()
+    settings = RecognizerSettings(window=6, every=2, iters=3, min_frames=4)
+    frames = stream(52) + 0.3  # 10 steps and 2 frames of a step still being built
+    rec = OnlinePBRecognizer(step_model, classifier, **settings.to_dict())
+    updated, live = [], []
+    for i, v in enumerate(frames):
+        if rec.update(v) is not None:
+            updated.append(i + 1)
+            live.append(rec.pb)
+    assert updated == [20, 30, 40, 50]  # steps 4, 6, 8, 10 end on frames 20, 30, 40, 50
+    assert rec.frames_per_update == 10
+    steps = landmark_steps(frames, cfg)
+    np.testing.assert_allclose(rec.reference, frames[:5].mean(0), atol=1e-6)
+    np.testing.assert_allclose(rec.window(), steps[-6:], atol=1e-5)
+    offline = stream_pbs(NumpyPBGradient(step_model, dtype=np.float32), steps, settings)
+    np.testing.assert_allclose(offline, np.asarray(live), rtol=1e-4, atol=1e-5)
+    # a reset takes a new reference: the face as it is found again
+    rec.reset()
+    for v in frames[25:30]:
+        rec.update(v)
+    np.testing.assert_allclose(rec.reference, frames[25:30].mean(0), atol=1e-6)
+    assert not rec.window().any()
+    # the first update needs a step whose error counts: past the closed-loop prompt
+    with pytest.raises(ValueError, match="closed-loop prompt"):
+        OnlinePBRecognizer(step_model, classifier, window=6, every=2, iters=1, min_frames=2)
+
+
+def test_default_settings_follow_the_step_rate():
+    assert settings_for(LSTMPBConfig(hidden=8, layers=1)) == RecognizerSettings()
+    steps = settings_for(LSTMPBConfig(hidden=8, layers=1, frame_block=5, closed_loop_after=3))
+    # 6 steps/s at 30 fps: a 5 s window, an update every 0.5 s, the first once 3 steps follow the prompt
+    assert (steps.window, steps.every, steps.iters, steps.min_frames) == (30, 3, 5, 6)
 
 
 def test_bad_input_and_settings_are_refused(model, classifier):

@@ -1,6 +1,8 @@
 """XGBoost classifier on PB vectors: subject-wise CV, persistence, pairing, bundle loading."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import xgboost as xgb
@@ -63,6 +65,18 @@ def test_fit_finds_the_signal(fitted):
     assert clf.predict_one(X[0]) == pytest.approx(float(p[0]))
     with pytest.raises(ValueError, match=r"\(N, 64\)"):
         clf.predict_proba(np.zeros((2, 10)))
+
+
+def test_cross_validation_picks_the_l2_weight():
+    from dataclasses import replace
+
+    X, y, subj = pb_samples(seed=2, shift=0.8)
+    alone = {lam: PBClassifier(replace(FAST, reg_lambda=lam)).fit(X, y, subj).cv_auc for lam in (1000.0, 30.0, 1.0)}
+    clf = PBClassifier(replace(FAST, reg_lambda=1000.0, lambda_candidates=(30.0, 1.0))).fit(X, y, subj)
+    best = max(alone, key=alone.get)
+    assert len(set(alone.values())) > 1  # the weights do make a difference here
+    assert clf.settings.reg_lambda == best and clf.cv_auc == pytest.approx(alone[best])
+    assert json.loads(clf.booster.attributes()["settings"])["reg_lambda"] == best
 
 
 def test_learning_rate_decays():

@@ -88,6 +88,32 @@ def test_training_writes_outputs_and_resume_equals_an_uninterrupted_run(cache, t
     assert any(p.abs().max() > 0 for p in pbs_a.values())  # the class PBs did learn
 
 
+STEPS = dict(frame_block=2, reference="first", closed_loop_after=2, pb_activation="linear", optimizer="adam",
+             hidden=8, layers=2, batch_size=4, lr=0.01, progress=False)
+
+
+def test_step_model_with_adam_resumes_exactly_and_stores_its_config(cache, tmp_path):
+    full = tl.train_lstmpb(cache, tmp_path / "full", epochs=3, **STEPS)
+    tl.train_lstmpb(cache, tmp_path / "split", epochs=2, **STEPS)
+    tl.train_lstmpb(cache, tmp_path / "split", epochs=3, resume=True, **STEPS)
+    model_a, config, pbs_a, state = tl.load_trained(tmp_path / "full")
+    model_b, _, pbs_b, _ = tl.load_trained(tmp_path / "split")
+    assert (config.frame_block, config.reference, config.closed_loop_after) == (2, "first", 2)
+    assert state["settings"]["optimizer"] == "adam" and full.epochs == 3
+    for (name, a), (_, b) in zip(model_a.state_dict().items(), model_b.state_dict().items()):
+        torch.testing.assert_close(a, b, msg=name)  # Adam's moments and step count came back
+    for key in pbs_a:
+        torch.testing.assert_close(pbs_a[key], pbs_b[key])
+    assert not model_a.input_mean.any()  # displacements from the first step keep their zero
+    rows = read_metrics(tmp_path / "full" / "metrics.csv")
+    assert all(np.isfinite(float(r["train_mse"])) and float(r["train_mse"]) > 0 for r in rows)
+
+
+def test_unknown_optimizer_is_refused(cache, tmp_path):
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        tl.train_lstmpb(cache, tmp_path, epochs=1, **{**STEPS, "optimizer": "rmsprop"})
+
+
 def test_training_lowers_the_error(cache, tmp_path):
     tl.train_lstmpb(cache, tmp_path, epochs=8, **TINY)
     rows = read_metrics(tmp_path / "metrics.csv")
@@ -127,11 +153,16 @@ def test_epoch_order_shards_evenly_and_covers_every_item():
 def test_command_line_entry(cache, tmp_path):
     parser = argparse.ArgumentParser()
     tl.add_arguments(parser)
+    defaults = parser.parse_args(["--cache", "c", "--out", "o"])
+    assert {k: getattr(defaults, k) for k in tl.RECIPE} == tl.RECIPE
     args = parser.parse_args(["--cache", str(cache), "--out", str(tmp_path), "--epochs", "1", "--hidden", "8",
-                              "--layers", "1", "--holdout", "s0,s1", "--no-progress"])
+                              "--layers", "1", "--holdout", "s0,s1", "--frame-block", "2",
+                              "--closed-loop-after", "2", "--no-progress"])
     assert tl.run(args) == 0
     state = json.loads((tmp_path / "train.json").read_text())
     assert state["config"]["layers"] == 1 and state["settings"]["holdout_subjects"] == ["s0", "s1"]
+    assert state["config"]["frame_block"] == 2 and state["config"]["reference"] == "first"
+    assert state["config"]["pb_activation"] == "linear" and state["settings"]["optimizer"] == "adam"
 
 
 def _free_port() -> int:
@@ -227,6 +258,20 @@ def test_xgb_stage_writes_a_usable_bundle(cache, trained_dir, tmp_path, mode):
     probs = [p for p in (rec.update(v) for v in seq) if p is not None]
     assert probs and all(0.0 <= p <= 1.0 for p in probs)
 
+    # stream mode also fits the whole-clip classifiers; the evaluate command scores both
+    from engines.pb_classifier import load_clip_classifiers
+    from training.evaluate import evaluate_genuine_fake
+
+    clip = load_clip_classifiers(bundle)
+    report = evaluate_genuine_fake(bundle, cache, subjects=["s3"], progress=False)
+    assert report["metrics"]["pooled"]["clips"] == 4
+    if mode == "stream":
+        assert set(clip) == {"pooled", "anger", "happiness"} and section["clip_iters"] == 5
+        assert set(held) >= {"pooled"} and metrics["holdout_clip"]["pooled"]["clips"] == 4
+        assert report["metrics_clip"]["pooled"]["clips"] == 4
+    else:
+        assert clip is None and "metrics_clip" not in report and "holdout_clip" not in metrics
+
 
 def test_bundle_export_keeps_other_sections(cache, trained_dir, tmp_path):
     write_bundle_json(tmp_path, {"name": "both", "trained_on": "x", "landmark_normalization": "roi", "crop_size": 48,
@@ -277,3 +322,24 @@ def test_input_statistics_normalize_to_the_spread_and_give_the_copy_baseline():
     np.testing.assert_allclose(normed.std(0), 0.3, rtol=1e-3)
     expected = np.mean(np.concatenate([np.diff(s, axis=0) * scale for s in seqs]) ** 2)
     assert copy_mse == pytest.approx(expected, rel=1e-5)
+
+
+def test_input_statistics_of_steps_keep_the_reference_and_measure_the_closed_loop_baseline():
+    from types import SimpleNamespace
+
+    from engines.lstmpb import LSTMPBConfig, landmark_steps
+    from training.train_lstmpb import input_statistics
+
+    rng = np.random.default_rng(4)
+    seqs = [(rng.normal(0.2, 0.01, (31, 80)) + np.linspace(0, 0.2, 31)[:, None] ** 2).astype(np.float32)
+            for _ in range(3)]
+    items = [SimpleNamespace(load=lambda s=s: s) for s in seqs]
+    cfg = LSTMPBConfig(hidden=8, layers=1, frame_block=3, reference="first", closed_loop_after=2)
+    mean, scale, hold_mse = input_statistics(items, spread=0.3, config=cfg)
+    steps = [landmark_steps(s, cfg) for s in seqs]
+    assert not mean.any()
+    np.testing.assert_allclose((np.concatenate(steps) * scale).std(0), 0.3, rtol=1e-3)
+    # no motion in closed loop: every counted step predicted by the prompt's last step
+    expected = np.mean(np.concatenate([(st[2:] - st[1]) * scale for st in steps]) ** 2)
+    assert hold_mse == pytest.approx(expected, rel=1e-5)
+
