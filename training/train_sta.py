@@ -11,7 +11,9 @@ Recipe (paper section 2): MSE loss, Adam lr 1e-4, mini-batches of 16 clips per p
 init, augmentation with one random draw per clip applied to all its frames (horizontal flip,
 contrast, brightness, per-channel colour gain). Subjects in ``holdout_subjects`` are never
 trained on; RMSE, Pearson CC and CCC on their clips are written to ``OUT/metrics.csv`` after
-every epoch.
+every epoch, and the epoch with the best CCC is kept. Subjects in ``test_subjects`` are neither
+trained on nor used to pick the epoch: the kept weights are scored on them once, at the end
+(``test_rmse``, ``test_cc``, ``test_ccc``), which is the figure to report for unseen people.
 
 Files in ``OUT``: ``checkpoint.pt`` (every epoch: weights, optimizer, epoch; read back with
 ``torch.load(weights_only=True)``), ``sta_best.safetensors`` (best held-out CCC, or the last
@@ -29,7 +31,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,7 +45,7 @@ from engines.bundle import BundleError, write_bundle_json
 from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registered_sta, save_sta, sta_config,
                          sta_section, standardize, unwrap_sta)
 from training.cache import CacheError, CropItem, read_crop_cache
-from training.metrics import append_metrics_row, regression_metrics
+from training.metrics import LabelStats, append_metrics_row, regression_metrics
 
 log = logging.getLogger("training.train_sta")
 
@@ -176,6 +178,15 @@ class TrainResult:
     out_dir: Path
     best_weights: Path
     bundle_dir: Path | None = None
+    test_metrics: dict[str, Any] = field(default_factory=dict)  # test_rmse/_cc/_ccc, test_subjects, test_clips
+
+
+def _known_subjects(names: Sequence[str], subjects: list[str], what: str) -> list[str]:
+    names = [str(s) for s in names]
+    unknown = sorted(set(names) - set(subjects))
+    if unknown:
+        raise ValueError(f"{what} subjects {unknown} are not in the cache (subjects: {subjects})")
+    return names
 
 
 def split_by_subject(items: Sequence[CropItem], holdout_subjects: Sequence[str] | None
@@ -186,10 +197,7 @@ def split_by_subject(items: Sequence[CropItem], holdout_subjects: Sequence[str] 
     if holdout_subjects is None:
         holdout = subjects[-1:] if len(subjects) >= 2 else []
     else:
-        holdout = [str(s) for s in holdout_subjects]
-        unknown = sorted(set(holdout) - set(subjects))
-        if unknown:
-            raise ValueError(f"held-out subjects {unknown} are not in the cache (subjects: {subjects})")
+        holdout = _known_subjects(holdout_subjects, subjects, "held-out")
     train = [it for it in items if it.subject not in holdout]
     val = [it for it in items if it.subject in holdout]
     if not train:
@@ -221,6 +229,16 @@ def predict(model: nn.Module, data: ValenceClips, batch: int, device: torch.devi
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
+def score_subjects(model: nn.Module, items: Sequence[CropItem], batch: int = 16) -> dict[str, Any]:
+    """RMSE, CC and CCC of ``model`` on every clip of ``items`` (one clip per clip period), pooled."""
+    data = ValenceClips(items, unwrap_sta(model).config)
+    if len(data) == 0:
+        raise ValueError("the test recordings hold no clip with a face on every frame")
+    m = regression_metrics(data.labels(), predict(model, data, batch, torch.device("cpu")))
+    return {**{f"test_{k}": _finite(v) for k, v in m.items()},
+            "test_subjects": sorted({it.subject for it in items}), "test_clips": len(data)}
+
+
 def _append_metrics(path: Path, row: dict[str, Any]) -> None:
     append_metrics_row(path, row, METRIC_FIELDS)
 
@@ -239,7 +257,7 @@ def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfi
               epochs: int = 30, batch: int = 16, lr: float = 1e-4, resume: bool = False, seed: int = 0,
               holdout_subjects: Sequence[str] | None = None, hop_s: float | None = None,
               num_workers: int = 0, bundle_dir: str | Path | None = None, trained_on: str | None = None,
-              progress: bool = True) -> TrainResult:
+              progress: bool = True, test_subjects: Sequence[str] = ()) -> TrainResult:
     """Train (or, with ``resume``, continue training) an STA-3DCNN; see the module docstring."""
     from tqdm import tqdm
 
@@ -253,14 +271,21 @@ def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfi
     items = read_crop_cache(cache_dir)
     if not items:
         raise CacheError(f"{Path(cache_dir) / 'crops' / 'index.csv'}: no recordings indexed")
-    train_items, val_items, holdout = split_by_subject(items, holdout_subjects)
+    test = _known_subjects(test_subjects, sorted({it.subject for it in items}), "test")
+    if holdout_subjects is not None and set(test) & set(holdout_subjects):
+        raise ValueError(f"subjects {sorted(set(test) & set(holdout_subjects))} are both held out and test "
+                         f"subjects; the test subjects must not pick the epoch")
+    test_items = [it for it in items if it.subject in test]
+    train_items, val_items, holdout = split_by_subject([it for it in items if it.subject not in test],
+                                                       holdout_subjects)
     train_ds = ValenceClips(train_items, cfg, hop_s)
     val_ds = ValenceClips(val_items, cfg, hop_s) if val_items else None
     if len(train_ds) == 0:
         raise ValueError(f"no clips of {cfg.clip_length} crops with a face on every frame in the training recordings")
     if info.main:
-        log.info("STA training: %d train clips from %d recordings, %d held-out clips (subjects %s), %d process(es)",
-                 len(train_ds), len(train_items), len(val_ds) if val_ds else 0, holdout, info.world)
+        log.info("STA training: %d train clips from %d recordings, %d held-out clips (subjects %s), "
+                 "%d test recordings (subjects %s), %d process(es)", len(train_ds), len(train_items),
+                 len(val_ds) if val_ds else 0, holdout, len(test_items), test, info.world)
 
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -347,14 +372,21 @@ def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfi
 
     result = TrainResult(epochs_done=max(epochs, start_epoch), best_epoch=best_epoch, best_metrics=best_metrics,
                          out_dir=out, best_weights=out / BEST_WEIGHTS)
-    if bundle_dir is not None and info.main:
-        best = STA3DCNN(cfg)
+    if info.main and (test_items or bundle_dir is not None):
         from safetensors.torch import load_file
+        best = STA3DCNN(cfg)
         best.load_state_dict(load_file(str(out / BEST_WEIGHTS)))
-        desc = trained_on or (f"STA-3DCNN on crop cache {Path(cache_dir).resolve()}; "
-                              f"held-out subjects {holdout or 'none'}")
-        metrics = {**best_metrics, "best_epoch": best_epoch, "holdout_subjects": list(holdout)}
-        result.bundle_dir = write_sta_bundle(bundle_dir, best, metrics, trained_on=desc)
+        if test_items:
+            result.test_metrics = score_subjects(best, test_items, batch)
+            (out / "test.json").write_text(json.dumps(result.test_metrics, indent=2) + "\n", encoding="utf-8")
+            log.info("test subjects %s: %s", test, ", ".join(
+                f"{k} {v:.4f}" for k, v in result.test_metrics.items() if isinstance(v, float)))
+        if bundle_dir is not None:
+            desc = trained_on or (f"STA-3DCNN on crop cache {Path(cache_dir).resolve()}; "
+                                  f"held-out subjects {holdout or 'none'}; test subjects {test or 'none'}")
+            metrics = {**best_metrics, "best_epoch": best_epoch, "holdout_subjects": list(holdout),
+                       "label_stats": asdict(LabelStats.of(train_ds.labels())), **result.test_metrics}
+            result.bundle_dir = write_sta_bundle(bundle_dir, best, metrics, trained_on=desc)
     _barrier(info)
     return result
 
@@ -417,6 +449,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--holdout", nargs="*", default=None, metavar="SUBJECT",
                         help="subjects to evaluate on and never train on (default: the last subject; "
                              "give the flag alone to hold out nobody)")
+    parser.add_argument("--test", nargs="+", default=(), metavar="SUBJECT",
+                        help="subjects never trained on nor used to pick the epoch; the kept weights are "
+                             "scored on them at the end (OUT/test.json and the bundle's metrics)")
     parser.add_argument("--hop-s", type=float, default=None, help="seconds between clip starts (default: one clip period)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--bundle", type=Path, default=None, help="write the best model into this bundle folder")
@@ -429,10 +464,13 @@ def run(args: argparse.Namespace) -> int:
     result = train_sta(args.cache, args.out, config=args.config, epochs=args.epochs, batch=args.batch, lr=args.lr,
                        resume=args.resume, seed=args.seed, holdout_subjects=args.holdout, hop_s=args.hop_s,
                        num_workers=args.workers, bundle_dir=args.bundle, trained_on=args.trained_on,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, test_subjects=args.test)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"best epoch {result.best_epoch}: " +
               ", ".join(f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)))
+        if result.test_metrics:
+            print(f"test subjects {' '.join(result.test_metrics['test_subjects'])}: " +
+                  ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items() if isinstance(v, float)))
         print(f"weights: {result.best_weights}" + (f"; bundle: {result.bundle_dir}" if result.bundle_dir else ""))
     if dist.is_initialized():
         dist.destroy_process_group()

@@ -67,6 +67,18 @@ def test_onnxruntime_matches_eager(model_and_input, tmp_path):
 
 
 @pytest.mark.skipif(not AVAILABLE["onnxruntime"].available, reason=AVAILABLE["onnxruntime"].reason)
+def test_onnxruntime_matches_eager_with_batch_norm(tmp_path):
+    torch.manual_seed(0)
+    model = STA3DCNN(STAConfig.from_dict({**TINY.to_dict(), "batch_norm": True}))
+    x = torch.randn(2, *TINY.input_shape)
+    model.train()(x * 2 + 0.5)  # running statistics away from their initial values
+    with torch.inference_mode():
+        valence, attention = model.eval()(x)
+    backend = create_backend("onnxruntime", model, x, cache_dir=tmp_path)
+    assert_parity(backend, x, valence.numpy(), attention.numpy(), 1e-4)
+    backend.close()
+
+
 def test_onnxruntime_export_is_cached_and_keyed_by_model_and_shape(model_and_input, tmp_path):
     model, x, valence, attention = model_and_input
     first = create_backend("onnxruntime", model, x, cache_dir=tmp_path)

@@ -47,6 +47,24 @@ def test_tiny_config_batch_and_gradients_reach_both_branches():
         assert part.grad is not None and part.grad.abs().sum() > 0
 
 
+def test_batch_norm_option_normalises_the_regressor_and_keeps_the_papers_keys_without_it():
+    plain, normed = STA3DCNN(TINY), STA3DCNN(STAConfig.from_dict({**TINY.to_dict(), "batch_norm": True}))
+    assert not any("norm" in k or "running" in k for k in plain.state_dict())  # the paper's form, unchanged
+    bn_keys = [k for k in normed.state_dict() if k.endswith("running_mean")]
+    assert bn_keys == ["norm1.running_mean", "features.2.running_mean", "features.6.running_mean",
+                       "features.10.running_mean"]
+    torch.manual_seed(0)
+    x = torch.randn(4, *TINY.input_shape) * 3 + 1
+    feats = torch.relu(normed.norm1(normed.conv1(x.transpose(1, 2))))
+    assert feats.std(dim=(0, 2, 3, 4)).min() > 0.1  # every channel varies across clips in training mode
+    normed.train()(x)
+    assert float(normed.norm1.running_mean.abs().sum()) > 0  # running statistics are learned
+    _check_outputs(*[t.detach() for t in normed.eval()(x)], 4, normed.config)
+    # a config stored before the option existed loads as the paper's form
+    old = {k: v for k, v in TINY.to_dict().items() if k != "batch_norm"}
+    assert STAConfig.from_dict(old).batch_norm is False
+
+
 def test_model_rejects_wrong_input_shape():
     model = STA3DCNN(TINY)
     with pytest.raises(ValueError, match="crop size"):

@@ -12,8 +12,10 @@ from training.datasets import ClipFrames
 from training.synth import SynthConfig, generate, load_truth
 from training.synth.action_units import FIELDS, MIRROR, landmark_displacement, valence_from_aus
 from training.synth.cues import cue_strength, onset_time, separation_auc, smile_frown, track_landmarks
-from training.synth.expressions import SPECS, draw_episode, sasefe_episodes
+from training.synth.expressions import SPECS, draw_episode, sasefe_episodes, session_episodes
 from training.synth.identities import BUILTIN_PHOTOS, IdentityError, base_identity
+from training.synth.render import valence_track
+from training.synth.timeline import add_intensities
 from training.synth.warp import FaceWarper
 
 SMALL = dict(size=(400, 300), fps=15.0, progress=False)
@@ -130,6 +132,51 @@ def test_session_valence_follows_a_smile_frown_measure(tmp_path):
     assert truth.valence.min() < -0.2 or truth.valence.max() > 0.2  # the session has expressions
     r = np.corrcoef(truth.valence[ok], measure[ok])[0, 1]
     assert r > 0.5, r
+
+
+def session_tracks(k: int, t: np.ndarray) -> dict[int, np.ndarray]:
+    """AU intensity tracks of the k-th drawn session, sampled at times ``t``."""
+    tracks: dict[int, np.ndarray] = {}
+    for ep in session_episodes(float(t[-1]), np.random.default_rng([0, k])):
+        add_intensities(tracks, ep.intensities(t))
+    return tracks
+
+
+def test_session_valence_is_clearly_visible():
+    """Strong valence is common in a session and comes with a clear mouth-corner movement."""
+    t = np.arange(0.0, 40.0, 0.2)
+    valence, corner = [], []
+    for k in range(12):
+        tracks = session_tracks(k, t)
+        valence.append(valence_track(tracks))
+        for i in range(len(t)):
+            d = landmark_displacement({au: tuple(v[i]) for au, v in tracks.items()})
+            corner.append(np.linalg.norm(d[[48, 54]], axis=-1).mean())  # interocular units
+    valence, corner = np.concatenate(valence), np.array(corner)
+    strong = np.abs(valence) > 0.3
+    assert strong.mean() > 0.3, strong.mean()
+    assert np.median(corner[strong]) > 0.06, np.median(corner[strong])
+
+
+def test_session_valence_moves_on_the_time_scale_of_a_clip():
+    """The rating at a clip's last frame goes with the clip as a whole (16 crops at 4 fps), as the slow
+    ratings of real recordings do; a rating that flipped within every clip could not be learned from it."""
+    t = np.arange(0.0, 45.0, 0.25)
+    last, clip_mean = [], []
+    for k in range(16):
+        v = valence_track(session_tracks(k, t))
+        for end in range(15, len(t), 2):
+            last.append(v[end])
+            clip_mean.append(v[end - 15:end + 1].mean())
+    r = np.corrcoef(last, clip_mean)[0, 1]
+    assert r > 0.7, r
+
+
+def test_sessions_use_only_faces_at_rest(tmp_path):
+    """A session's valence is 0 at rest, so a photo that already smiles cannot be a session's face."""
+    session_faces = [p.name for p in SynthConfig(out=tmp_path, layout="recola").photos()]
+    assert session_faces == [p.name for p in BUILTIN_PHOTOS if p.at_rest] == ["hopper", "coelho"]
+    assert len(SynthConfig(out=tmp_path, layout="sasefe").photos()) == len(BUILTIN_PHOTOS)
 
 
 # -- cue separability on read-back landmarks (slow: ~200 clips through FaceTracker) ----------------

@@ -72,15 +72,21 @@ def test_augmentation_is_per_clip_and_stays_in_range():
 
 
 def test_model_learns_the_synthetic_cue_and_resume_continues(tmp_path):
-    cache = write_cache(tmp_path / "cache")
+    cache = write_cache(tmp_path / "cache", subjects=("s1", "s2", "s3", "s4"))
     out = tmp_path / "run"
-    result = train_sta(cache, out, TINY, epochs=8, batch=8, lr=3e-3, holdout_subjects=["s3"], progress=False)
+    result = train_sta(cache, out, TINY, epochs=8, batch=8, lr=3e-3, holdout_subjects=["s3"], progress=False,
+                       test_subjects=["s4"])
     rows = read_metrics(out / "metrics.csv")
     assert [int(r["epoch"]) for r in rows] == list(range(1, 9))
+    assert {int(r["train_clips"]) for r in rows} == {len(ValenceClips(read_crop_cache(cache)[:2], TINY, None))}
     losses = [float(r["train_loss"]) for r in rows]
     assert losses[-1] < 0.5 * losses[0], losses
     assert max(float(r["val_ccc"]) for r in rows) > 0.8
     assert result.best_weights.is_file() and (out / "checkpoint.pt").is_file()
+    # the test subject, never trained on nor used to pick the epoch, is scored once with the kept weights
+    test = json.loads((out / "test.json").read_text())
+    assert test == result.test_metrics and test["test_subjects"] == ["s4"] and test["test_clips"] > 0
+    assert test["test_ccc"] > 0.6, test
 
     train_sta(cache, out, TINY, epochs=9, batch=8, lr=3e-3, holdout_subjects=["s3"], resume=True, progress=False)
     rows = read_metrics(out / "metrics.csv")
@@ -92,13 +98,19 @@ def test_model_learns_the_synthetic_cue_and_resume_continues(tmp_path):
 
 
 def test_bundle_written_by_training_loads_and_refuses_conflicts(tmp_path):
-    cache = write_cache(tmp_path / "cache", subjects=("s1", "s2"), frames=40)
+    cache = write_cache(tmp_path / "cache", subjects=("s1", "s2", "s3"), frames=40)
     bundle = tmp_path / "bundle"
-    result = train_sta(cache, tmp_path / "run", TINY, epochs=1, batch=8, bundle_dir=bundle, progress=False)
+    result = train_sta(cache, tmp_path / "run", TINY, epochs=1, batch=8, bundle_dir=bundle, progress=False,
+                       test_subjects=["s3"])
     assert result.bundle_dir == bundle
     meta = load_bundle(bundle).meta
     assert meta["crop_size"] == 16 and meta["clip_length"] == 4 and meta["sta"]["weights"] == "sta.safetensors"
-    assert meta["sta"]["metrics"]["holdout_subjects"] == ["s2"]
+    metrics = meta["sta"]["metrics"]
+    assert metrics["holdout_subjects"] == ["s2"] and metrics["test_subjects"] == ["s3"]
+    assert metrics["test_ccc"] == result.test_metrics["test_ccc"]
+    train_labels = ValenceClips(read_crop_cache(cache)[:1], TINY).labels()
+    assert metrics["label_stats"]["mean"] == pytest.approx(train_labels.mean())
+    assert metrics["label_stats"]["std"] == pytest.approx(train_labels.std())
     model = load_sta(bundle)
     assert model.config == TINY
     meta_json = json.loads((bundle / "bundle.json").read_text())
@@ -115,6 +127,11 @@ def test_holdout_must_name_known_subjects(tmp_path):
     cache = write_cache(tmp_path / "cache", subjects=("s1", "s2"), frames=30)
     with pytest.raises(ValueError, match=r"\['s9'\] are not in the cache"):
         train_sta(cache, tmp_path / "run", TINY, epochs=1, holdout_subjects=["s9"], progress=False)
+    with pytest.raises(ValueError, match=r"test subjects \['s7'\] are not in the cache"):
+        train_sta(cache, tmp_path / "run", TINY, epochs=1, test_subjects=["s7"], progress=False)
+    with pytest.raises(ValueError, match="must not pick the epoch"):
+        train_sta(cache, tmp_path / "run", TINY, epochs=1, holdout_subjects=["s2"], test_subjects=["s2"],
+                  progress=False)
 
 
 @pytest.mark.slow  # two torch processes: 5-12 s on a shared 2-core machine

@@ -95,11 +95,14 @@ def lead_in_expression(code: str) -> str | None:
 
 def draw_aus(spec: tuple[AUSpec, ...], rng: np.random.Generator, asymmetry: float, weak_side: int,
              scale: float = 1.0) -> dict[int, tuple[float, float]]:
-    """{AU: (left, right)} apex intensities; the weak side gets ``asymmetry`` (<= 1) of the strong one."""
+    """{AU: (left, right)} apex intensities; the weak side gets ``asymmetry`` (<= 1) of the strong one.
+
+    ``scale`` multiplies the drawn intensities, which are capped at 1 (FACS "E", maximal).
+    """
     out = {}
     for s in spec:
         present = rng.random() < s.p
-        value = float(rng.uniform(s.lo, s.hi)) * scale if present else 0.0
+        value = min(float(rng.uniform(s.lo, s.hi)) * scale, 1.0) if present else 0.0
         if value <= 0.0:
             continue
         sides = [value, value]
@@ -165,18 +168,29 @@ def sasefe_episodes(expression: str, label: str, rng: np.random.Generator, max_s
     return episodes, duration, (neutral_start, start)
 
 
+# Long sessions carry a valence rating, so their expressions must show it: intensities near the top of
+# each AU's range (the intensity scale of an episode; AUs are capped at 1) and short neutral gaps.
+# A state in a conversation lasts: the apex is held for seconds, so the rating moves on the time scale
+# of a clip (16 crops at 4 fps = 4 s) as a rating of a real recording does, not within it.
+SESSION_SCALE = (1.2, 1.6)
+SESSION_GAP_S = (0.5, 2.0)
+SESSION_APEX_S = (4.0, 10.0)
+
+
 def session_episodes(duration: float, rng: np.random.Generator) -> list[Episode]:
-    """A long recording: random expressions (genuine or fake, varied intensity) with neutral gaps."""
+    """A long recording: random expressions (genuine or fake, strong, held for seconds) with short
+    neutral gaps."""
     episodes, t = [], float(rng.uniform(1.0, 3.0))
     misses = 0
     while misses < 5:  # a drawn episode that overruns the end is redrawn, up to five times
         expr = EXPRESSIONS[int(rng.integers(len(EXPRESSIONS)))]
         label = "genuine" if rng.random() < 0.6 else "fake"
-        ep = draw_episode(expr, label, t, rng, scale=float(rng.uniform(0.4, 1.0)))
+        ep = draw_episode(expr, label, t, rng, scale=float(rng.uniform(*SESSION_SCALE)))
+        ep.apex = float(rng.uniform(*SESSION_APEX_S))
         if ep.end > duration - 0.5:
             misses += 1
             continue
         episodes.append(ep)
         misses = 0
-        t = ep.end + float(rng.uniform(0.8, 4.0))
+        t = ep.end + float(rng.uniform(*SESSION_GAP_S))
     return episodes

@@ -43,6 +43,7 @@ class Photo:
     origin: str
     licence: str
     path: Path | None = None  # None: loaded from a package (the astronaut)
+    at_rest: bool = True  # the face shows no expression (False: e.g. a broad smile)
 
     def load(self) -> np.ndarray:
         """H x W x 3 uint8 BGR."""
@@ -61,7 +62,8 @@ class Photo:
 
 
 BUILTIN_PHOTOS: tuple[Photo, ...] = (
-    Photo("astronaut", "scikit-image skimage.data.astronaut(): Eileen Collins, NASA", "public domain"),
+    Photo("astronaut", "scikit-image skimage.data.astronaut(): Eileen Collins, NASA", "public domain",
+          at_rest=False),  # smiling broadly, teeth showing
     Photo("hopper", "matplotlib sample_data/grace_hopper.jpg: Grace Hopper, U.S. Navy", "public domain",
           PHOTO_DIR / "grace_hopper.jpg"),
     Photo("coelho", "mahotas demos/data/luispedro.jpg: Luis Pedro Coelho", "MIT (mahotas)",

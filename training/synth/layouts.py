@@ -6,7 +6,8 @@ Layouts (read back by :mod:`training.datasets`):
 - ``sasefe-test``: ``OUT/<10-digit id>_<EXPRESSION>.mp4`` and ``OUT/labels.csv`` (file,label,subject).
 - ``recola``: ``OUT/recordings_video/<rec>.mp4``, ``OUT/ratings_individual/valence/<rec>.csv``
   (time + three raters: the true valence with per-rater gain, lag, bias and noise),
-  ``OUT/subjects.csv``.
+  ``OUT/subjects.csv``. Sessions show strong expressions with short neutral gaps, on faces
+  photographed at rest, so the valence is visible in the face.
 
 Every layout also gets ``manifest.json`` (all parameters of every clip), ``manifest.csv`` (one row
 per clip) and ``truth.npz`` (per clip: true landmarks, valence, AU intensities, blink). Output is
@@ -62,8 +63,11 @@ class SynthConfig:
     progress: bool = True
 
     def photos(self) -> list[Photo]:
+        """Identity photos; long sessions (recola) only use faces at rest, whose valence is 0."""
         photos = list(BUILTIN_PHOTOS) if self.builtin_faces else []
         photos += [user_photo(p) for p in self.faces]
+        if self.layout == "recola":
+            photos = [p for p in photos if p.at_rest]
         if not photos:
             raise ValueError("no identity photos: pass --faces PHOTO or keep the built-in ones")
         return photos
