@@ -76,3 +76,32 @@ def test_mismatched_clip_length_is_refused(sta_bundle, tmp_path, clip_file):
     pipe.shutdown()
     assert pipe.workers[0].state.value == "faulted"
     assert "clip" in pipe.workers[0].stats.error or "16" in pipe.workers[0].stats.error
+
+
+@pytest.mark.slow  # about 40 s on 2 cores: a 40-50 s synthetic session generated, then analyzed
+def test_shipped_model_follows_the_valence_of_a_synthetic_face_it_never_saw(tmp_path):
+    """The default bundle's STA, through the live pipeline, on an identity derived with another seed."""
+    from training.datasets.recola import load_recola
+    from training.metrics import regression_metrics
+    from training.synth import SynthConfig, generate
+
+    manifest = generate(SynthConfig(out=tmp_path / "synth", layout="recola", subjects=3, seed=77,
+                                    session_s=(40.0, 50.0), jobs=2, progress=False))
+    assert manifest["subjects"][2]["recipe"]["derived"] is True  # not one of the training identities
+    rec = next(r for r in load_recola(tmp_path / "synth") if r.subject == "S003")
+    bundle = load_bundle()
+    assert available_models(bundle)["sta"], "the shipped bundle has a valence model"
+    src = VideoFileSource(rec.video)
+    pipe = build_pipeline(src, bundle, backend="auto", paced=False)
+    results = []
+    pipe.subscribe(lambda r, f: results.append(r) if r.valence_updated else None)
+    pipe.start()
+    assert pipe.wait(300)
+    pipe.shutdown()
+    assert not pipe.errors()
+    times = np.array([r.frame_index for r in results]) / src.info.fps
+    truth = rec.valence_at(times)
+    m = regression_metrics(truth, np.array([r.valence for r in results]))
+    print(f"{len(results)} clips: {m}")
+    assert len(results) >= 60 and truth.std() > 0.3
+    assert m["ccc"] >= 0.6 and m["cc"] >= 0.7, m
