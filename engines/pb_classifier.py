@@ -43,6 +43,15 @@ class XGBSettings:
     # further L2 weights tried besides reg_lambda; the subject-wise CV AUC picks one (empty: reg_lambda only)
     lambda_candidates: tuple[float, ...] = ()
 
+    def __post_init__(self) -> None:
+        for name in ("max_depth", "max_rounds", "eta", "eta_min", "early_stopping_rounds", "nthread"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"XGBoost setting '{name}' must be > 0, got {getattr(self, name)}")
+        if self.nfold < 2:
+            raise ValueError(f"XGBoost setting 'nfold' must be at least 2 (subject-wise folds), got {self.nfold}")
+        if not 0 < self.subsample <= 1 or self.reg_lambda < 0 or min(self.lambda_candidates, default=0) < 0:
+            raise ValueError("XGBoost settings: subsample must be in (0, 1], reg_lambda and lambda_candidates >= 0")
+
     def eta_at(self, round_index: int) -> float:
         return max(self.eta_min, self.eta * self.eta_decay ** round_index)
 

@@ -38,6 +38,7 @@ from engines.expressions import EXPRESSIONS, LABELS, POOLED, check_expression_mo
 from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, class_key, landmark_steps,
                             learning_step, load_lstmpb_weights, read_class_pbs, save_class_pbs, save_lstmpb)
 from training.cache import LandmarkItem, read_landmark_cache
+from training.checks import require_positive
 from training.metrics import append_metrics_row
 
 WEIGHTS = "lstmpb.safetensors"
@@ -63,6 +64,10 @@ class TrainSettings:
     seed: int = 0
     holdout_subjects: list[str] = field(default_factory=list)
     input_spread: float = 0.3  # std of every coordinate after the input normalization
+
+    def __post_init__(self) -> None:
+        require_positive(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                         lr_pb=self.lr_pb, max_frames=self.max_frames, input_spread=self.input_spread)
 
 
 @dataclass(frozen=True)

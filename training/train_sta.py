@@ -45,6 +45,7 @@ from engines.bundle import BundleError, write_bundle_json
 from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registered_sta, save_sta, sta_config,
                          sta_section, standardize, unwrap_sta)
 from training.cache import CacheError, CropItem, read_crop_cache
+from training.checks import require_positive
 from training.metrics import LabelStats, append_metrics_row, regression_metrics
 
 log = logging.getLogger("training.train_sta")
@@ -261,6 +262,7 @@ def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfi
     """Train (or, with ``resume``, continue training) an STA-3DCNN; see the module docstring."""
     from tqdm import tqdm
 
+    require_positive(epochs=epochs, batch=batch, lr=lr, hop_s=hop_s)
     info = setup_distributed()
     cfg = _resolve_config(config)
     out = Path(out_dir)

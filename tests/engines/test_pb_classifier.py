@@ -151,3 +151,14 @@ def test_bundle_classifier_mismatches_are_named(fitted, tmp_path):
     bundle = write_bundle_with_classifiers(tmp_path, {"pooled": "gone.ubj"})
     with pytest.raises(BundleError, match=r"gone\.ubj.*lstmpb\.classifiers\.pooled.*missing"):
         load_classifiers(bundle)
+
+
+@pytest.mark.parametrize("bad, match", [(dict(max_rounds=0), "'max_rounds' must be > 0"),
+                                        (dict(nfold=1), "'nfold' must be at least 2"),
+                                        (dict(subsample=1.5), "subsample must be in"),
+                                        (dict(lambda_candidates=(10.0, -1.0)), "lambda_candidates >= 0")])
+def test_bad_settings_are_refused_with_their_name(bad, match):
+    with pytest.raises(ValueError, match=match):
+        XGBSettings(**bad)
+    with pytest.raises(ValueError, match=match):
+        XGBSettings.from_dict({**XGBSettings().to_dict(), **bad})

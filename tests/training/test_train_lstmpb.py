@@ -139,6 +139,14 @@ def test_resume_without_a_checkpoint_is_refused(cache, tmp_path):
         tl.train_lstmpb(cache, tmp_path, epochs=1, resume=True, **TINY)
 
 
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-3), dict(batch_size=0), dict(lr=-0.1)])
+def test_counts_and_rates_must_be_positive(tmp_path, bad):
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=rf"^{name} must be > 0"):
+        tl.train_lstmpb(tmp_path / "no-cache", tmp_path / "run", **{"epochs": 1, **TINY, **bad})
+    assert not (tmp_path / "run").exists()
+
+
 def test_epoch_order_shards_evenly_and_covers_every_item():
     n, world, batch = 11, 2, 3
     shards = [tl.epoch_order(n, epoch=5, seed=1, world=world, rank=r, batch_size=batch) for r in range(world)]

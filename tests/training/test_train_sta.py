@@ -134,6 +134,15 @@ def test_holdout_must_name_known_subjects(tmp_path):
                   progress=False)
 
 
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-1), dict(batch=0), dict(lr=0.0), dict(hop_s=-0.5)])
+def test_counts_and_rates_must_be_positive_and_nothing_is_written(tmp_path, bad):
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=rf"^{name} must be > 0"):
+        train_sta(tmp_path / "no-cache", tmp_path / "run", TINY, progress=False, **{"epochs": 1, **bad})
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.slow  # two torch processes: 5-12 s on a shared 2-core machine
 def test_two_process_ddp_on_cpu_trains(tmp_path):
     cache = write_cache(tmp_path / "cache", subjects=("s1", "s2"), frames=60)
