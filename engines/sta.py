@@ -22,7 +22,8 @@ A (.) X' and keeps the activations in the range Xavier initialisation expects.
 Input normalisation (recorded in the config, hence in the bundle): the crops are uint8 BGR
 (T, S, S, 3), as the perception stage and the crop cache store them. :func:`preprocess_clip`
 turns them into RGB float in [0, 1], then standardises per channel with ``input_mean`` and
-``input_std`` (defaults 0.5 / 0.5, i.e. [-1, 1]).
+``input_std`` (defaults 0.5 / 0.5, i.e. [-1, 1]); a ``grayscale`` config reads the luminance
+on all three channels.
 """
 from __future__ import annotations
 
@@ -64,6 +65,10 @@ class STAConfig:
     # regressor's features barely vary between clips at initialisation, and on CPU budgets training
     # sat at the label mean; configs stored without the field load as the paper's form (False).
     batch_norm: bool = False
+    # Read luminance only (ITU-R BT.601 weights, replicated to the 3 input channels) before
+    # standardising. Most labelled expression photographs are grayscale while webcams give colour;
+    # a model that sees colour can learn the photo set's colour mix per category instead of the face.
+    grayscale: bool = False
     input_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     input_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
@@ -253,6 +258,13 @@ def sta_small_bn() -> STAConfig:
 
 
 @register_sta
+def sta_small_gray() -> STAConfig:
+    """``sta_small_bn`` reading luminance only: the shipped valence model, trained on colour
+    synthetic sessions and mostly grayscale photographs, so colour cannot carry the label."""
+    return replace(sta_small_bn(), grayscale=True)
+
+
+@register_sta
 def sta_paper() -> STAConfig:
     """The paper's regressor widths (32, 64, 128, 256) and a wider attention branch; GPU-sized."""
     return STAConfig()
@@ -285,8 +297,17 @@ def create_sta(name_or_config: str | STAConfig | None = None, **overrides: Any) 
 # ----------------------------------------------------------------------------------------------
 # Input
 
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, as cv2.cvtColor's BGR2GRAY
+
+
 def standardize(x: torch.Tensor, config: STAConfig) -> torch.Tensor:
-    """RGB float in [0, 1], shape (..., 3, S, S) -> (x - input_mean) / input_std."""
+    """RGB float in [0, 1], shape (..., 3, S, S) -> (x - input_mean) / input_std.
+
+    With ``config.grayscale`` each channel is first replaced by the pixel's luminance.
+    """
+    if config.grayscale:
+        w = torch.tensor(LUMA_WEIGHTS, dtype=x.dtype, device=x.device).view(3, 1, 1)
+        x = (x * w).sum(dim=-3, keepdim=True).expand_as(x)
     mean = torch.tensor(config.input_mean, dtype=x.dtype, device=x.device).view(3, 1, 1)
     std = torch.tensor(config.input_std, dtype=x.dtype, device=x.device).view(3, 1, 1)
     return (x - mean) / std

@@ -9,6 +9,9 @@ paper's protocol).
 Valence (the ``sta`` section, the cache's crop clips): clips sampled as in training, RMSE, Pearson
 CC and CCC per recording and over all clips; with ``--postprocess`` also after the AV+EC chain
 (median smoothing, centring and scaling to the label statistics stored in the bundle).
+
+Valence on labelled photographs (a folder with ``labels.csv`` or ``EMOTION/`` folders instead of a
+cache): see :mod:`training.evaluate_photos`.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import numpy as np
 
 from engines.bundle import Bundle, BundleError, load_bundle
 from training.cache import CacheError, read_crop_cache, read_landmark_cache
+from training.datasets.photos import is_photo_set
 
 
 def _subset(items, subjects: Sequence[str] | None):
@@ -114,10 +118,15 @@ def _json_safe(v):
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", metavar="BUNDLE", help="model bundle folder")
-    p.add_argument("dataset", metavar="CACHE", help="a cache made by 'affectscope preprocess'")
+    p.add_argument("dataset", metavar="CACHE_OR_PHOTOS",
+                   help="a cache made by 'affectscope preprocess', or a labelled photo folder (labels.csv with "
+                        "image,emotion,person, or one folder per emotion)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--subjects", nargs="+", metavar="ID", help="evaluate only these subjects (e.g. held-out ones)")
     p.add_argument("--postprocess", action="store_true", help="valence: also report after the AV+EC chain")
+    p.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
+                   help="photos: only the people of this person-wise split (default all)")
+    p.add_argument("--seed", type=int, default=1, help="photos: seed of each photo's motion, noise and compression")
 
 
 def run(args) -> int:
@@ -129,6 +138,8 @@ def run(args) -> int:
         raise CliError(f"bad model bundle: {exc}") from None
     root = Path(args.dataset)
     report: dict[str, Any] = {"bundle": bundle.name, "dataset": str(root)}
+    if is_photo_set(root):
+        return _run_photos(args, bundle, root, report)
     try:
         if bundle.has("lstmpb") and (root / "landmarks" / "index.csv").is_file():
             report["genuine_fake"] = evaluate_genuine_fake(bundle, root, args.subjects)
@@ -142,6 +153,24 @@ def run(args) -> int:
                        f"run 'affectscope preprocess' first")
     report = _json_safe(report)
     _print(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _run_photos(args, bundle: Bundle, root: Path, report: dict[str, Any]) -> int:
+    from realtime.cli import CliError
+    from training.evaluate_photos import evaluate_photos, print_report
+
+    if not bundle.has("sta"):
+        raise CliError(f"bundle {bundle.name} has no valence model (sta section) to evaluate on photos")
+    try:
+        report["valence_photos"] = evaluate_photos(bundle, root, args.split, args.seed)
+    except ValueError as exc:  # DatasetError included: a bad labels.csv, an unreadable image
+        raise CliError(str(exc)) from None
+    report = _json_safe(report)
+    print_report(report["valence_photos"])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")

@@ -16,8 +16,11 @@ by the main process only.
 from __future__ import annotations
 
 import argparse
+import csv
+import math
 import multiprocessing
 import re
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -29,8 +32,10 @@ import numpy as np
 from realtime.landmarks import NORMALIZATIONS, landmark_vector
 from training.cache import CropCacheWriter, LandmarkCacheWriter
 from training.datasets import ClipFrames, ExpressionClip, Recording, load_recola, load_sasefe
+from training.datasets.photos import SPLITS, LabelledPhoto, load_photos, person_split
+from training.photo_clips import PhotoClipSettings, photo_clip, read_photo
 
-FORMATS = ("sasefe", "recola")
+FORMATS = ("sasefe", "recola", "photos")
 SHRINK_RANGE = (0.80, 0.95)  # augmented box side / tracked box side
 SHIFT_RANGE = 0.04  # augmented box centre offset, fraction of the box side
 
@@ -181,12 +186,73 @@ def preprocess_recola(dataset: str | Path, cache: str | Path, normalization: str
     return stats
 
 
+def photo_renders(photos: list[LabelledPhoto], min_clips: int) -> dict[str, int]:
+    """Clips to render per photo of each category: rarer categories get more renders (each with its
+    own motion, noise and compression), up to 4, so that each reaches about ``min_clips``."""
+    counts: dict[str, int] = {}
+    for p in photos:
+        counts[p.emotion] = counts.get(p.emotion, 0) + 1
+    return {e: int(min(4, max(1, math.ceil(min_clips / n)))) for e, n in counts.items()}
+
+
+def _photo_job(job: tuple) -> tuple[str, LabelledPhoto, np.ndarray, np.ndarray]:
+    key, photo, render, normalization, crop_size, seed = job
+    rng = np.random.default_rng([seed, render, zlib.crc32(photo.key.encode("utf-8"))])
+    crops, face = photo_clip(read_photo(photo.path), _tracker(normalization, crop_size), rng)
+    return key, photo, crops, face
+
+
+def preprocess_photos(dataset: str | Path, cache: str | Path, normalization: str = "similarity", crop_size: int = 64,
+                      jobs: int = 1, seed: int = 0, min_clips: int = 400, progress: bool = True) -> dict:
+    """Labelled photos -> crop-clip cache: each photo as one clip of the STA's length (see
+    :mod:`training.photo_clips`), its category's valence on every frame, the person as subject.
+
+    Also writes ``CACHE/photos.csv`` (key, image, emotion, person, split) and
+    ``CACHE/splits/{train,dev,test}.txt`` (the people of each split of :func:`person_split`), which
+    ``affectscope train sta --holdout @FILE --test @FILE`` reads. Returns counts.
+    """
+    from tqdm import tqdm
+
+    photos = load_photos(dataset)
+    renders = photo_renders(photos, min_clips)
+    writer = CropCacheWriter(cache)
+    root = Path(cache)
+    settings = PhotoClipSettings()
+    jobs_args = [(safe_key(f"{p.key}_r{k}"), p, k, normalization, crop_size, seed)
+                 for p in photos for k in range(renders[p.emotion])]
+    todo = [j for j in jobs_args if j[0] not in writer.done]
+    stats = {"photos": len(photos), "clips": len(jobs_args), "skipped": len(jobs_args) - len(todo),
+             "no_face_clips": 0, "renders": renders}
+    listing = root / "photos.csv"
+    new_listing = not listing.is_file()
+    with listing.open("a", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        if new_listing:
+            w.writerow(["key", "image", "emotion", "person", "split"])
+        for key, photo, crops, face in tqdm(_map(_photo_job, todo, jobs), total=len(todo), desc="photo clips",
+                                            unit="clip", disable=not progress):
+            t = np.arange(settings.frames, dtype=np.float32) / settings.fps
+            writer.add(key, photo.person, photo.key, settings.fps, crops,
+                       np.full(settings.frames, photo.valence, np.float32), t, face)
+            w.writerow([key, photo.path.name, photo.emotion, photo.person, person_split(photo.person)])
+            fh.flush()
+            stats["no_face_clips"] += int(not face.all())
+    split_dir = root / "splits"
+    split_dir.mkdir(parents=True, exist_ok=True)
+    people = sorted({p.person for p in photos})
+    for name in SPLITS:
+        (split_dir / f"{name}.txt").write_text("".join(f"{q}\n" for q in people if person_split(q) == name),
+                                              encoding="utf-8")
+    return stats
+
+
 # -- command line --------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``affectscope preprocess``."""
     parser.add_argument("dataset", type=Path, help="dataset folder (real or synthetic)")
     parser.add_argument("--format", choices=FORMATS, required=True,
-                        help="sasefe: landmark sequences for genuine/fake; recola: face crops + valence")
+                        help="sasefe: landmark sequences for genuine/fake; recola: face crops + valence; "
+                             "photos: labelled photos (labels.csv or EMOTION/ folders) as crop clips")
     parser.add_argument("--out", type=Path, required=True, help="cache folder (created; resumed if it exists)")
     parser.add_argument("--augment", type=int, default=4,
                         help="sasefe: extra landmark sequences per video from randomly shrunk face boxes")
@@ -195,6 +261,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="landmark normalization (similarity: head motion removed; roi: the paper's)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--seed", type=int, default=0, help="seed of the box augmentation")
+    parser.add_argument("--min-clips", type=int, default=400,
+                        help="photos: render rarer categories more than once (up to 4 clips a photo) until "
+                             "each has about this many clips")
     parser.add_argument("--frame-folder-fps", type=float, default=30.0,
                         help="frame rate assumed for clips given as folders of frames")
 
@@ -207,6 +276,12 @@ def run(args: argparse.Namespace) -> int:
                                args.jobs, args.seed, args.frame_folder_fps)
         print(f"{st['clips']} clips ({st['skipped']} already cached): wrote {st['sequences']} landmark sequences; "
               f"{st['no_face']} of {st['frames']} frames without a face -> {args.out / 'landmarks'}")
+    elif args.format == "photos":
+        st = preprocess_photos(args.dataset, args.out, args.normalization, args.crop_size, args.jobs, args.seed,
+                               args.min_clips)
+        print(f"{st['photos']} photos as {st['clips']} clips ({st['skipped']} already cached; renders per photo "
+              f"{st['renders']}); {st['no_face_clips']} clips lost the face on some frame -> {args.out / 'crops'}; "
+              f"person-wise splits in {args.out / 'splits'}")
     else:
         st = preprocess_recola(args.dataset, args.out, args.normalization, args.crop_size, args.jobs,
                                args.frame_folder_fps)

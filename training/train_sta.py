@@ -183,11 +183,40 @@ class TrainResult:
 
 
 def _known_subjects(names: Sequence[str], subjects: list[str], what: str) -> list[str]:
-    names = [str(s) for s in names]
-    unknown = sorted(set(names) - set(subjects))
+    """``names`` checked against the cache's subjects. An entry ``@FILE`` stands for the subjects
+    listed in FILE, one per line (e.g. ``CACHE/splits/dev.txt`` of a photo cache); those not in
+    the cache are left out (a split lists every person of a dataset), named ones must be there."""
+    listed: list[str] = []
+    named: list[str] = []
+    for name in map(str, names):
+        if name.startswith("@"):
+            path = Path(name[1:])
+            try:
+                lines = path.read_text(encoding="utf-8").split()
+            except OSError as exc:
+                raise ValueError(f"{what} subject list {path}: cannot read it ({exc.strerror or exc})") from None
+            listed += [q for q in lines if q in subjects]
+            if lines and not set(lines) & set(subjects):
+                log.warning("%s subject list %s names none of the cache's subjects", what, path)
+        else:
+            named.append(name)
+    unknown = sorted(set(named) - set(subjects))
     if unknown:
-        raise ValueError(f"{what} subjects {unknown} are not in the cache (subjects: {subjects})")
-    return names
+        raise ValueError(f"{what} subjects {unknown} are not in the cache (subjects: {subjects[:20]}"
+                         f"{' ...' if len(subjects) > 20 else ''})")
+    return list(dict.fromkeys(named + listed))
+
+
+def read_caches(cache_dirs: str | Path | Sequence[str | Path]) -> list[CropItem]:
+    """The recordings of one or more crop caches (e.g. synthetic sessions beside photo clips)."""
+    dirs = [cache_dirs] if isinstance(cache_dirs, (str, Path)) else list(cache_dirs)
+    items: list[CropItem] = []
+    for d in dirs:
+        found = read_crop_cache(d)
+        if not found:
+            raise CacheError(f"{Path(d) / 'crops' / 'index.csv'}: no recordings indexed")
+        items += found
+    return items
 
 
 def split_by_subject(items: Sequence[CropItem], holdout_subjects: Sequence[str] | None
@@ -250,15 +279,32 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _shorten(names: Sequence[str], keep: int = 8) -> str:
+    return ", ".join(names[:keep]) + (f" ... ({len(names)} in all)" if len(names) > keep else "")
+
+
+def _init_weights(net: STA3DCNN, bundle: str | Path) -> None:
+    """Fine-tuning: start from a bundle's STA weights. The layers must match; input handling
+    (``grayscale``, ``input_mean``/``input_std``) and dropout may differ."""
+    source = load_sta(bundle)
+    try:
+        net.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ValueError(f"{bundle}: its STA layers do not match config {net.config.to_dict()} ({first}); "
+                         f"train with the bundle's config or without --init-from") from None
+
+
 def _finite(v: float) -> float | None:
     return float(v) if v is not None and math.isfinite(v) else None
 
 
-def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfig | dict | Path = "sta_small",
+def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path, config: str | STAConfig | dict | Path = "sta_small",
               epochs: int = 30, batch: int = 16, lr: float = 1e-4, resume: bool = False, seed: int = 0,
               holdout_subjects: Sequence[str] | None = None, hop_s: float | None = None,
               num_workers: int = 0, bundle_dir: str | Path | None = None, trained_on: str | None = None,
-              progress: bool = True, test_subjects: Sequence[str] = ()) -> TrainResult:
+              progress: bool = True, test_subjects: Sequence[str] = (),
+              init_from: str | Path | None = None) -> TrainResult:
     """Train (or, with ``resume``, continue training) an STA-3DCNN; see the module docstring."""
     from tqdm import tqdm
 
@@ -270,10 +316,11 @@ def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfi
         out.mkdir(parents=True, exist_ok=True)
     _barrier(info)
 
-    items = read_crop_cache(cache_dir)
-    if not items:
-        raise CacheError(f"{Path(cache_dir) / 'crops' / 'index.csv'}: no recordings indexed")
-    test = _known_subjects(test_subjects, sorted({it.subject for it in items}), "test")
+    items = read_caches(cache_dir)
+    subjects = sorted({it.subject for it in items})
+    test = _known_subjects(test_subjects, subjects, "test")
+    if holdout_subjects is not None:
+        holdout_subjects = _known_subjects(holdout_subjects, subjects, "held-out")
     if holdout_subjects is not None and set(test) & set(holdout_subjects):
         raise ValueError(f"subjects {sorted(set(test) & set(holdout_subjects))} are both held out and test "
                          f"subjects; the test subjects must not pick the epoch")
@@ -285,13 +332,19 @@ def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfi
     if len(train_ds) == 0:
         raise ValueError(f"no clips of {cfg.clip_length} crops with a face on every frame in the training recordings")
     if info.main:
-        log.info("STA training: %d train clips from %d recordings, %d held-out clips (subjects %s), "
-                 "%d test recordings (subjects %s), %d process(es)", len(train_ds), len(train_items),
-                 len(val_ds) if val_ds else 0, holdout, len(test_items), test, info.world)
+        log.info("STA training: %d train clips from %d recordings, %d held-out clips (%d subjects %s), "
+                 "%d test recordings (%d subjects), %d process(es)", len(train_ds), len(train_items),
+                 len(val_ds) if val_ds else 0, len(holdout), _shorten(holdout), len(test_items), len(test),
+                 info.world)
 
     torch.manual_seed(seed)
     np.random.seed(seed)
-    net = STA3DCNN(cfg).to(info.device)
+    net = STA3DCNN(cfg)
+    if init_from is not None and not resume:
+        _init_weights(net, init_from)
+        if info.main:
+            log.info("starting from the weights of %s", init_from)
+    net = net.to(info.device)
     optim = torch.optim.Adam(net.parameters(), lr=lr)
     start_epoch, best_ccc, best_epoch, best_metrics = 0, -math.inf, 0, {}
     ckpt_path = out / CHECKPOINT
@@ -384,7 +437,8 @@ def train_sta(cache_dir: str | Path, out_dir: str | Path, config: str | STAConfi
             log.info("test subjects %s: %s", test, ", ".join(
                 f"{k} {v:.4f}" for k, v in result.test_metrics.items() if isinstance(v, float)))
         if bundle_dir is not None:
-            desc = trained_on or (f"STA-3DCNN on crop cache {Path(cache_dir).resolve()}; "
+            caches = [cache_dir] if isinstance(cache_dir, (str, Path)) else list(cache_dir)
+            desc = trained_on or (f"STA-3DCNN on crop cache(s) {', '.join(str(Path(c).resolve()) for c in caches)}; "
                                   f"held-out subjects {holdout or 'none'}; test subjects {test or 'none'}")
             metrics = {**best_metrics, "best_epoch": best_epoch, "holdout_subjects": list(holdout),
                        "label_stats": asdict(LabelStats.of(train_ds.labels())), **result.test_metrics}
@@ -439,7 +493,8 @@ def write_sta_bundle(bundle_dir: str | Path, model: nn.Module, metrics: dict[str
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of ``affectscope train sta``."""
-    parser.add_argument("--cache", required=True, type=Path, help="cache folder holding crops/index.csv")
+    parser.add_argument("--cache", required=True, type=Path, nargs="+", metavar="CACHE",
+                        help="cache folder(s) holding crops/index.csv (e.g. synthetic sessions and photo clips)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (checkpoint, metrics.csv, weights)")
     parser.add_argument("--config", default="sta_small",
                         help=f"registered STA model ({', '.join(registered_sta())}) or a JSON config file")
@@ -450,10 +505,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--holdout", nargs="*", default=None, metavar="SUBJECT",
                         help="subjects to evaluate on and never train on (default: the last subject; "
-                             "give the flag alone to hold out nobody)")
+                             "give the flag alone to hold out nobody); @FILE reads a list, one per line, "
+                             "such as a photo cache's splits/dev.txt")
     parser.add_argument("--test", nargs="+", default=(), metavar="SUBJECT",
                         help="subjects never trained on nor used to pick the epoch; the kept weights are "
-                             "scored on them at the end (OUT/test.json and the bundle's metrics)")
+                             "scored on them at the end (OUT/test.json and the bundle's metrics); @FILE as "
+                             "for --holdout")
+    parser.add_argument("--init-from", type=Path, default=None, metavar="BUNDLE",
+                        help="start from this bundle's STA weights (fine-tuning; same layers)")
     parser.add_argument("--hop-s", type=float, default=None, help="seconds between clip starts (default: one clip period)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--bundle", type=Path, default=None, help="write the best model into this bundle folder")
@@ -466,12 +525,12 @@ def run(args: argparse.Namespace) -> int:
     result = train_sta(args.cache, args.out, config=args.config, epochs=args.epochs, batch=args.batch, lr=args.lr,
                        resume=args.resume, seed=args.seed, holdout_subjects=args.holdout, hop_s=args.hop_s,
                        num_workers=args.workers, bundle_dir=args.bundle, trained_on=args.trained_on,
-                       progress=not args.no_progress, test_subjects=args.test)
+                       progress=not args.no_progress, test_subjects=args.test, init_from=args.init_from)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"best epoch {result.best_epoch}: " +
               ", ".join(f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)))
         if result.test_metrics:
-            print(f"test subjects {' '.join(result.test_metrics['test_subjects'])}: " +
+            print(f"test subjects ({_shorten(result.test_metrics['test_subjects'])}): " +
                   ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items() if isinstance(v, float)))
         print(f"weights: {result.best_weights}" + (f"; bundle: {result.bundle_dir}" if result.bundle_dir else ""))
     if dist.is_initialized():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -95,6 +96,21 @@ def test_preprocess_clip_converts_bgr_to_standardised_rgb():
         preprocess_clip(np.zeros((5, 16, 16, 3), np.uint8), TINY)
     with pytest.raises(ValueError, match="uint8"):
         preprocess_clip(np.zeros((4, 16, 16, 3), np.float32), TINY)
+
+
+
+def test_grayscale_config_reads_luminance_only():
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
+    grey = cv2.cvtColor(colour.reshape(-1, 16, 3), cv2.COLOR_BGR2GRAY).reshape(4, 16, 16)
+    grey3 = np.repeat(grey[..., None], 3, axis=-1)
+    gray_cfg = STAConfig.from_dict({**TINY.to_dict(), "grayscale": True})
+    x = preprocess_clip(colour, gray_cfg)
+    assert torch.equal(x[:, :, 0], x[:, :, 1]) and torch.equal(x[:, :, 1], x[:, :, 2])
+    torch.testing.assert_close(x, preprocess_clip(grey3, gray_cfg), atol=2.5 / 255, rtol=0)  # cv2 rounds to uint8
+    assert not torch.allclose(preprocess_clip(colour, TINY), preprocess_clip(grey3, TINY), atol=0.1)
+    assert sta_config("sta_small_gray").grayscale and not sta_config("sta_small_bn").grayscale
+    assert STAConfig.from_dict({k: v for k, v in gray_cfg.to_dict().items() if k != "grayscale"}) == TINY
 
 
 def _bundle(tmp_path, model, **top):

@@ -160,3 +160,32 @@ def test_two_process_ddp_on_cpu_trains(tmp_path):
     assert [int(r["epoch"]) for r in rows] == [1, 2]  # written once, by rank 0
     assert all(np.isfinite(float(r["val_ccc"])) for r in rows)
     assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 2
+
+
+def test_several_caches_subject_lists_and_fine_tuning(tmp_path):
+    synthetic = write_cache(tmp_path / "synthetic", subjects=("s1", "s2"), frames=40)
+    photos = write_cache(tmp_path / "photos", subjects=("p1", "p2"), frames=40, seed=1)
+    (tmp_path / "dev.txt").write_text("s2\nsomeone_not_cached\n")  # a split lists every person of a set
+    (tmp_path / "test.txt").write_text("p2\n")
+    bundle = tmp_path / "bundle"
+    train_sta([synthetic, photos], tmp_path / "run", TINY, epochs=1, batch=8, bundle_dir=bundle, progress=False,
+              holdout_subjects=[f"@{tmp_path / 'dev.txt'}"], test_subjects=[f"@{tmp_path / 'test.txt'}"])
+    metrics = load_bundle(bundle).meta["sta"]["metrics"]
+    assert metrics["holdout_subjects"] == ["s2"] and metrics["test_subjects"] == ["p2"]
+    trained = [it for it in read_crop_cache(synthetic) + read_crop_cache(photos) if it.subject in ("s1", "p1")]
+    assert int(read_metrics(tmp_path / "run" / "metrics.csv")[0]["train_clips"]) == len(ValenceClips(trained, TINY))
+
+    # fine-tuning starts from the bundle's weights; input handling may change, layers may not
+    gray = STAConfig.from_dict({**TINY.to_dict(), "grayscale": True})
+    tuned = train_sta([synthetic, photos], tmp_path / "tuned", gray, epochs=1, batch=8, lr=1e-12, progress=False,
+                      holdout_subjects=[], init_from=bundle)
+    from safetensors.torch import load_file
+    start = load_sta(bundle).state_dict()
+    for name, value in load_file(str(tuned.best_weights)).items():
+        torch.testing.assert_close(value, start[name], atol=1e-6, rtol=0)
+    wider = STAConfig.from_dict({**TINY.to_dict(), "fc_hidden": [32, 8]})
+    with pytest.raises(ValueError, match="do not match"):
+        train_sta(synthetic, tmp_path / "x", wider, epochs=1, holdout_subjects=[], init_from=bundle, progress=False)
+    with pytest.raises(ValueError, match="cannot read"):
+        train_sta(synthetic, tmp_path / "x", TINY, epochs=1, holdout_subjects=[f"@{tmp_path / 'none.txt'}"],
+                  progress=False)

@@ -44,6 +44,8 @@ class Photo:
     licence: str
     path: Path | None = None  # None: loaded from a package (the astronaut)
     at_rest: bool = True  # the face shows no expression (False: e.g. a broad smile)
+    person: str | None = None  # a labelled set's person: the subject's name, so splits by person hold
+    pad: float = 0.0  # border added (fraction of the side) before detection: for tight face crops
 
     def load(self) -> np.ndarray:
         """H x W x 3 uint8 BGR."""
@@ -109,14 +111,72 @@ def _reader() -> LandmarkReader:
     return LandmarkReader()
 
 
-def photo_landmarks(image: np.ndarray, name: str = "photo") -> np.ndarray:
-    """(68, 2) float32 landmarks of the largest face in a still photo (dlib HOG + 68-point model)."""
+def photo_landmarks(image: np.ndarray, name: str = "photo", pad: float = 0.0) -> np.ndarray:
+    """(68, 2) float32 landmarks of the largest face in a still photo (dlib HOG + 68-point model).
+
+    ``pad`` > 0 adds a replicated border of that fraction of each side first: the HOG detector needs
+    some of the head's outline, which a photo cropped at the brows and chin lacks.
+    """
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    b = int(round(pad * max(gray.shape)))
+    if b:
+        gray = cv2.copyMakeBorder(gray, b, b, b, b, cv2.BORDER_REPLICATE)
     rects = _detector()(gray, 1)
     if not rects:
         raise IdentityError(f"{name}: dlib found no frontal face; use a frontal, well-lit face photo")
     r = max(rects, key=lambda r: r.width() * r.height())
-    return _reader().read(gray, (r.left(), r.top(), r.width(), r.height()))
+    return _reader().read(gray, (r.left(), r.top(), r.width(), r.height())) - np.float32(b)
+
+
+def rest_fit_problem(pts68: np.ndarray, min_iod_px: float = 35.0) -> str | None:
+    """Why a landmark fit is no sound face at rest to animate (None when it is): roll over 8 degrees,
+    turned head, eyes shut, mouth open, or too few pixels between the eyes."""
+    pts = np.asarray(pts68, np.float64)
+    _, rot, iod = face_frame(pts)
+    if iod < min_iod_px:
+        return f"interocular distance {iod:.0f} px < {min_iod_px:.0f}"
+    roll = float(np.degrees(np.arctan2(rot[1, 0], rot[0, 0])))
+    if abs(roll) > 8.0:
+        return f"roll {roll:.0f} deg"
+    f = to_face(pts)
+    if abs(f[30, 0] - 0.5 * (f[36, 0] + f[45, 0])) > 0.12:
+        return "head turned (nose off the eyes' midline)"
+    for eye in (slice(36, 42), slice(42, 48)):
+        e = f[eye]
+        opening = 0.5 * (abs(e[1, 1] - e[5, 1]) + abs(e[2, 1] - e[4, 1])) / max(abs(e[3, 0] - e[0, 0]), 1e-6)
+        if opening < 0.17:
+            return f"eye closed (opening {opening:.2f})"
+    if abs(f[66, 1] - f[62, 1]) > 0.08:
+        return "mouth open"
+    return None
+
+
+def photos_from_set(root: str | Path, count: int, seed: int = 0) -> list[Photo]:
+    """Up to ``count`` identities from a labelled photo set (see :mod:`training.datasets.photos`):
+    neutral photos, one per person, in an order drawn from ``seed``, each kept only when its
+    landmark fit is a sound face at rest (:func:`rest_fit_problem`). The person's name becomes the
+    subject's, so a split by person holds across the photos and the videos made from them."""
+    from training.datasets.photos import load_photos
+
+    neutral = [p for p in load_photos(root) if p.emotion == "neutral"]
+    order = np.random.default_rng([seed, 4451]).permutation(len(neutral))
+    out, seen = [], set()
+    for i in order:
+        lp = neutral[int(i)]
+        if lp.person in seen:
+            continue
+        photo = Photo(lp.person, f"{Path(root).name}/{lp.path.name}", "research use (labelled photo set)",
+                      lp.path, person=lp.person, pad=0.3)
+        try:
+            pts = photo_landmarks(photo.load(), photo.name, photo.pad)
+        except IdentityError:
+            continue
+        if rest_fit_problem(pts) is None:
+            out.append(photo)
+            seen.add(lp.person)
+            if len(out) >= count:
+                break
+    return out
 
 
 def place_face(image: np.ndarray, pts68: np.ndarray, canvas: tuple[int, int], iod_px: float):
@@ -128,22 +188,29 @@ def place_face(image: np.ndarray, pts68: np.ndarray, canvas: tuple[int, int], io
     m[:, :2] = s * rot.T
     cw, ch = canvas
     m[:, 2] = np.array([cw / 2, ch / 2]) - m[:, :2] @ origin
-    out = cv2.warpAffine(image, m, canvas, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    # Beyond the photo's edges: its replicated border, defocused (a mirrored fill would add faces).
-    inside = cv2.warpAffine(np.ones(image.shape[:2], np.float32), m, canvas, flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    if inside.min() < 1.0:
-        k = int(0.05 * max(canvas)) | 1
-        blurred = cv2.GaussianBlur(out, (k, k), 0)
-        soft = cv2.GaussianBlur(inside, (9, 9), 0)[..., None]
-        out = (soft * out + (1 - soft) * blurred).astype(np.uint8)
+    out = warp_soft_border(image, m, canvas)
     pts = np.asarray(pts68, np.float64) @ m[:, :2].T + m[:, 2]
     return out, pts.astype(np.float32)
 
 
+def warp_soft_border(image: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` warped by the 2 x 3 affine ``m`` into a (w, h) canvas; beyond the photo's edges its
+    replicated border, defocused (a mirrored fill would add faces), so a tight crop gets a plausible
+    surround instead of a hard frame."""
+    out = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(np.ones(image.shape[:2], np.float32), m, size, flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if inside.min() < 1.0:
+        k = int(0.05 * max(size)) | 1
+        blurred = cv2.GaussianBlur(out, (k, k), 0)
+        soft = cv2.GaussianBlur(inside, (9, 9), 0)[..., None]
+        out = (soft * out + (1 - soft) * blurred).astype(np.uint8)
+    return out
+
+
 def base_identity(photo: Photo, canvas: tuple[int, int], iod_px: float) -> Identity:
     image = photo.load()
-    pts = photo_landmarks(image, photo.name)
+    pts = photo_landmarks(image, photo.name, photo.pad)
     placed, pts = place_face(image, pts, canvas, iod_px)
     return Identity(photo.name, photo.name, placed, pts, {"photo": photo.name, "derived": False})
 
@@ -257,6 +324,11 @@ def identity_name(photos: list[Photo], index: int) -> str:
     """Subject ``index``'s identity: the photo's name, with ``-vK`` for the K-th derived variant."""
     variant = index // len(photos)
     return photos[index % len(photos)].name + (f"-v{variant}" if variant else "")
+
+
+def subject_label(photos: list[Photo], index: int) -> str:
+    """The subject name of identity ``index``: the person of a labelled set's photo, else S001, S002 ..."""
+    return photos[index % len(photos)].person or f"S{index + 1:03d}"
 
 
 def identity_recipe(photos: list[Photo], index: int, seed: int) -> dict:

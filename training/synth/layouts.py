@@ -32,7 +32,8 @@ from tqdm import tqdm
 
 from engines.expressions import EXPRESSIONS
 from training.datasets.sasefe import CODES
-from training.synth.identities import BUILTIN_PHOTOS, Photo, identity_name, identity_recipe, subject_identity, user_photo
+from training.synth.identities import (BUILTIN_PHOTOS, Photo, identity_name, identity_recipe, photos_from_set,
+                                      subject_identity, subject_label, user_photo)
 from training.synth.expressions import SPECS, sasefe_episodes, session_episodes
 from training.synth.render import ClipPlan, ClipRenderer, ClipTruth
 from training.synth.timeline import Camera, smooth_noise
@@ -61,13 +62,24 @@ class SynthConfig:
     labels: tuple[str, ...] = ("genuine", "fake")
     iod_frac: float = 0.19
     progress: bool = True
+    faces_from: Path | None = None  # a labelled photo set: identities from its neutral photos
 
     def photos(self) -> list[Photo]:
-        """Identity photos; long sessions (recola) only use faces at rest, whose valence is 0."""
+        """Identity photos; long sessions (recola) only use faces at rest, whose valence is 0.
+
+        With ``faces_from``, the set's neutral photos fill up the subjects beyond the other photos,
+        one person each, so that no person's face is used for two subjects."""
         photos = list(BUILTIN_PHOTOS) if self.builtin_faces else []
         photos += [user_photo(p) for p in self.faces]
         if self.layout == "recola":
             photos = [p for p in photos if p.at_rest]
+        if self.faces_from is not None:
+            need = self.subjects - len(photos)
+            found = photos_from_set(self.faces_from, need, self.seed) if need > 0 else []
+            if len(found) < need:
+                raise ValueError(f"{self.faces_from}: {len(found)} neutral photos with a sound landmark fit, "
+                                 f"{need} needed for {self.subjects} subjects; ask for fewer subjects")
+            photos += found
         if not photos:
             raise ValueError("no identity photos: pass --faces PHOTO or keep the built-in ones")
         return photos
@@ -77,11 +89,7 @@ class SynthConfig:
         return int(round(self.size[0] * 1.45)), int(round(self.size[1] * 1.45))
 
 
-def subject_name(i: int) -> str:
-    return f"S{i + 1:03d}"
-
-
-def plan_sasefe(cfg: SynthConfig, identity_names: list[str]) -> list[ClipPlan]:
+def plan_sasefe(cfg: SynthConfig, identity_names: list[str], subject_names: list[str]) -> list[ClipPlan]:
     """One clip per (subject, expression, label), each drawn from its own seeded generator."""
     plans = []
     for s in range(cfg.subjects):
@@ -93,7 +101,7 @@ def plan_sasefe(cfg: SynthConfig, identity_names: list[str]) -> list[ClipPlan]:
                 episodes, duration, neutral = sasefe_episodes(expr, lab, rng, cfg.clip_max_s)
                 code = CODES[expr][0 if lab == "genuine" else 1]
                 plans.append(ClipPlan(
-                    key=f"{subject_name(s)}_{code}", subject=subject_name(s), identity=identity_names[s],
+                    key=f"{subject_names[s]}_{code}", subject=subject_names[s], identity=identity_names[s],
                     fps=cfg.fps, n_frames=int(round(duration * cfg.fps)), seed=clip_seed, episodes=episodes,
                     camera=Camera.draw(rng), blink_rate_hz=float(rng.uniform(0.15, 0.45)),
                     expression=expr, label=lab, code=code, neutral_s=neutral,
@@ -101,16 +109,16 @@ def plan_sasefe(cfg: SynthConfig, identity_names: list[str]) -> list[ClipPlan]:
     return plans
 
 
-def plan_recola(cfg: SynthConfig, identity_names: list[str]) -> list[ClipPlan]:
+def plan_recola(cfg: SynthConfig, identity_names: list[str], subject_names: list[str]) -> list[ClipPlan]:
     plans = []
     for s in range(cfg.subjects):
         for k in range(cfg.sessions_per_subject):
             clip_seed = int(np.random.SeedSequence([cfg.seed, s, 1000 + k]).generate_state(1)[0])
             rng = np.random.default_rng(clip_seed)
             duration = float(rng.uniform(*cfg.session_s))
-            rec = subject_name(s) if cfg.sessions_per_subject == 1 else f"{subject_name(s)}-{k + 1}"
+            rec = subject_names[s] if cfg.sessions_per_subject == 1 else f"{subject_names[s]}-{k + 1}"
             plans.append(ClipPlan(
-                key=rec, subject=subject_name(s), identity=identity_names[s], fps=cfg.fps,
+                key=rec, subject=subject_names[s], identity=identity_names[s], fps=cfg.fps,
                 n_frames=int(round(duration * cfg.fps)), seed=clip_seed, episodes=session_episodes(duration, rng),
                 camera=Camera.draw(rng, session=True), blink_rate_hz=float(rng.uniform(0.15, 0.45)),
             ))
@@ -173,13 +181,14 @@ def generate(cfg: SynthConfig) -> dict:
         raise ValueError("--subjects must be at least 1")
     photos = cfg.photos()
     names = [identity_name(photos, i) for i in range(cfg.subjects)]
-    plans = plan_recola(cfg, names) if cfg.layout == "recola" else plan_sasefe(cfg, names)
+    subjects = [subject_label(photos, i) for i in range(cfg.subjects)]
+    plans = (plan_recola if cfg.layout == "recola" else plan_sasefe)(cfg, names, subjects)
     if cfg.layout == "sasefe-test":
         ids = np.random.default_rng([cfg.seed, 99]).choice(10**10, size=len(plans), replace=False)
         for p, i in zip(plans, ids):
             p.extra["test_id"] = f"{int(i):010d}"
     cfg.out.mkdir(parents=True, exist_ok=True)
-    subject_index = {subject_name(i): i for i in range(cfg.subjects)}
+    subject_index = {name: i for i, name in enumerate(subjects)}
     iod_px = cfg.iod_frac * cfg.size[0]
     # Clips of one subject go to one worker in order, so each worker builds few identities.
     jobs = [(photos, cfg.seed, subject_index[p.subject], cfg.canvas, iod_px, cfg.size, p, str(clip_path(cfg, p)))
@@ -243,8 +252,8 @@ def _write_outputs(cfg: SynthConfig, photos: list[Photo], names: list[str], plan
         "size": list(cfg.size),
         "fps": cfg.fps,
         "photos": [{"name": ph.name, "origin": ph.origin, "licence": ph.licence} for ph in photos],
-        "subjects": [{"subject": subject_name(i), "identity": n, "recipe": identity_recipe(photos, i, cfg.seed)}
-                     for i, n in enumerate(names)],
+        "subjects": [{"subject": subject_label(photos, i), "identity": n,
+                      "recipe": identity_recipe(photos, i, cfg.seed)} for i, n in enumerate(names)],
         "clips": clips,
         "stats": {"clips": len(plans), "frames": frames, "seconds": round(elapsed, 2), "jobs": cfg.jobs},
     }
@@ -306,6 +315,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faces", type=Path, nargs="+", default=[], metavar="PHOTO",
                         help="extra frontal face photos, one identity each (after the built-in ones)")
     parser.add_argument("--no-builtin-faces", action="store_true", help="use only the --faces photos")
+    parser.add_argument("--faces-from", type=Path, default=None, metavar="PHOTO_SET",
+                        help="a labelled photo set (labels.csv or EMOTION/ folders): its neutral photos with a "
+                             "sound landmark fit, one per person, fill the subjects beyond the other photos; "
+                             "each subject is named after its person")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--size", type=_size, default=(480, 360), help="frame size WxH (default 480x360)")
     parser.add_argument("--fps", type=float, default=30.0)
@@ -319,6 +332,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, layout=args.layout, subjects=args.subjects, seed=args.seed, faces=list(args.faces),
         builtin_faces=not args.no_builtin_faces, jobs=max(1, args.jobs or os.cpu_count() or 1), size=args.size,
         fps=args.fps, session_s=tuple(args.session_seconds), sessions_per_subject=args.sessions_per_subject,
+        faces_from=args.faces_from,
     )
     manifest = generate(cfg)
     st = manifest["stats"]
