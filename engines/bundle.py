@@ -75,11 +75,16 @@ class Bundle:
         rel = self.section(section).get(field)
         if not isinstance(rel, str) or not rel:
             raise BundleError(f"{self.root / 'bundle.json'}: field '{section}.{field}' must name a file")
+        return self.part(rel, f"{section}.{field}")
+
+    def part(self, rel: str, field: str) -> Path:
+        """Path of the file ``rel`` that bundle.json names in ``field``: inside the folder, present."""
         path = (self.root / rel).resolve()
         if self.root.resolve() not in path.parents:
-            raise BundleError(f"{self.root / 'bundle.json'}: '{section}.{field}' points outside the bundle: {rel}")
+            raise BundleError(f"{self.root / 'bundle.json'}: '{field}' points outside the bundle: {rel}")
         if not path.is_file():
-            raise BundleError(f"{path}: missing (named by '{section}.{field}' in bundle.json)")
+            raise BundleError(f"{path}: missing (named by '{field}' in bundle.json); the bundle is incomplete, "
+                              f"copy it again or retrain")
         return path
 
     def parse(self, section: str, field: str, from_dict):
@@ -147,7 +152,79 @@ def load_bundle(root: str | Path | None = None) -> Bundle:
         raise BundleError(f"{meta_path}: field 'clip_length' is {meta['clip_length']}, expected >= 2")
     if meta["clip_rate_fps"] <= 0:
         raise BundleError(f"{meta_path}: field 'clip_rate_fps' must be > 0")
-    return Bundle(root=root, meta=meta)
+    bundle = Bundle(root=root, meta=meta)
+    check_parts(bundle)
+    return bundle
+
+
+PART_SUFFIXES = (".safetensors", ".ubj")
+
+
+def named_parts(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, file name) of every weight or classifier file the model sections name, e.g.
+    ``("lstmpb.classifiers.anger", "xgb_anger.ubj")``."""
+    out: list[tuple[str, str]] = []
+
+    def walk(value: Any, field: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{field}.{k}")
+        elif isinstance(value, str) and value.lower().endswith(PART_SUFFIXES):
+            out.append((field, value))
+
+    for key, value in meta.items():
+        if isinstance(value, dict):
+            walk(value, key)
+    return out
+
+
+def check_parts(bundle: Bundle) -> None:
+    """Every file the bundle names exists inside it and is whole, whether or not the run will use it:
+    a damaged part is found when the bundle is opened, not as an empty signal in a finished session.
+    Safetensors: the header parses and the data ends where the header says. XGBoost UBJSON: one
+    complete object. (The models' own loaders check shapes and contents of what they load.)"""
+    for field, rel in named_parts(bundle.meta):
+        path = bundle.part(rel, field)
+        problem = _safetensors_problem(path) if path.suffix.lower() == ".safetensors" else _ubj_problem(path)
+        if problem:
+            raise BundleError(f"{path}: damaged ({problem}; named by '{field}' in bundle.json); copy the bundle "
+                              f"again or retrain")
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            return f"{size} bytes, shorter than a safetensors header"
+        n = int.from_bytes(head, "little")
+        if n > size - 8:
+            return f"header of {n} bytes in a file of {size}"
+        try:
+            header = json.loads(fh.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return "header is not valid JSON"
+    if not isinstance(header, dict):
+        return "header is not a JSON object"
+    ends = [t["data_offsets"][1] for k, t in header.items()
+            if k != "__metadata__" and isinstance(t, dict) and len(t.get("data_offsets", ())) == 2]
+    data = size - 8 - n
+    if max(ends, default=0) != data:
+        return f"tensor data is {data} bytes, the header describes {max(ends, default=0)} (truncated or padded)"
+    return None
+
+
+def _ubj_problem(path: Path) -> str | None:
+    size = path.stat().st_size
+    if size < 2:
+        return f"{size} bytes"
+    with path.open("rb") as fh:
+        first = fh.read(1)
+        fh.seek(-1, 2)
+        last = fh.read(1)
+    if first != b"{" or last != b"}":
+        return "not one complete UBJSON object (truncated?)"
+    return None
 
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")

@@ -60,6 +60,32 @@ def qt_binding_problem() -> str | None:
     return None
 
 
+# Shared libraries Qt's xcb platform plugin (X11) loads, and the Debian/Ubuntu package of each.
+# Without them Qt aborts with its own message ("could not load the Qt platform plugin xcb").
+XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0", "xkbcommon-x11": "libxkbcommon-x11-0", "xcb-icccm": "libxcb-icccm4",
+    "xcb-image": "libxcb-image0", "xcb-keysyms": "libxcb-keysyms1", "xcb-render-util": "libxcb-render-util0",
+    "xcb-shape": "libxcb-shape0", "xcb-xkb": "libxcb-xkb1",
+}
+
+
+def missing_desktop_libraries(find_library=None) -> list[str]:
+    """Packages to install before the window can open on an X11 desktop (empty when none is
+    missing, or when Qt will not use X11: another platform chosen, Wayland, not Linux)."""
+    import os
+
+    if not sys.platform.startswith("linux"):
+        return []
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return []
+    if not platform and (os.environ.get("WAYLAND_DISPLAY") or not os.environ.get("DISPLAY")):
+        return []
+    if find_library is None:
+        from ctypes.util import find_library
+    return [pkg for lib, pkg in XCB_LIBRARIES.items() if find_library(lib) is None]
+
+
 def main(source_args: list[str], args: argparse.Namespace) -> int:
     """Open the window on a source and run until it is closed; returns the exit code.
 
@@ -81,6 +107,11 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     problem = qt_binding_problem()
     if problem is not None:
         print(f"affectscope gui: error: {problem}", file=sys.stderr)
+        return 1
+    missing = missing_desktop_libraries()
+    if missing:
+        print(f"affectscope gui: error: the window needs X11 libraries this system lacks; install them "
+              f"(Debian/Ubuntu: sudo apt install {' '.join(missing)}), or run with --headless", file=sys.stderr)
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("affectscope")
@@ -132,15 +163,19 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     if quit_after is not None:
         QTimer.singleShot(int(float(quit_after) * 1000), finish)
 
-    # Ctrl+C in the terminal closes the window cleanly; the idle timer lets Python see the signal.
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    # Ctrl+C in the terminal, and SIGTERM / SIGHUP (kill, a logout, an experiment-control script)
+    # close the window cleanly: a recording is finished as by Stop. The idle timer lets Python see
+    # the signal.
+    stop_signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {sig: signal.signal(sig, lambda *_: window.close()) for sig in stop_signals}
     wake = QTimer()
     wake.start(250)
     wake.timeout.connect(lambda: None)
     try:
         app.exec()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         wake.stop()
         if window.isVisible():
             window.close()

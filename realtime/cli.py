@@ -106,10 +106,21 @@ def cmd_analyze(args) -> int:
     if lsl is not None:
         lsl.close()
     s = pipeline.stats()
-    writer.finish({"stats": _summary(s), "stopped": why})
+    faults = pipeline.faults()
+    writer.finish({"stats": _summary(s), "stopped": why, "faults": faults})
     print(f"\r{args.out}: {writer.rows} frames, face on {s['frames_with_face']}, "
           f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({why})")
-    return 0 if "failed" not in why else 1
+    return _report_faults(faults, args.out)
+
+
+def _report_faults(faults: list[str], session) -> int:
+    """Each fault on stderr (they are in session.json too); exit code 1 when there is any."""
+    for f in faults:
+        print(f"affectscope: fault: {f}", file=sys.stderr)
+    if faults:
+        print(f"affectscope: {session}: the session is written but not whole; see 'faults' in its session.json",
+              file=sys.stderr)
+    return 1 if faults else 0
 
 
 def _is_image_folder(path: str) -> bool:
@@ -193,11 +204,12 @@ def cmd_live(args) -> int:
     print_line(status_line(pipeline, latest))
     if lsl is not None:
         lsl.close()
+    faults = pipeline.faults()
     if writer is not None:
-        writer.finish({"stats": _summary(pipeline.stats()), "stopped": why})
+        writer.finish({"stats": _summary(pipeline.stats()), "stopped": why, "faults": faults})
         print_line(f"recorded {writer.rows} frames to {args.record}")
     print_line(f"stopped: {why}")
-    return 0 if "failed" not in why else 1
+    return _report_faults(faults, args.record or "live run")
 
 
 def cmd_demo(args) -> int:

@@ -161,6 +161,9 @@ def run(args) -> int:
         res = export_session(session, args.out, args.format, landmarks=not args.no_landmarks)
     except (SessionError, ExportError) as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{args.out}: cannot write the table ({exc.strerror or exc}); pick a file in a folder "
+                       f"you can write to") from None
     if session.cut_off:
         from realtime.report import status_text
 

@@ -44,20 +44,20 @@ class CaptureThread(StoppableThread):
     def loop(self) -> None:
         info = self.source.info
         t0 = time.monotonic_ns()
-        period_ns = int(1e9 / info.fps)
         index = 0
         try:
             while not self.stopping:
-                if self.paced:
-                    due = t0 + index * period_ns
-                    delay = (due - time.monotonic_ns()) / 1e9
-                    if delay > 0 and self._stop.wait(delay):
-                        break
                 image = self.source.read()
                 if image is None:
                     break
+                media_s = None if info.kind == "camera" else self.source.media_time(index)
+                if self.paced and media_s is not None:  # played at the source's own times
+                    delay = (t0 + media_s * 1e9 - time.monotonic_ns()) / 1e9
+                    if delay > 0 and self._stop.wait(delay):
+                        break
                 t_ns = time.monotonic_ns()
-                media_s = (t_ns - t0) / 1e9 if info.kind == "camera" else index / info.fps
+                if media_s is None:
+                    media_s = (t_ns - t0) / 1e9
                 frame = Frame(index, t_ns, image, info, media_s)
                 index += 1
                 self.stats.processed += 1
@@ -308,6 +308,22 @@ class Pipeline:
 
     def errors(self) -> list[str]:
         return [f"{t.name}: {t.stats.error}" for t in self.threads if t.stats.error]
+
+    def faults(self) -> list[str]:
+        """What went wrong in this run, one line each, for ``session.json`` and the exit code: a
+        source that failed or ended before its stated length, a thread that faulted (a model that
+        did not load included), jobs of a model that failed. Empty for a clean run."""
+        out = []
+        if getattr(self.source, "ended_early", False):
+            n = self.source.info.frame_count
+            out.append(f"source: {self.source.info.uri} ended after {self.capture.stats.processed} of {n} frames "
+                       f"(truncated or corrupt file)")
+        for t in self.threads:
+            if t.stats.state is WorkerState.FAULTED:
+                out.append(f"{t.name}: {t.stats.error or 'faulted'}")
+            elif t.stats.failed:
+                out.append(f"{t.name}: {t.stats.failed} failed job(s), last: {t.stats.error}")
+        return out
 
     def stats(self) -> dict:
         cap, per = self.capture.stats, self.perception.stats

@@ -438,11 +438,20 @@ class Report:
     session: Session
 
 
+class ReportError(ValueError):
+    """A report that cannot be written where asked; the message says why."""
+
+
 def build_report(session: Session | str | Path, out_dir: str | Path) -> Report:
     """Write ``report.html``, ``timeline.png`` and ``timing.png`` into ``out_dir``."""
     session = session if isinstance(session, Session) else read_session(session)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"{out}: is a file; --out names a folder for report.html and its plots")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{out}: cannot create the report folder ({exc.strerror or exc})") from None
     segments = segment_stats(session)
     timeline, timing = timeline_png(session, segments), timing_png(session)
     pngs = [out / "timeline.png", out / "timing.png"]
@@ -464,8 +473,10 @@ def run(args) -> int:
 
     try:
         rep = build_report(args.session, args.out)
-    except SessionError as exc:
+    except (SessionError, ReportError) as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{args.out}: cannot write the report ({exc.strerror or exc})") from None
     s = rep.session
     if s.cut_off:
         print(f"{s.root}: {status_text(s)}")

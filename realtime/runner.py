@@ -74,7 +74,7 @@ def status_line(pipeline: Pipeline, latest: LatestResult) -> str:
 
 def run_until_done(pipeline: Pipeline, seconds: float | None = None, every_s: float = 1.0,
                    tick: Callable[[], None] | None = None) -> str:
-    """Run until the source ends, ``seconds`` pass, or Ctrl-C / SIGTERM; returns why it stopped."""
+    """Run until the source ends, ``seconds`` pass, or Ctrl-C / SIGTERM / SIGHUP; returns why it stopped."""
     stop = threading.Event()
     reason = {"why": "end of source"}
 
@@ -84,8 +84,9 @@ def run_until_done(pipeline: Pipeline, seconds: float | None = None, every_s: fl
 
     old = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            old[sig] = signal.signal(sig, on_signal)
+        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if sig is not None:
+                old[sig] = signal.signal(sig, on_signal)
     try:
         pipeline.start()  # returns once the models are loaded; the S seconds count from here
         t_end = time.monotonic() + seconds if seconds else None

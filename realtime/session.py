@@ -3,7 +3,9 @@
 ::
 
     SESSION/session.json  schema affectscope.session/1: created (UTC), source, bundle, expression
-                          model, software versions, settings; "complete": false until the end
+                          model, software versions, settings; "complete": false until the end;
+                          at the end "faults": what went wrong (a source that ended early or failed,
+                          a model that did not load or faulted), empty for a clean run
     SESSION/frames.csv    one row per processed frame, appended and flushed as results arrive
     SESSION/video.mp4     optional: the frames as captured
     SESSION/events.csv    t_s,label markers
@@ -103,9 +105,10 @@ class SessionWriter(StoppableThread):
                  record_video: bool = False, queue_size: int = 512, overwrite: bool = False):
         super().__init__("session-writer")
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise SessionError(f"{self.root}: is a file, not a folder; pick a new session folder")
         if self.root.exists() and any(self.root.iterdir()) and not overwrite:
             raise SessionError(f"{self.root}: folder exists and is not empty; pick a new session folder")
-        self.root.mkdir(parents=True, exist_ok=True)
         self.source = source
         self.record_video = record_video
         self._q: queue.Queue = queue.Queue(maxsize=queue_size)
@@ -126,6 +129,14 @@ class SessionWriter(StoppableThread):
             "video": "video.mp4" if record_video else None,
             "complete": False,
         }
+        try:
+            self._create_files()
+        except OSError as exc:
+            raise SessionError(f"{self.root}: cannot write the session there ({exc.strerror or exc}); pick a "
+                               f"folder you can write to") from None
+
+    def _create_files(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         _write_json_atomic(self.root / "session.json", self.meta)
         self._frames_fh = open(self.root / "frames.csv", "w", newline="", encoding="utf-8")
         self._frames_csv = csv.writer(self._frames_fh)
@@ -236,6 +247,20 @@ class Session:
         return np.stack([xs, ys], 1).astype(np.float32)
 
 
+def _column(body: list[list[str]], j: int, name: str, path: Path) -> np.ndarray:
+    """Column ``j`` of the rows as floats (NaN where empty); a cell that is not a number is named."""
+    out = np.full(len(body), np.nan, np.float64)
+    for i, row in enumerate(body):
+        cell = row[j]
+        if cell != "":
+            try:
+                out[i] = float(cell)
+            except ValueError:
+                raise SessionError(f"{path}: line {i + 2}, column '{name}': {cell[:40]!r} is not a number; the file "
+                                   f"was edited or damaged — restore it from a copy or fix that cell") from None
+    return out
+
+
 def read_session(root: str | Path) -> Session:
     root = Path(root)
     meta_path, frames_path = root / "session.json", root / "frames.csv"
@@ -263,10 +288,11 @@ def read_session(root: str | Path) -> Session:
     bad = [i + 2 for i, r in enumerate(body) if len(r) != len(COLUMNS)]
     if bad:
         raise SessionError(f"{frames_path}: line {bad[0]} has the wrong number of cells")
-    data = {}
-    for j, name in enumerate(COLUMNS):
-        col = np.array([float(r[j]) if r[j] != "" else np.nan for r in body], dtype=np.float64)
-        data[name] = col
+    data = {name: _column(body, j, name, frames_path) for j, name in enumerate(COLUMNS)}
+    if len(body) and np.isnan(data["t_s"]).any():
+        line = int(np.flatnonzero(np.isnan(data["t_s"]))[0]) + 2
+        raise SessionError(f"{frames_path}: line {line} has no time (column 't_s' is empty); every frame needs "
+                           f"one — restore the file from a copy or remove that line")
     events: list[tuple[float, str]] = []
     ev_path = root / "events.csv"
     if ev_path.is_file():

@@ -34,6 +34,11 @@ class FrameSource(ABC):
     def read(self) -> np.ndarray | None:
         """The next BGR frame, or None at the end of a finite source."""
 
+    def media_time(self, index: int) -> float:
+        """Seconds into the source of frame ``index``, the one :meth:`read` returned last. Sources
+        with their own clock (a video's time stamps) say it; others count frames at ``info.fps``."""
+        return index / self.info.fps
+
     def close(self) -> None:
         pass
 
@@ -125,6 +130,15 @@ def list_cameras(max_index: int = 4) -> list[int]:
 
 
 class VideoFileSource(FrameSource):
+    """A video file, its frames in order with the container's time stamps.
+
+    Time comes from the file, not from index / fps: a variable-frame-rate clip keeps its true
+    times. The header's frame rate is checked against the first frames' time stamps; when it is
+    missing or disagrees, a warning says so and ``info.fps`` is what the frames show.
+    """
+
+    PROBE_FRAMES = 12  # frames read ahead at open to check the frame rate
+
     def __init__(self, path: str | Path, live: bool = False):
         self.path = Path(path)
         self.live = live
@@ -133,32 +147,84 @@ class VideoFileSource(FrameSource):
         if self.path.is_dir():
             raise SourceError(f"{self.path}: is a folder; pass a video file (or use an image-folder source)")
         self._cap = cv2.VideoCapture(str(self.path))
-        ok, frame = (self._cap.read() if self._cap.isOpened() else (False, None))
-        if not ok or frame is None:
+        self._ahead: list[tuple[np.ndarray, float]] = []
+        while self._cap.isOpened() and len(self._ahead) < self.PROBE_FRAMES:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                break
+            self._ahead.append((frame, self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3))
+        if not self._ahead:
             self._cap.release()
             raise SourceError(f"{self.path}: not a readable video (corrupt, empty, or a codec OpenCV cannot decode)")
-        self._first = frame
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        fps = float(fps) if fps and 1.0 <= fps <= 240.0 else 30.0
+        first = self._ahead[0][0]
+        fps = self._frame_rate(float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0), [t for _, t in self._ahead])
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-        self.info = SourceInfo("video", str(self.path), frame.shape[1], frame.shape[0], fps, count)
+        self.info = SourceInfo("video", str(self.path), first.shape[1], first.shape[0], fps, count)
         self.frames_read = 0
         self.ended_early = False
+        self._stamps = self._increasing([t for _, t in self._ahead])
+        self._t0 = self._ahead[0][1]
+        self._last_s = 0.0
+
+    @staticmethod
+    def _increasing(times: list[float]) -> bool:
+        return len(times) >= 2 and all(b > a for a, b in zip(times, times[1:]))
+
+    def _frame_rate(self, header: float, times: list[float]) -> float:
+        """The header's rate if the time stamps agree with it, else what they show (with a warning)."""
+        seen = None
+        if self._increasing(times):  # over the whole span: OpenCV rounds stamps to the nominal grid
+            seen = (len(times) - 1) / (times[-1] - times[0])
+        valid = 1.0 <= header <= 240.0
+        if not valid:
+            guess = seen if seen and 1.0 <= seen <= 240.0 else 30.0
+            log.warning("%s: the header gives no usable frame rate (%s); using %.2f fps from the %s",
+                        self.path, header, guess, "frames' time stamps" if seen else "default, no time stamps")
+            return guess
+        if seen and abs(seen - header) > 0.02 * header:
+            log.warning("%s: the header says %.2f fps but the first frames come at %.2f fps (variable frame "
+                        "rate?); times follow the frames' own time stamps", self.path, header, seen)
+        return header
 
     def read(self) -> np.ndarray | None:
-        if self._first is not None:
-            frame, self._first = self._first, None
+        if self._ahead:
+            frame, t = self._ahead.pop(0)
         else:
             ok, frame = self._cap.read()
             if not ok or frame is None:
-                n = self.info.frame_count
-                if n and self.frames_read < 0.95 * n - 1:
-                    self.ended_early = True
-                    log.warning("%s: video stopped at frame %d of %d (truncated or corrupt file)",
-                                self.path, self.frames_read, n)
+                self._check_end()
                 return None
+            t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3
         self.frames_read += 1
+        if self._stamps and t - self._t0 > self._last_s:
+            self._last_s = t - self._t0
+        elif self._stamps and self.frames_read > 1:
+            self._stamps = False  # time stamps stopped increasing: count frames from here
+            log.warning("%s: frame time stamps stop increasing at frame %d; counting frames at %.2f fps",
+                        self.path, self.frames_read - 1, self.info.fps)
+        if not self._stamps:
+            self._last_s = (self.frames_read - 1) / self.info.fps if self.frames_read > 1 else 0.0
         return frame
+
+    def media_time(self, index: int) -> float:
+        return self._last_s
+
+    def _check_end(self) -> None:
+        """A file that stops well before its stated length is truncated or corrupt (judged by time
+        where the file has time stamps: a variable-rate file's frame count is only an estimate)."""
+        n = self.info.frame_count
+        if not n or self.ended_early:
+            return
+        if self._stamps:
+            expected = n / self.info.fps
+            early = self._last_s < 0.95 * expected - 2.0 / self.info.fps
+            where = f"{self._last_s:.2f} s of about {expected:.2f} s"
+        else:
+            early = self.frames_read < 0.95 * n - 1
+            where = f"frame {self.frames_read} of {n}"
+        if early:
+            self.ended_early = True
+            log.warning("%s: video stopped at %s (truncated or corrupt file)", self.path, where)
 
     def close(self) -> None:
         self._cap.release()

@@ -27,7 +27,7 @@ class Frame:
     t_ns: int
     image: np.ndarray  # H x W x 3 uint8, BGR
     source: SourceInfo
-    media_s: float = 0.0  # position in the source: index / fps for files, seconds since open for cameras
+    media_s: float = 0.0  # position in the source: its time stamps (files), seconds since open (cameras)
 
 
 class TrackState(str, enum.Enum):

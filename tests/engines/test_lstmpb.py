@@ -326,9 +326,8 @@ def test_corrupt_weights_file_is_refused(tmp_path):
 
 def test_missing_or_invalid_section_fields_are_named(tmp_path):
     model = LSTMPB(TINY)
-    bundle = write_lstmpb_bundle_folder(tmp_path, model, {"weights": "absent.safetensors"})
     with pytest.raises(BundleError, match=r"absent\.safetensors.*lstmpb\.weights"):
-        load_lstmpb(bundle)
+        write_lstmpb_bundle_folder(tmp_path, model, {"weights": "absent.safetensors"})  # refused when opened
     bundle = write_lstmpb_bundle_folder(tmp_path, model, {"config": {"hidden": 16, "layers": 2, "depth": 3}})
     with pytest.raises(BundleError, match=r"lstmpb\.config.*unknown field"):
         load_lstmpb(bundle)

@@ -94,3 +94,45 @@ def test_screenshot_button_saves_into_the_sessions_folder(make_window, settings)
     path = w.save_screenshot()
     assert path is not None and path.parent == settings.sessions_dir / "screenshots"
     assert not QImage(str(path)).isNull()
+
+
+def test_sigterm_finishes_a_recording_like_closing_the_window(tmp_path):
+    """kill, a logout or an experiment-control script stop the app without losing the session."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from realtime.runner import SAMPLE_CLIP
+
+    out = tmp_path / "rec"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, "-m", "gui.app", "--video", str(SAMPLE_CLIP), "--record", str(out),
+                             "--settings", str(tmp_path / "s.ini")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    frames = out / "frames.csv"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and proc.poll() is None:
+        if frames.is_file() and frames.read_text().count("\n") > 20:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    meta = json.loads((out / "session.json").read_text())
+    assert meta["complete"] and 20 < meta["frames"] < 600  # stopped mid-clip, session finished
+
+
+def test_missing_x11_libraries_are_named_with_their_packages(monkeypatch):
+    from gui.app import missing_desktop_libraries
+
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    present = {"xkbcommon-x11", "xcb-icccm", "xcb-image", "xcb-keysyms", "xcb-render-util", "xcb-shape", "xcb-xkb"}
+    assert missing_desktop_libraries(lambda lib: "lib.so" if lib in present else None) == ["libxcb-cursor0"]
+    assert missing_desktop_libraries(lambda lib: "lib.so") == []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # Qt will not use X11
+    assert missing_desktop_libraries(lambda lib: None) == []

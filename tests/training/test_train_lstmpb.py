@@ -282,6 +282,9 @@ def test_xgb_stage_writes_a_usable_bundle(cache, trained_dir, tmp_path, mode):
 
 
 def test_bundle_export_keeps_other_sections(cache, trained_dir, tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "sta.safetensors"))  # a bundle's parts must exist
     write_bundle_json(tmp_path, {"name": "both", "trained_on": "x", "landmark_normalization": "roi", "crop_size": 48,
                                  "clip_length": 16, "clip_rate_fps": 4.0, "sta": {"weights": "sta.safetensors"}})
     model, _, pbs, _ = tl.load_trained(trained_dir)

@@ -1,8 +1,13 @@
 """The sample clip shipped with the program (``realtime/data/sample.mp4``), reproducibly.
 
-A synthetic session of the astronaut photo (Eileen Collins, NASA, public domain): neutral, a genuine
-smile, a posed smile, genuine sadness, posed surprise and a genuine disgust, with events marking each
-expression's onset. Regenerate with ``python -m training.synth.sample OUT_DIR``.
+A synthetic session made from a face at rest: the portrait of Grace Hopper (U.S. Navy, public
+domain) that matplotlib ships as sample data. It shows, each from and back to the resting face: a
+genuine smile, genuine sadness, a posed smile, genuine disgust and posed anger, with events marking
+each expression's onset and end. Regenerate with ``python -m training.synth.sample OUT_DIR``.
+
+For a demo the expressions are clear (each episode's strongest action unit at full intensity) and
+held for 2-2.5 s, long enough for a valence clip (16 frames at 4 fps, 3.75 s) to see them; a
+posed expression still keeps its fast onset and offset, asymmetry and longer apex.
 """
 from __future__ import annotations
 
@@ -17,8 +22,17 @@ from training.synth.identities import BUILTIN_PHOTOS, base_identity
 from training.synth.render import ClipPlan, ClipRenderer
 from training.synth.timeline import Camera
 
-SEQUENCE = (("happiness", "genuine"), ("happiness", "fake"), ("sadness", "genuine"), ("surprise", "fake"),
-            ("disgust", "genuine"))
+SEQUENCE = (("happiness", "genuine"), ("sadness", "genuine"), ("happiness", "fake"), ("disgust", "genuine"),
+            ("anger", "fake"))
+PHOTO = BUILTIN_PHOTOS[1]  # Grace Hopper, at rest
+GAP_S = 2.5  # resting face between expressions
+
+
+def _strengthen(aus: dict[int, tuple[float, float]], peak: float) -> dict[int, tuple[float, float]]:
+    """All action units scaled by one factor so the strongest reaches ``peak``: what tells a posed
+    expression from a genuine one (which AUs are weak, the left/right ratio) is kept."""
+    k = max(1.0, peak / max(max(lr) for lr in aus.values()))
+    return {au: (left * k, right * k) for au, (left, right) in aus.items()}
 
 
 def write_sample(out_dir: str | Path, size: tuple[int, int] = (640, 480), fps: float = 30.0, seed: int = 2024) -> Path:
@@ -26,19 +40,18 @@ def write_sample(out_dir: str | Path, size: tuple[int, int] = (640, 480), fps: f
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    photo = BUILTIN_PHOTOS[0]
-    identity = base_identity(photo, (int(size[0] * 1.45), int(size[1] * 1.45)), 0.19 * size[0])
-    episodes, t = [], 1.5
+    identity = base_identity(PHOTO, (int(size[0] * 1.45), int(size[1] * 1.45)), 0.19 * size[0])
+    episodes, t = [], 2.0
     for expr, label in SEQUENCE:
         ep = draw_episode(expr, label, t, rng)
-        if label == "genuine":  # make the genuine ones clearly so for a demo
-            ep.aus = {au: (max(v[0], 0.6), max(v[1], 0.6)) for au, v in ep.aus.items()}
+        ep.aus = _strengthen(ep.aus, 1.0)
+        ep.apex = 2.0 if label == "genuine" else 2.5
         episodes.append(ep)
-        t = ep.end + 1.0
+        t = ep.end + GAP_S
     duration = t + 0.5
     cam = Camera.draw(rng)
-    cam.zoom, cam.offset, cam.roll_deg, cam.noise_sigma = 1.0, (0.0, 0.0), 0.0, 2.0
-    plan = ClipPlan("sample", "S001", photo.name, fps, int(round(duration * fps)), seed, episodes, cam, 0.25)
+    cam.zoom, cam.offset, cam.roll_deg, cam.noise_sigma = 1.0, (0.0, 0.0), 0.0, 1.0
+    plan = ClipPlan("sample", "S001", PHOTO.name, fps, int(round(duration * fps)), seed, episodes, cam, 0.25)
     path = out_dir / "sample.mp4"
     ClipRenderer(identity, size).render(plan, path)
     with (out_dir / "sample_events.csv").open("w", newline="", encoding="utf-8") as fh:
