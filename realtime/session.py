@@ -7,8 +7,11 @@
                           at the end "faults": what went wrong (a source that ended early or failed,
                           a model that did not load or faulted), empty for a clean run
     SESSION/frames.csv    one row per processed frame, appended and flushed as results arrive
-    SESSION/video.mp4     optional: the frames as captured
+    SESSION/video.mp4     optional: the frames on the session clock (frame k shows t_s = k / fps;
+                          a gap repeats the previous frame), so it lines up with frames.csv
     SESSION/events.csv    t_s,label markers
+    SESSION/drops.csv     only when frames were dropped: first_frame,frames,t_s for each run of
+                          frames captured but not processed (a live source kept the newest)
 
 ``session.json`` is written when recording starts and replaced (atomically, by rename) when it
 ends; rows already in ``frames.csv`` are never rewritten. A process killed mid-recording leaves
@@ -44,6 +47,7 @@ COLUMNS: tuple[str, ...] = (
     *(f"x{i}" for i in range(68)), *(f"y{i}" for i in range(68)),
 )
 EVENT_COLUMNS = ("t_s", "label")
+DROP_COLUMNS = ("first_frame", "frames", "t_s")  # a run of frames captured but not processed
 
 
 class SessionError(ValueError):
@@ -117,6 +121,11 @@ class SessionWriter(StoppableThread):
         self._video: cv2.VideoWriter | None = None
         self._events_lock = threading.Lock()
         self.rows = 0
+        self.frames_dropped = 0  # captured, never processed (see drops.csv)
+        self._last_index: int | None = None
+        self._drops_fh = None
+        self.video_frames = self.video_repeated = self.video_skipped = 0
+        self._last_image: np.ndarray | None = None
         self.meta: dict[str, Any] = {
             "schema": SCHEMA,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -186,19 +195,53 @@ class SessionWriter(StoppableThread):
             self._write(result, image)
 
     def _write(self, result: AffectResult, image: np.ndarray | None) -> None:
-        self._frames_csv.writerow(result_row(result, self.t_s(result)))
+        t_s = self.t_s(result)
+        self._note_gap(result.frame_index, t_s)
+        self._frames_csv.writerow(result_row(result, t_s))
         self._frames_fh.flush()
         self.rows += 1
         self.stats.processed += 1
         if image is not None:
-            if self._video is None:
-                h, w = image.shape[:2]
-                self._video = cv2.VideoWriter(str(self.root / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                              self.source.fps, (w, h))
-            self._video.write(image)
+            self._write_video(image, t_s)
+
+    def _note_gap(self, index: int, t_s: float) -> None:
+        """Frames captured but never processed (a live source keeps only the newest frame when
+        processing is busy) leave a gap in the frame numbers: each gap is a line of drops.csv."""
+        if self._last_index is not None and index > self._last_index + 1:
+            missing = index - self._last_index - 1
+            self.frames_dropped += missing
+            if self._drops_fh is None:
+                self._drops_fh = open(self.root / "drops.csv", "w", newline="", encoding="utf-8")
+                self._drops_csv = csv.writer(self._drops_fh)
+                self._drops_csv.writerow(DROP_COLUMNS)
+            self._drops_csv.writerow([self._last_index + 1, missing, f"{t_s:.4f}"])
+            self._drops_fh.flush()
+        self._last_index = index if self._last_index is None else max(index, self._last_index)
+
+    def _write_video(self, image: np.ndarray, t_s: float) -> None:
+        """video.mp4 runs on the session clock: its frame k shows the session at k / fps seconds.
+        A frame that comes late (a drop, a slow camera) repeats the previous one over the gap; one
+        that comes early (a source faster than its nominal rate) waits for the next slot."""
+        if self._video is None:
+            h, w = image.shape[:2]
+            self._video = cv2.VideoWriter(str(self.root / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                          self.source.fps, (w, h))
+        slot = int(np.floor(t_s * self.source.fps + 0.5))
+        if slot < self.video_frames:
+            self.video_skipped += 1
+            return
+        while self.video_frames < slot:  # repeat the last frame over a gap
+            self._video.write(self._last_image if self._last_image is not None else image)
+            self.video_frames += 1
+            self.video_repeated += 1
+        self._video.write(image)
+        self.video_frames += 1
+        self._last_image = image
 
     def teardown(self) -> None:
         self._frames_fh.close()
+        if self._drops_fh is not None:
+            self._drops_fh.close()
         with self._events_lock:
             self._events_fh.close()
         if self._video is not None:
@@ -209,7 +252,10 @@ class SessionWriter(StoppableThread):
         self.stop()
         self.join(timeout)
         self.meta.update(extra or {})
-        self.meta.update(complete=True, frames=self.rows,
+        if self.record_video:
+            self.meta["video_frames"] = {"written": self.video_frames, "repeated": self.video_repeated,
+                                         "skipped": self.video_skipped, "fps": self.source.fps}
+        self.meta.update(complete=True, frames=self.rows, frames_dropped=self.frames_dropped,
                          ended=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         _write_json_atomic(self.root / "session.json", self.meta)
 

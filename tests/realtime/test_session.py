@@ -73,3 +73,28 @@ def test_reader_names_what_is_wrong(tmp_path):
     (tmp_path / "session.json").write_text('{"schema": "other/1"}')
     with pytest.raises(SessionError, match="schema"):
         read_session(tmp_path)
+
+
+def test_drops_are_logged_and_the_video_keeps_the_session_clock(tmp_path):
+    import cv2
+
+    from realtime.types import AffectResult, Frame, SourceInfo
+
+    info = SourceInfo("camera", "0", 64, 48, 10.0)
+    writer = SessionWriter(tmp_path / "s", info, record_video=True)
+    writer.start()
+    # frames 3-4 never reach processing, frame 7 comes 0.3 s late, frame 8 early on the grid
+    for index, t in ((0, 0.0), (1, 0.1), (2, 0.2), (5, 0.5), (6, 0.6), (7, 1.0), (8, 1.02)):
+        image = np.full((48, 64, 3), 20 * index, np.uint8)
+        r = AffectResult(index, int(1e9 + t * 1e9), True)
+        writer(r, Frame(index, r.t_ns, image, info))
+    writer.finish()
+    s = read_session(tmp_path / "s")
+    assert len(s) == 7 and s.meta["frames_dropped"] == 2
+    assert (tmp_path / "s" / "drops.csv").read_text().splitlines() == ["first_frame,frames,t_s", "3,2,0.5000"]
+    assert s.meta["video_frames"] == {"written": 11, "repeated": 5, "skipped": 1, "fps": 10.0}
+    cap = cv2.VideoCapture(str(tmp_path / "s" / "video.mp4"))
+    shades = []
+    while (got := cap.read())[0]:
+        shades.append(int(round(got[1].mean() / 20)))
+    assert shades == [0, 1, 2, 2, 2, 5, 6, 6, 6, 6, 7]  # video frame k = session time k / 10 s
