@@ -771,6 +771,10 @@ class MainWindow(QMainWindow):
         return run.backend
 
     def _show_pipeline_errors(self, run: LiveRun) -> None:
+        if run.writer is not None and run.writer.failure:  # a full disk: say it now, keep analysing
+            failure = run.writer.failure
+            self.stop_recording()
+            self.messages.error(failure)
         for err in run.pipeline.errors():
             if err in self._shown_errors or err.startswith("capture:"):
                 continue

@@ -94,10 +94,10 @@ def analyze_one(job: BatchJob) -> tuple[str, bool, str]:
             raise
         why = run_until_done(pipeline)
         s = pipeline.stats()
-        faults = pipeline.faults()
         writer.finish({"stats": {k: s[k] for k in ("frames_captured", "frames_processed", "frames_with_face",
                                                     "dropped", "failed", "perception_ms", "latency_ms")},
-                       "stopped": why, "faults": faults})
+                       "stopped": why, "faults": pipeline.faults()})
+        faults = writer.meta["faults"]
         if faults:
             return job.video, False, "; ".join(faults)
         return job.video, True, (f"{writer.rows} frames, face on {s['frames_with_face']}, "

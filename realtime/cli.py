@@ -106,8 +106,8 @@ def cmd_analyze(args) -> int:
     if lsl is not None:
         lsl.close()
     s = pipeline.stats()
-    faults = pipeline.faults()
-    writer.finish({"stats": _summary(s), "stopped": why, "faults": faults})
+    writer.finish({"stats": _summary(s), "stopped": why, "faults": pipeline.faults()})
+    faults = writer.meta["faults"]  # the writer's own failure (a full disk) included
     print(f"\r{args.out}: {writer.rows} frames, face on {s['frames_with_face']}, "
           f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({why})")
     return _report_faults(faults, args.out)
@@ -200,13 +200,22 @@ def cmd_live(args) -> int:
     print_line(f"affectscope live: {source.info.kind} {source.info.uri} {source.info.width}x{source.info.height} "
                f"@ {source.info.fps:.1f} fps, bundle {bundle.name}, expression model {args.expression}"
                f"{', models: ' + ', '.join(w.name for w in pipeline.workers) if pipeline.workers else ', perception only'}")
-    why = run_until_done(pipeline, seconds=args.seconds, tick=lambda: print_line(status_line(pipeline, latest)))
+    said = []
+
+    def tick() -> None:
+        print_line(status_line(pipeline, latest))
+        if writer is not None and writer.failure and not said:  # within a second of the failed write
+            said.append(writer.failure)
+            print(f"affectscope: error: {writer.failure}", file=sys.stderr, flush=True)
+
+    why = run_until_done(pipeline, seconds=args.seconds, tick=tick)
     print_line(status_line(pipeline, latest))
     if lsl is not None:
         lsl.close()
     faults = pipeline.faults()
     if writer is not None:
         writer.finish({"stats": _summary(pipeline.stats()), "stopped": why, "faults": faults})
+        faults = writer.meta["faults"]
         print_line(f"recorded {writer.rows} frames to {args.record}")
     print_line(f"stopped: {why}")
     return _report_faults(faults, args.record or "live run")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import errno
 import json
 import logging
 import math
@@ -122,6 +123,7 @@ class SessionWriter(StoppableThread):
         self._events_lock = threading.Lock()
         self.rows = 0
         self.frames_dropped = 0  # captured, never processed (see drops.csv)
+        self.failure: str | None = None  # set when a write fails; the recording has stopped
         self._last_index: int | None = None
         self._drops_fh = None
         self.video_frames = self.video_repeated = self.video_skipped = 0
@@ -158,6 +160,9 @@ class SessionWriter(StoppableThread):
 
     # -- subscriber (any thread) -------------------------------------------------------------
     def __call__(self, result: AffectResult, frame: Frame) -> None:
+        if self.failure is not None:  # nothing more can be written: never hold up the pipeline
+            self.stats.dropped += 1
+            return
         item = (result, frame.image if self.record_video else None)
         while True:
             try:
@@ -182,8 +187,11 @@ class SessionWriter(StoppableThread):
     def add_event(self, label: str, t_s: float) -> None:
         """A marker at session time ``t_s`` (written and flushed at once; any thread)."""
         with self._events_lock:
-            self._events_csv.writerow([f"{t_s:.4f}", label])
-            self._events_fh.flush()
+            try:
+                self._events_csv.writerow([f"{t_s:.4f}", label])
+                self._events_fh.flush()
+            except (OSError, ValueError) as exc:  # ValueError: the file was closed after a failure
+                log.error("%s: marker %r at %.2f s not saved (%s)", self.root, label, t_s, exc)
 
     # -- writer thread -----------------------------------------------------------------------
     def loop(self) -> None:
@@ -192,7 +200,20 @@ class SessionWriter(StoppableThread):
                 result, image = self._q.get(timeout=0.1)
             except queue.Empty:
                 continue
-            self._write(result, image)
+            if self.failure is not None:
+                continue  # drain what was queued; it cannot be written
+            try:
+                self._write(result, image)
+            except OSError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        """A write failed (a full disk, a removed drive): the recording stops, what is on disk stays
+        readable, and ``failure`` says so for the front ends to show at once."""
+        why = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        self.failure = (f"recording stopped: cannot write to {self.root} ({why}); the {self.rows} frames written "
+                        f"before are readable")
+        log.error("%s", self.failure)
 
     def _write(self, result: AffectResult, image: np.ndarray | None) -> None:
         t_s = self.t_s(result)
@@ -239,13 +260,19 @@ class SessionWriter(StoppableThread):
         self._last_image = image
 
     def teardown(self) -> None:
-        self._frames_fh.close()
-        if self._drops_fh is not None:
-            self._drops_fh.close()
+        for close in (self._frames_fh.close, self._drops_fh.close if self._drops_fh else None,
+                      self._close_events, self._video.release if self._video is not None else None):
+            if close is None:
+                continue
+            try:
+                close()
+            except OSError as exc:  # flushing on a full disk
+                if self.failure is None:
+                    self._fail(exc)
+
+    def _close_events(self) -> None:
         with self._events_lock:
             self._events_fh.close()
-        if self._video is not None:
-            self._video.release()
 
     def finish(self, extra: dict | None = None, timeout: float = 30.0) -> None:
         """Write what is queued, close the files, and mark session.json complete."""
@@ -255,9 +282,15 @@ class SessionWriter(StoppableThread):
         if self.record_video:
             self.meta["video_frames"] = {"written": self.video_frames, "repeated": self.video_repeated,
                                          "skipped": self.video_skipped, "fps": self.source.fps}
+        if self.failure is not None:
+            self.meta["faults"] = [*self.meta.get("faults", []), self.failure]
         self.meta.update(complete=True, frames=self.rows, frames_dropped=self.frames_dropped,
                          ended=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-        _write_json_atomic(self.root / "session.json", self.meta)
+        try:
+            _write_json_atomic(self.root / "session.json", self.meta)
+        except OSError as exc:  # the disk is still full: the first session.json stays ("complete": false)
+            log.error("%s: cannot finish session.json (%s); the rows in frames.csv are readable", self.root,
+                      exc.strerror or exc)
 
 
 @dataclass

@@ -208,3 +208,20 @@ def test_pipeline_thread_errors_reach_the_banner_not_a_dialog(make_window, qtbot
     assert "ZeroDivisionError" in w.messages.current.text and "faulty" in w.messages.current.text
     assert w.messages.isVisible()
     assert not caught or all(c[0] is ZeroDivisionError for c in caught)
+
+
+def test_a_full_disk_is_shown_at_once_and_analysis_goes_on(make_window, qtbot, short_clip, tmp_path):
+    from full_disk import fill_disk_after
+
+    w = make_window()
+    w.source_bar.loop.setChecked(False)
+    w.open_video(short_clip, start=False)
+    w.start_recording(tmp_path / "full")
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 3, timeout=8000)
+    fill_disk_after(w.run.writer, room=0)
+    qtbot.waitUntil(lambda: w.messages.current is not None and "disk is full" in w.messages.current.text,
+                    timeout=3000)
+    assert w.messages.current.level == "error" and not w.run.recording
+    assert w.mode == "live"  # the analysis goes on
+    s = read_session(tmp_path / "full")
+    assert s.complete and len(s) >= 3 and "disk is full" in s.meta["faults"][0]

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+from full_disk import fill_disk_after
 import pytest
 
 from realtime.face_tracker import FaceTracker
@@ -98,3 +99,31 @@ def test_drops_are_logged_and_the_video_keeps_the_session_clock(tmp_path):
     while (got := cap.read())[0]:
         shades.append(int(round(got[1].mean() / 20)))
     assert shades == [0, 1, 2, 2, 2, 5, 6, 6, 6, 6, 7]  # video frame k = session time k / 10 s
+
+
+def test_a_full_disk_stops_the_recording_at_once_and_keeps_what_was_written(tmp_path):
+    import time
+
+    from realtime.types import AffectResult, Frame, SourceInfo
+
+    info = SourceInfo("camera", "0", 64, 48, 30.0)
+    writer = SessionWriter(tmp_path / "s", info)
+    fill_disk_after(writer, room=2_000)  # about a dozen rows
+    writer.start()
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(40):
+        r = AffectResult(i, int(1e9 + i * 33e6), False)
+        writer(r, Frame(i, r.t_ns, image, info))
+    deadline = time.monotonic() + 5
+    while writer.failure is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer.failure and "the disk is full" in writer.failure
+    t0 = time.perf_counter()
+    for i in range(40, 1000):  # the pipeline is never held up by a writer that cannot write
+        r = AffectResult(i, int(1e9 + i * 33e6), False)
+        writer(r, Frame(i, r.t_ns, image, info))
+    assert time.perf_counter() - t0 < 0.5
+    writer.finish({"faults": []})
+    s = read_session(tmp_path / "s")
+    assert 5 <= len(s) == writer.rows < 40 and list(s.data["frame"]) == list(range(len(s)))
+    assert s.meta["faults"] == [writer.failure]
