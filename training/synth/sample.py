@@ -5,9 +5,8 @@ domain) that matplotlib ships as sample data. It shows, each from and back to th
 genuine smile, genuine sadness, a posed smile, genuine disgust and posed anger, with events marking
 each expression's onset and end. Regenerate with ``python -m training.synth.sample OUT_DIR``.
 
-For a demo the expressions are clear (each episode's strongest action unit at full intensity) and
-held for 2-2.5 s, long enough for a valence clip (16 frames at 4 fps, 3.75 s) to see them; a
-posed expression still keeps its fast onset and offset, asymmetry and longer apex.
+For a demo each expression is a clear example of its class (:func:`clear_episode`) and is held for
+2.5-3 s, long enough for a valence clip (16 frames at 4 fps, 3.75 s) to see it.
 """
 from __future__ import annotations
 
@@ -17,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from training.synth.expressions import draw_episode
+from training.synth.expressions import SPECS
 from training.synth.identities import BUILTIN_PHOTOS, base_identity
 from training.synth.render import ClipPlan, ClipRenderer
-from training.synth.timeline import Camera
+from training.synth.timeline import Camera, Episode
 
 SEQUENCE = (("happiness", "genuine"), ("sadness", "genuine"), ("happiness", "fake"), ("disgust", "genuine"),
             ("anger", "fake"))
@@ -28,11 +27,31 @@ PHOTO = BUILTIN_PHOTOS[1]  # Grace Hopper, at rest
 GAP_S = 2.5  # resting face between expressions
 
 
-def _strengthen(aus: dict[int, tuple[float, float]], peak: float) -> dict[int, tuple[float, float]]:
-    """All action units scaled by one factor so the strongest reaches ``peak``: what tells a posed
-    expression from a genuine one (which AUs are weak, the left/right ratio) is kept."""
-    k = max(1.0, peak / max(max(lr) for lr in aus.values()))
-    return {au: (left * k, right * k) for au, (left, right) in aus.items()}
+def clear_episode(expression: str, label: str, start: float, rng: np.random.Generator) -> Episode:
+    """An unambiguous example of a genuine or a posed expression, for a demo.
+
+    The generator's training clips draw every cue from overlapping ranges; here each cue sits at
+    the end of its range that the literature gives its class. Genuine: every AU of the expression
+    at 80 % of its range, the reliable ones included, nearly symmetric, raised-cosine onset of 1 s
+    and offset of 1.2 s. Posed: the reliable AUs at the bottom of their range, the rest at 80 %,
+    the weaker side at 55 %, a linear onset of 0.15 s, a flat apex and an abrupt 0.2 s offset.
+    """
+    spec = SPECS[expression]
+    genuine = label == "genuine"
+    aus = {}
+    for au_spec in spec.genuine if genuine else spec.fake:
+        if not genuine and au_spec.au in spec.reliable:
+            value = au_spec.lo
+        elif au_spec.p < 0.5:
+            continue
+        else:
+            value = au_spec.lo + 0.8 * (au_spec.hi - au_spec.lo)
+        aus[au_spec.au] = (value, value * (0.95 if genuine else 0.55))
+    delays = {au: float(rng.uniform(0.0, 0.15 if genuine else 0.03)) for au in aus}
+    return Episode(expression, label, start, onset=1.0 if genuine else 0.15, apex=2.5 if genuine else 3.0,
+                   offset=1.2 if genuine else 0.2, smooth_onset=genuine, smooth_offset=genuine,
+                   wobble=0.05 if genuine else 0.01, wobble_hz=float(rng.uniform(0.4, 1.2)), aus=aus,
+                   au_delay=delays)
 
 
 def write_sample(out_dir: str | Path, size: tuple[int, int] = (640, 480), fps: float = 30.0, seed: int = 2024) -> Path:
@@ -43,9 +62,7 @@ def write_sample(out_dir: str | Path, size: tuple[int, int] = (640, 480), fps: f
     identity = base_identity(PHOTO, (int(size[0] * 1.45), int(size[1] * 1.45)), 0.19 * size[0])
     episodes, t = [], 2.0
     for expr, label in SEQUENCE:
-        ep = draw_episode(expr, label, t, rng)
-        ep.aus = _strengthen(ep.aus, 1.0)
-        ep.apex = 2.0 if label == "genuine" else 2.5
+        ep = clear_episode(expr, label, t, rng)
         episodes.append(ep)
         t = ep.end + GAP_S
     duration = t + 0.5
