@@ -133,7 +133,7 @@ class SessionBar(QToolBar):
         self.marker_label = QLineEdit()
         self.marker_label.setPlaceholderText("marker label")
         self.marker_label.setMaximumWidth(130)
-        self.marker_label.setToolTip("Label of the next marker (a number is added)")
+        self.marker_label.setToolTip("Label of the next marker (a number is added); Enter adds a marker")
         self.addWidget(self.marker_label)
         self.marker = QAction("⚑ Marker (M)", self)
         self.marker.setToolTip("Add a marker at the current time (key M)")

@@ -151,6 +151,8 @@ class MainWindow(QMainWindow):
         ses.record.toggled.connect(self._on_record_toggled)
         ses.record_video.toggled.connect(lambda on: setattr(self.settings, "record_video", on))
         ses.marker.triggered.connect(lambda: self.add_marker())
+        # The M shortcut types an "m" while the label field has focus; there Enter adds the marker.
+        ses.marker_label.returnPressed.connect(lambda: self.add_marker())
         ses.marker_label.editingFinished.connect(
             lambda: setattr(self.settings, "marker_label", ses.marker_label.text().strip() or "marker"))
         ses.screenshot.triggered.connect(lambda: self.save_screenshot())

@@ -225,3 +225,18 @@ def test_a_full_disk_is_shown_at_once_and_analysis_goes_on(make_window, qtbot, s
     assert w.mode == "live"  # the analysis goes on
     s = read_session(tmp_path / "full")
     assert s.complete and len(s) >= 3 and "disk is full" in s.meta["faults"][0]
+
+
+def test_enter_in_the_marker_label_field_adds_a_marker(make_window, qtbot, affect_factory, short_clip, tmp_path):
+    w = make_window(pipeline_factory=affect_factory)
+    w.open_video(short_clip, start=False)
+    w.start_recording(tmp_path / "rec")
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 5, timeout=8000)
+    field = w.session_bar.marker_label
+    field.clear()
+    field.setFocus()
+    qtbot.keyClicks(field, "probe")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert w.stop_recording() is not None
+    assert [label for _, label in read_session(tmp_path / "rec").events] == ["probe 1"]
+    assert len(w.plots.markers) == 1
