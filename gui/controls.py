@@ -127,7 +127,7 @@ class SessionBar(QToolBar):
         self.record.setShortcut(QKeySequence("Ctrl+R"))
         self.addAction(self.record)
         self.record_video = QCheckBox("with video")
-        self.record_video.setToolTip("Also store the frames as video.mp4, for replay")
+        self.record_video.setToolTip("Also store the frames as video (video.mkv), for replay")
         self.addWidget(self.record_video)
         self.addSeparator()
         self.marker_label = QLineEdit()

@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", required=True, metavar="SESSION_DIR", help="new session folder to write")
     a.add_argument("--jobs", type=jobs_argument, default=default_jobs(), metavar="N",
                    help="with several videos: how many are analysed at once, one process each")
-    a.add_argument("--save-video", action="store_true", help="also store the frames as video.mp4 in the session")
+    a.add_argument("--save-video", action="store_true", help="also store the frames as video (video.mkv) in the session")
     _model_options(a)
     add_lsl_arguments(a, markers_in=False)
     a.set_defaults(fn=cmd_analyze)
@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--camera", type=_camera_index, metavar="N", help="camera index")
     src.add_argument("--video", metavar="FILE", help="video file played at its frame rate")
     lv.add_argument("--record", metavar="SESSION_DIR", help="record a session folder")
-    lv.add_argument("--no-video", action="store_true", help="with --record: do not store video.mp4")
+    lv.add_argument("--no-video", action="store_true", help="with --record: do not store the video")
     lv.add_argument("--headless", action="store_true", help="no window: print a line of live figures per second")
     lv.add_argument("--seconds", type=_positive_float, metavar="S", help="stop after S seconds")
     _model_options(lv)

@@ -3,7 +3,7 @@
 ``affectscope replay SESSION [--speed X] [--from S] [--lsl]`` plays the recorded rows back at
 their recorded times (prints a status line per second; ``--lsl`` republishes them, markers
 included, on Lab Streaming Layer). ``--reanalyze --out NEW_SESSION`` runs the current bundle on
-the session's ``video.mp4`` into a new session, carrying the markers over.
+the session's video into a new session, carrying the markers over.
 
 :class:`SessionPlayer` (Qt-free) is the engine, shared with the GUI: it yields
 :class:`PlaybackItem` s (the recorded row with its video frame) in time order, paced by a clock
@@ -40,7 +40,8 @@ class PlaybackItem:
     """One recorded row and its video frame.
 
     ``values`` maps every frames.csv column to its value (NaN where the cell was empty); ``image``
-    is the H×W×3 BGR frame from video.mp4, or None when the session has no (readable) video.
+    is the H×W×3 BGR frame of the session's video that shows the row, or None when the session has
+    no (readable) video.
     """
 
     row: int
@@ -103,6 +104,7 @@ class SessionPlayer:
         self.video_frames = 0
         self._cap: cv2.VideoCapture | None = None
         self._cap_pos = 0
+        self._last_image: np.ndarray | None = None
         self._lock = threading.Lock()
         if video:
             self._open_video()
@@ -113,7 +115,7 @@ class SessionPlayer:
     def _open_video(self) -> None:
         path = self.session.video
         if path is None:
-            self.video_note = "no video.mp4 in this session: replaying the recorded results alone"
+            self.video_note = "no video in this session: replaying the recorded results alone"
             return
         cap = cv2.VideoCapture(str(path))
         ok = cap.isOpened() and cap.read()[0]
@@ -125,18 +127,23 @@ class SessionPlayer:
         cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         self._cap, self._cap_pos = cap, 0
         self.video_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        if self.video_frames and self.video_frames != len(self.session):
-            self.video_note = (f"{path.name} holds {self.video_frames} frames for {len(self.session)} rows; rows past "
+        needed = self.session.video_frame(len(self.session) - 1) + 1 if len(self.session) else 0
+        if self.video_frames and self.video_frames < needed:
+            self.video_note = (f"{path.name} holds {self.video_frames} frames, the rows need {needed}; rows past "
                                f"its end replay without an image")
 
     def _image(self, row: int) -> np.ndarray | None:
         if self._cap is None:
             return None
-        if row != self._cap_pos:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, row)
+        k = self.session.video_frame(row)  # the video runs on the session clock
+        if k == self._cap_pos - 1 and self._last_image is not None:
+            return self._last_image  # several rows within one video frame
+        if k != self._cap_pos:
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, k)
         ok, img = self._cap.read()
-        self._cap_pos = row + 1 if ok else -1
-        return img if ok else None
+        self._cap_pos = k + 1 if ok else -1
+        self._last_image = img if ok else None
+        return self._last_image
 
     @property
     def has_video(self) -> bool:
@@ -374,7 +381,7 @@ def play(player: SessionPlayer, subscribers: list[Subscriber] = (), on_marker: l
 def reanalyze(session: Session | str | Path, out: str | Path, bundle, expression_model: str = "pooled",
               backend: str = "auto", landmark_model: str | None = None, record_video: bool = False,
               subscribers: list[Subscriber] = (), tick: Callable | None = None):
-    """Run ``bundle`` on the session's video.mp4 into a new session at ``out``; the markers are
+    """Run ``bundle`` on the session's video into a new session at ``out``; the markers are
     carried over, mapped row by row onto the new session's time axis (the new one runs on video
     time, frame k at k/fps; the old one on capture time). Returns (SessionWriter, stop reason)."""
     from realtime.runner import build_pipeline, open_session_writer, run_until_done
@@ -382,7 +389,7 @@ def reanalyze(session: Session | str | Path, out: str | Path, bundle, expression
 
     session = session if isinstance(session, Session) else read_session(session)
     if session.video is None:
-        raise SessionError(f"{session.root}: has no video.mp4, so there is nothing to re-analyse "
+        raise SessionError(f"{session.root}: has no video, so there is nothing to re-analyse "
                            f"(its recorded results can still be replayed)")
     try:
         source = VideoFileSource(session.video)
@@ -439,7 +446,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reanalyze", action="store_true",
                    help="run the current bundle on the session's video into a new session (needs --out)")
     p.add_argument("--out", metavar="NEW_SESSION", help="with --reanalyze: the new session folder")
-    p.add_argument("--save-video", action="store_true", help="with --reanalyze: also store video.mp4 in the new session")
+    p.add_argument("--save-video", action="store_true", help="with --reanalyze: also store the video in the new session")
     add_lsl_arguments(p, markers_in=False)
     _model_options(p)
 

@@ -7,8 +7,9 @@
                           at the end "faults": what went wrong (a source that ended early or failed,
                           a model that did not load or faulted), empty for a clean run
     SESSION/frames.csv    one row per processed frame, appended and flushed as results arrive
-    SESSION/video.mp4     optional: the frames on the session clock (frame k shows t_s = k / fps;
-                          a gap repeats the previous frame), so it lines up with frames.csv
+    SESSION/video.mkv     optional: the frames on the session clock (frame k shows t_s = k / fps;
+                          a gap repeats the previous frame), so it lines up with frames.csv;
+                          Matroska, readable up to the last frame after a kill
     SESSION/events.csv    t_s,label markers
     SESSION/drops.csv     only when frames were dropped: first_frame,frames,t_s for each run of
                           frames captured but not processed (a live source kept the newest)
@@ -49,6 +50,9 @@ COLUMNS: tuple[str, ...] = (
 )
 EVENT_COLUMNS = ("t_s", "label")
 DROP_COLUMNS = ("first_frame", "frames", "t_s")  # a run of frames captured but not processed
+# Matroska: written as it goes, so a killed recording leaves every frame up to the kill readable
+# (MP4 writes its index on close). MPEG-4 Part 2 video, as OpenCV's wheels can encode it.
+VIDEO_FILE = "video.mkv"
 
 
 class SessionError(ValueError):
@@ -137,9 +141,11 @@ class SessionWriter(StoppableThread):
             "expression_model": expression_model,
             "software": software_versions(),
             "settings": settings or {},
-            "video": "video.mp4" if record_video else None,
+            "video": VIDEO_FILE if record_video else None,
             "complete": False,
         }
+        if record_video:  # the clock is known from the start, so even a killed session replays in step
+            self.meta["video_frames"] = {"fps": source.fps}
         try:
             self._create_files()
         except OSError as exc:
@@ -240,12 +246,12 @@ class SessionWriter(StoppableThread):
         self._last_index = index if self._last_index is None else max(index, self._last_index)
 
     def _write_video(self, image: np.ndarray, t_s: float) -> None:
-        """video.mp4 runs on the session clock: its frame k shows the session at k / fps seconds.
+        """The video runs on the session clock: its frame k shows the session at k / fps seconds.
         A frame that comes late (a drop, a slow camera) repeats the previous one over the gap; one
         that comes early (a source faster than its nominal rate) waits for the next slot."""
         if self._video is None:
             h, w = image.shape[:2]
-            self._video = cv2.VideoWriter(str(self.root / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+            self._video = cv2.VideoWriter(str(self.root / VIDEO_FILE), cv2.VideoWriter_fourcc(*"mp4v"),
                                           self.source.fps, (w, h))
         slot = int(np.floor(t_s * self.source.fps + 0.5))
         if slot < self.video_frames:
@@ -312,8 +318,22 @@ class Session:
 
     @property
     def video(self) -> Path | None:
-        p = self.root / "video.mp4"
-        return p if p.is_file() else None
+        """The session's video file: the one session.json names, else video.mkv or (sessions
+        recorded before Matroska) video.mp4; None when there is none."""
+        names = [self.meta.get("video")] if isinstance(self.meta.get("video"), str) else []
+        for name in [*names, VIDEO_FILE, "video.mp4"]:
+            p = self.root / name
+            if p.is_file():
+                return p
+        return None
+
+    def video_frame(self, row: int) -> int:
+        """Index of the video frame that shows ``row``: on the session clock for sessions that
+        record it (``video_frames.fps`` in session.json), else one video frame per row."""
+        timing = self.meta.get("video_frames")
+        if isinstance(timing, dict) and float(timing.get("fps") or 0) > 0:
+            return int(np.floor(self.data["t_s"][row] * float(timing["fps"]) + 0.5))
+        return row
 
     def __len__(self) -> int:
         return len(self.data["frame"])

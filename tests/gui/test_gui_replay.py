@@ -83,10 +83,10 @@ def test_play_advances_at_the_chosen_speed_and_stops_at_the_end(make_window, qtb
 def test_a_session_without_video_replays_its_results(make_window, qtbot, recorded_session, tmp_path):
     copy = tmp_path / "novideo"
     shutil.copytree(recorded_session, copy)
-    (copy / "video.mp4").unlink()
+    (copy / "video.mkv").unlink()
     w = make_window()
     assert w.open_session(copy)
-    assert "no video.mp4" in w.messages.current.text and w.messages.current.level == "warning"
+    assert "no video in this session" in w.messages.current.text and w.messages.current.level == "warning"
     w.seek_row(30)
     assert w.video.shown_rgb is None
     assert w.plots.cursor_t == pytest.approx(read_session(copy).data["t_s"][30])

@@ -94,7 +94,7 @@ def test_drops_are_logged_and_the_video_keeps_the_session_clock(tmp_path):
     assert len(s) == 7 and s.meta["frames_dropped"] == 2
     assert (tmp_path / "s" / "drops.csv").read_text().splitlines() == ["first_frame,frames,t_s", "3,2,0.5000"]
     assert s.meta["video_frames"] == {"written": 11, "repeated": 5, "skipped": 1, "fps": 10.0}
-    cap = cv2.VideoCapture(str(tmp_path / "s" / "video.mp4"))
+    cap = cv2.VideoCapture(str(tmp_path / "s" / "video.mkv"))
     shades = []
     while (got := cap.read())[0]:
         shades.append(int(round(got[1].mean() / 20)))
