@@ -724,8 +724,9 @@ class MainWindow(QMainWindow):
         st, run = self.status, self.run
         st.show_display_rate(self.video.rate.rate())
         if run is not None and run.running:
-            rec = f"● REC {run.writer.rows} frames → {run.record_path.name}" if run.recording else ""
+            rec = f"● REC {run.writer.rows} frames" if run.recording else ""
             st.show_live(run.spec.label, run.pipeline.stats(), self._backend_label(run), rec)
+            st["rec"].setToolTip(f"Recording to {run.record_path}" if run.recording else "Recording")
             latest = run.bridge.latest()
             st.show_face(None if latest is None else latest.face)
             self._show_pipeline_errors(run)

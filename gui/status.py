@@ -33,6 +33,9 @@ class StatusLine:
             label = QLabel("")
             label.setToolTip(tip)
             label.setContentsMargins(4, 0, 4, 0)
+            # A minimum width of its own stops the label's text from setting the status bar's (and
+            # so the window's) minimum width: long text is cut, the window never grows for it.
+            label.setMinimumWidth(1)
             self.labels[key] = label
             bar.addPermanentWidget(label)
         self.labels["rec"].setStyleSheet("color: #b3261e; font-weight: bold;")

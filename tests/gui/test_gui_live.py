@@ -240,3 +240,15 @@ def test_enter_in_the_marker_label_field_adds_a_marker(make_window, qtbot, affec
     assert w.stop_recording() is not None
     assert [label for _, label in read_session(tmp_path / "rec").events] == ["probe 1"]
     assert len(w.plots.markers) == 1
+
+
+def test_recording_never_widens_the_window(make_window, qtbot, affect_factory, short_clip, tmp_path):
+    w = make_window(pipeline_factory=affect_factory)
+    w.resize(1400, 900)
+    w.open_video(short_clip, start=False)
+    w.start_recording(tmp_path / ("a-long-session-folder-name-" + "x" * 60))
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 20, timeout=8000)
+    qtbot.wait(600)  # a few status refreshes with the recording's text
+    assert w.width() == 1400 and w.minimumSizeHint().width() < 1400
+    assert w.status["rec"].text().startswith("● REC") and "x" * 60 in w.status["rec"].toolTip()
+    w.stop_recording()
