@@ -260,6 +260,8 @@ def _window_options(p: argparse.ArgumentParser) -> None:
 
 # -- bench --------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
+    if args.soak is not None:
+        return _soak(args)
     from realtime.bench import run_bench
 
     report = run_bench(video=args.video, seconds=args.seconds, bundle_dir=args.bundle,
@@ -268,6 +270,23 @@ def cmd_bench(args) -> int:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
+
+
+def _soak(args) -> int:
+    from realtime.runner import SAMPLE_CLIP
+    from realtime.session import SessionError
+    from realtime.soak import run_soak
+    from realtime.sources import SourceError
+
+    try:
+        report = run_soak(args.video or SAMPLE_CLIP, args.soak, bundle_dir=args.bundle, record=args.record,
+                          every_s=args.every, expression_model=args.expression, backend=args.backend)
+    except (SourceError, SessionError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 1 if report["faults"] else 0
 
 
 # -- commands that live in the training package -------------------------------------------------
@@ -367,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seconds", type=_positive_float, default=10.0, metavar="S", help="length of the paced run (default 10)")
     b.add_argument("--fps", type=_positive_float, default=30.0, help="pace of the paced run (default 30)")
     b.add_argument("--json", metavar="OUT", help="also write the report as JSON")
+    b.add_argument("--soak", type=_positive_float, metavar="MINUTES",
+                   help="instead: run live (looping the clip, default the sample clip) with both models and a "
+                        "recording for MINUTES, sampling memory, threads, open files and frame counts")
+    b.add_argument("--every", type=_positive_float, default=10.0, metavar="S", help="--soak: seconds between samples")
+    b.add_argument("--record", metavar="SESSION_DIR", help="--soak: keep the recording in this (new) folder")
     _model_options(b)
     b.set_defaults(fn=cmd_bench)
 

@@ -7,6 +7,7 @@ A camera that stops delivering is reopened a bounded number of times with back-o
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -228,6 +229,39 @@ class VideoFileSource(FrameSource):
 
     def close(self) -> None:
         self._cap.release()
+
+
+class LoopingVideoSource(FrameSource):
+    """A video file played over and over, as one source: no rebuild between loops, and the media
+    time keeps counting (loop k starts where loop k-1 ended), so a long run has one clock."""
+
+    def __init__(self, path: str | Path, live: bool = True):
+        self.path = Path(path)
+        self.live = live
+        self._video = VideoFileSource(self.path, live)
+        self.info = dataclasses.replace(self._video.info, frame_count=None)  # endless
+        self.loops = 0
+        self._offset = 0.0
+        self._last = 0.0
+
+    def read(self) -> np.ndarray | None:
+        frame = self._video.read()
+        if frame is None:
+            self._video.close()
+            self._offset = self._last + 1.0 / self.info.fps
+            self._video = VideoFileSource(self.path, self.live)
+            self.loops += 1
+            frame = self._video.read()
+            if frame is None:
+                raise SourceError(f"{self.path}: gives no frames when reopened")
+        self._last = self._offset + self._video.media_time(0)
+        return frame
+
+    def media_time(self, index: int) -> float:
+        return self._last
+
+    def close(self) -> None:
+        self._video.close()
 
 
 class ImageFolderSource(FrameSource):
