@@ -23,8 +23,8 @@ from realtime.session import SessionError, SessionWriter
 from realtime.sources import (
     CameraSource,
     FrameSource,
+    LoopingVideoSource,
     SourceError,
-    VideoFileSource,
     list_cameras,
 )
 
@@ -64,11 +64,12 @@ class SourceSpec:
             return f"Camera {self.value}"
         return "Sample clip (demo)" if self.is_demo else Path(self.value).name
 
-    def open(self) -> FrameSource:
-        """Open the source (raises SourceError with a message for the user)."""
+    def open(self, loop: bool = False) -> FrameSource:
+        """Open the source (raises SourceError with a message for the user). A video plays at its
+        frame rate; with ``loop`` it starts over at its end, as one source (no rebuild)."""
         if self.kind == "camera":
             return CameraSource(int(self.value))
-        return VideoFileSource(self.value, live=True)
+        return LoopingVideoSource(self.value, live=True, looping=loop)
 
 
 def new_session_dir(parent: str | Path, now: _dt.datetime | None = None) -> Path:
@@ -115,7 +116,7 @@ class LiveRun(QObject):
     def __init__(self, spec: SourceSpec, bundle: Bundle, expression_model: str, backend: str = "auto",
                  landmark_model: str | None = None, factory: PipelineFactory | None = None,
                  record_to: str | Path | None = None, record_video: bool = True, time_offset_s: float = 0.0,
-                 parent: QObject | None = None):
+                 loop: bool = False, parent: QObject | None = None):
         super().__init__(parent)
         self.spec, self.bundle, self.expression_model = spec, bundle, expression_model
         self.backend, self.landmark_model = backend, landmark_model
@@ -127,6 +128,7 @@ class LiveRun(QObject):
         self.error: str | None = None
         self._record_to = Path(record_to) if record_to else None
         self._record_video = record_video
+        self._loop = loop
         self._cancel = threading.Event()
         self._starter: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -142,7 +144,7 @@ class LiveRun(QObject):
     def _build(self) -> None:
         pipeline = None
         try:
-            source = self.spec.open()
+            source = self.spec.open(loop=self._loop and self._record_to is None)
             try:
                 pipeline = self.factory(source, self.bundle, self.expression_model, self.backend, self.landmark_model)
             except BaseException:
@@ -204,7 +206,18 @@ class LiveRun(QObject):
             raise RuntimeError(f"already recording to {self.record_path}")
         self._record_video = record_video
         self._open_writer(self.pipeline, Path(folder))
+        self._apply_looping()
         return Path(folder)
+
+    def set_looping(self, on: bool) -> None:
+        """Loop a video source at its end (never while recording: a session is one pass)."""
+        self._loop = on
+        self._apply_looping()
+
+    def _apply_looping(self) -> None:
+        source = self.pipeline.source if self.pipeline is not None else None
+        if isinstance(source, LoopingVideoSource):
+            source.looping = self._loop and not self.recording
 
     def stop_recording(self, why: str = "stopped by the user") -> tuple[Path, int] | None:
         """Finish the session folder; returns (folder, rows written) or None if not recording."""
@@ -217,6 +230,7 @@ class LiveRun(QObject):
         writer.finish({"stopped": why, "stats": {k: stats[k] for k in ("frames_captured", "frames_processed",
                                                                         "frames_with_face", "dropped", "failed")
                                                  if k in stats}})
+        self._apply_looping()
         return self.record_path, writer.rows
 
     def add_marker(self, label: str) -> float | None:

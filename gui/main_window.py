@@ -387,7 +387,7 @@ class MainWindow(QMainWindow):
         self._last_frame_wall = 0.0
         self.run = LiveRun(spec, self.bundle, self.expression_model, self.backend, self.landmark_model,
                            self.pipeline_factory, record_to=record_to, record_video=self.settings.record_video,
-                           time_offset_s=time_offset_s)
+                           time_offset_s=time_offset_s, loop=self.source_bar.loop.isChecked())
         self.run.started.connect(self._on_started)
         self.run.failed.connect(self._on_failed)
         self.run.start()
@@ -455,16 +455,11 @@ class MainWindow(QMainWindow):
             self.messages.error(f"{run.spec.label}: {errors[0].split(': ', 1)[1]}")
         else:
             why = "end of video"
-        last_t = run.bridge.latest().media_s + run.bridge.time_offset_s if run.bridge.latest() else 0.0
-        fps = run.pipeline.source.info.fps
-        loop = (not errors and run.spec.kind == "video" and self.source_bar.loop.isChecked() and not run.recording)
-        self._stopped_why = None if loop else why
+        # A looping video never ends here: it starts over inside its source, with no rebuild.
+        self._stopped_why = why
         self.stop(why)
-        if loop:
-            self.start(time_offset_s=last_t + 1.0 / fps)
-        else:
-            self.video.caption.setText(f"{why} — press Start to run again")
-            self.video.caption.setVisible(True)
+        self.video.caption.setText(f"{why} — press Start to run again")
+        self.video.caption.setVisible(True)
 
     # -- recording ------------------------------------------------------------------------------
     def start_recording(self, folder: str | Path | None = None) -> Path | None:
@@ -818,6 +813,8 @@ class MainWindow(QMainWindow):
 
     def _on_loop_toggled(self, on: bool) -> None:
         self.settings.loop_video = on
+        if self.run is not None:
+            self.run.set_looping(on)
 
     # ======================================================================================
     # closing

@@ -233,20 +233,24 @@ class VideoFileSource(FrameSource):
 
 class LoopingVideoSource(FrameSource):
     """A video file played over and over, as one source: no rebuild between loops, and the media
-    time keeps counting (loop k starts where loop k-1 ended), so a long run has one clock."""
+    time keeps counting (loop k starts where loop k-1 ended), so a long run has one clock.
+    ``looping`` may be switched off while it runs (e.g. while recording): the source then ends at
+    the end of the file it is playing."""
 
-    def __init__(self, path: str | Path, live: bool = True):
+    def __init__(self, path: str | Path, live: bool = True, looping: bool = True):
         self.path = Path(path)
         self.live = live
+        self.looping = looping
         self._video = VideoFileSource(self.path, live)
         self.info = dataclasses.replace(self._video.info, frame_count=None)  # endless
         self.loops = 0
+        self.ended_early = False
         self._offset = 0.0
         self._last = 0.0
 
     def read(self) -> np.ndarray | None:
         frame = self._video.read()
-        if frame is None:
+        if frame is None and self.looping:
             self._video.close()
             self._offset = self._last + 1.0 / self.info.fps
             self._video = VideoFileSource(self.path, self.live)
@@ -254,6 +258,9 @@ class LoopingVideoSource(FrameSource):
             frame = self._video.read()
             if frame is None:
                 raise SourceError(f"{self.path}: gives no frames when reopened")
+        elif frame is None:
+            self.ended_early = self._video.ended_early
+            return None
         self._last = self._offset + self._video.media_time(0)
         return frame
 
