@@ -1,9 +1,7 @@
 """The window running live: the sample clip through the full pipeline, models, errors, recording."""
 from __future__ import annotations
 
-import gc
 import threading
-import weakref
 
 import numpy as np
 import pytest
