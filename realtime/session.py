@@ -9,7 +9,7 @@
     SESSION/frames.csv    one row per processed frame, appended and flushed as results arrive
     SESSION/video.mkv     optional: the frames on the session clock (frame k shows t_s = k / fps;
                           a gap repeats the previous frame), so it lines up with frames.csv;
-                          Matroska, readable up to the last frame after a kill
+                          Matroska, readable after a kill up to a second or two before it
     SESSION/events.csv    t_s,label markers
     SESSION/drops.csv     only when frames were dropped: first_frame,frames,t_s for each run of
                           frames captured but not processed (a live source kept the newest)
@@ -50,8 +50,9 @@ COLUMNS: tuple[str, ...] = (
 )
 EVENT_COLUMNS = ("t_s", "label")
 DROP_COLUMNS = ("first_frame", "frames", "t_s")  # a run of frames captured but not processed
-# Matroska: written as it goes, so a killed recording leaves every frame up to the kill readable
-# (MP4 writes its index on close). MPEG-4 Part 2 video, as OpenCV's wheels can encode it.
+# Matroska: written as it goes, so a killed recording leaves its video readable up to the muxer's
+# last unfinished cluster, a second or two (MP4 writes its index on close and leaves nothing).
+# MPEG-4 Part 2 video, as OpenCV's wheels can encode it.
 VIDEO_FILE = "video.mkv"
 
 

@@ -7,7 +7,6 @@ A camera that stops delivering is reopened a bounded number of times with back-o
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -203,8 +202,8 @@ class VideoFileSource(FrameSource):
             self._stamps = False  # time stamps stopped increasing: count frames from here
             log.warning("%s: frame time stamps stop increasing at frame %d; counting frames at %.2f fps",
                         self.path, self.frames_read - 1, self.info.fps)
-        if not self._stamps:
-            self._last_s = (self.frames_read - 1) / self.info.fps if self.frames_read > 1 else 0.0
+        if not self._stamps:  # counting on from the last time, which never goes back
+            self._last_s = self._last_s + 1.0 / self.info.fps if self.frames_read > 1 else 0.0
         return frame
 
     def media_time(self, index: int) -> float:
@@ -242,7 +241,7 @@ class LoopingVideoSource(FrameSource):
         self.live = live
         self.looping = looping
         self._video = VideoFileSource(self.path, live)
-        self.info = dataclasses.replace(self._video.info, frame_count=None)  # endless
+        self.info = self._video.info  # frame_count: frames per pass
         self.loops = 0
         self.ended_early = False
         self._offset = 0.0
