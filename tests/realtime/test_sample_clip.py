@@ -68,7 +68,7 @@ def _shown_valence(t: np.ndarray, valence: np.ndarray, ep: EventEpisode) -> np.n
     return valence[shown]
 
 
-@pytest.mark.slow  # the 34 s clip through both shipped models: about 30 s on 2 cores
+@pytest.mark.slow  # the 36 s clip through both shipped models: about 30 s on 2 cores
 def test_shipped_valence_reads_each_smile_of_the_sample_clip(shipped_run):
     t, valence, _ = shipped_run
     for ep in read_episodes():
