@@ -44,7 +44,8 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from engines.bundle import BundleError, write_bundle_json
 from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registered_sta, save_sta, sta_config,
                          sta_section, standardize, unwrap_sta)
-from training.cache import CacheError, CropItem, read_crop_cache
+from training.cache import CacheError, CropItem
+from training.subject_lists import known_subjects, read_caches, shorten
 from training.checks import require_positive
 from training.metrics import LabelStats, append_metrics_row, regression_metrics
 
@@ -182,43 +183,6 @@ class TrainResult:
     test_metrics: dict[str, Any] = field(default_factory=dict)  # test_rmse/_cc/_ccc, test_subjects, test_clips
 
 
-def _known_subjects(names: Sequence[str], subjects: list[str], what: str) -> list[str]:
-    """``names`` checked against the cache's subjects. An entry ``@FILE`` stands for the subjects
-    listed in FILE, one per line (e.g. ``CACHE/splits/dev.txt`` of a photo cache); those not in
-    the cache are left out (a split lists every person of a dataset), named ones must be there."""
-    listed: list[str] = []
-    named: list[str] = []
-    for name in map(str, names):
-        if name.startswith("@"):
-            path = Path(name[1:])
-            try:
-                lines = path.read_text(encoding="utf-8").split()
-            except OSError as exc:
-                raise ValueError(f"{what} subject list {path}: cannot read it ({exc.strerror or exc})") from None
-            listed += [q for q in lines if q in subjects]
-            if lines and not set(lines) & set(subjects):
-                log.warning("%s subject list %s names none of the cache's subjects", what, path)
-        else:
-            named.append(name)
-    unknown = sorted(set(named) - set(subjects))
-    if unknown:
-        raise ValueError(f"{what} subjects {unknown} are not in the cache (subjects: {subjects[:20]}"
-                         f"{' ...' if len(subjects) > 20 else ''})")
-    return list(dict.fromkeys(named + listed))
-
-
-def read_caches(cache_dirs: str | Path | Sequence[str | Path]) -> list[CropItem]:
-    """The recordings of one or more crop caches (e.g. synthetic sessions beside photo clips)."""
-    dirs = [cache_dirs] if isinstance(cache_dirs, (str, Path)) else list(cache_dirs)
-    items: list[CropItem] = []
-    for d in dirs:
-        found = read_crop_cache(d)
-        if not found:
-            raise CacheError(f"{Path(d) / 'crops' / 'index.csv'}: no recordings indexed")
-        items += found
-    return items
-
-
 def split_by_subject(items: Sequence[CropItem], holdout_subjects: Sequence[str] | None
                      ) -> tuple[list[CropItem], list[CropItem], list[str]]:
     """(train items, held-out items, held-out subjects). ``None``: hold out the last subject in sorted
@@ -227,7 +191,7 @@ def split_by_subject(items: Sequence[CropItem], holdout_subjects: Sequence[str] 
     if holdout_subjects is None:
         holdout = subjects[-1:] if len(subjects) >= 2 else []
     else:
-        holdout = _known_subjects(holdout_subjects, subjects, "held-out")
+        holdout = known_subjects(holdout_subjects, subjects, "held-out")
     train = [it for it in items if it.subject not in holdout]
     val = [it for it in items if it.subject in holdout]
     if not train:
@@ -279,10 +243,6 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def _shorten(names: Sequence[str], keep: int = 8) -> str:
-    return ", ".join(names[:keep]) + (f" ... ({len(names)} in all)" if len(names) > keep else "")
-
-
 def _init_weights(net: STA3DCNN, bundle: str | Path) -> None:
     """Fine-tuning: start from a bundle's STA weights. The layers must match; input handling
     (``grayscale``, ``input_mean``/``input_std``) and dropout may differ."""
@@ -318,9 +278,9 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
 
     items = read_caches(cache_dir)
     subjects = sorted({it.subject for it in items})
-    test = _known_subjects(test_subjects, subjects, "test")
+    test = known_subjects(test_subjects, subjects, "test")
     if holdout_subjects is not None:
-        holdout_subjects = _known_subjects(holdout_subjects, subjects, "held-out")
+        holdout_subjects = known_subjects(holdout_subjects, subjects, "held-out")
     if holdout_subjects is not None and set(test) & set(holdout_subjects):
         raise ValueError(f"subjects {sorted(set(test) & set(holdout_subjects))} are both held out and test "
                          f"subjects; the test subjects must not pick the epoch")
@@ -334,7 +294,7 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
     if info.main:
         log.info("STA training: %d train clips from %d recordings, %d held-out clips (%d subjects %s), "
                  "%d test recordings (%d subjects), %d process(es)", len(train_ds), len(train_items),
-                 len(val_ds) if val_ds else 0, len(holdout), _shorten(holdout), len(test_items), len(test),
+                 len(val_ds) if val_ds else 0, len(holdout), shorten(holdout), len(test_items), len(test),
                  info.world)
 
     torch.manual_seed(seed)
@@ -530,7 +490,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"best epoch {result.best_epoch}: " +
               ", ".join(f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)))
         if result.test_metrics:
-            print(f"test subjects ({_shorten(result.test_metrics['test_subjects'])}): " +
+            print(f"test subjects ({shorten(result.test_metrics['test_subjects'])}): " +
                   ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items() if isinstance(v, float)))
         print(f"weights: {result.best_weights}" + (f"; bundle: {result.bundle_dir}" if result.bundle_dir else ""))
     if dist.is_initialized():

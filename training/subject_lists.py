@@ -1,0 +1,56 @@
+"""Subjects of crop caches for training: which are there, lists given by name or by file.
+
+A person-wise split is often a file of names (``CACHE/splits/dev.txt`` of a photo cache lists every
+person of a dataset, cached or not); ``@FILE`` in a subject list stands for its names.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+from training.cache import CacheError, CropItem, read_crop_cache
+
+log = logging.getLogger(__name__)
+
+
+def known_subjects(names: Sequence[str], subjects: list[str], what: str) -> list[str]:
+    """``names`` checked against the cache's subjects. An entry ``@FILE`` stands for the subjects
+    listed in FILE, one per line (e.g. ``CACHE/splits/dev.txt`` of a photo cache); those not in
+    the cache are left out (a split lists every person of a dataset), named ones must be there."""
+    listed: list[str] = []
+    named: list[str] = []
+    for name in map(str, names):
+        if name.startswith("@"):
+            path = Path(name[1:])
+            try:
+                lines = path.read_text(encoding="utf-8").split()
+            except OSError as exc:
+                raise ValueError(f"{what} subject list {path}: cannot read it ({exc.strerror or exc})") from None
+            listed += [q for q in lines if q in subjects]
+            if lines and not set(lines) & set(subjects):
+                log.warning("%s subject list %s names none of the cache's subjects", what, path)
+        else:
+            named.append(name)
+    unknown = sorted(set(named) - set(subjects))
+    if unknown:
+        raise ValueError(f"{what} subjects {unknown} are not in the cache (subjects: {subjects[:20]}"
+                         f"{' ...' if len(subjects) > 20 else ''})")
+    return list(dict.fromkeys(named + listed))
+
+
+def read_caches(cache_dirs: str | Path | Sequence[str | Path]) -> list[CropItem]:
+    """The recordings of one or more crop caches (e.g. synthetic sessions beside photo clips)."""
+    dirs = [cache_dirs] if isinstance(cache_dirs, (str, Path)) else list(cache_dirs)
+    items: list[CropItem] = []
+    for d in dirs:
+        found = read_crop_cache(d)
+        if not found:
+            raise CacheError(f"{Path(d) / 'crops' / 'index.csv'}: no recordings indexed")
+        items += found
+    return items
+
+
+def shorten(names: Sequence[str], keep: int = 8) -> str:
+    """The first ``keep`` names and how many there are, for a log line."""
+    return ", ".join(names[:keep]) + (f" ... ({len(names)} in all)" if len(names) > keep else "")
