@@ -238,10 +238,7 @@ class LiveRun(QObject):
         if self.writer is None:
             return None
         latest = self.bridge.latest()
-        if latest is None or self.writer.rows == 0:
-            t_s = 0.0
-        else:
-            t_s = self.writer.t_s(latest)
+        t_s = 0.0 if latest is None else self.writer.t_s(latest)  # the plots' clock too
         self.writer.add_event(label, t_s)
         return t_s
 

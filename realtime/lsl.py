@@ -116,9 +116,9 @@ class SessionClock:
     """Maps ``time.monotonic_ns`` instants onto a session's time axis (seconds).
 
     Subscribe it to the same pipeline as the :class:`~realtime.session.SessionWriter`, before the
-    pipeline starts: the first result it sees is the writer's time origin. Session time is the
-    media position for files (relative to the first frame) and the capture time for cameras; both
-    are ``first.media_s``-relative, and between frames time runs on from the latest one.
+    pipeline starts. Session time is the source's own clock (``media_s``: the position in a video
+    file, the time since capture started for a camera), as the session writer uses it; between
+    frames it runs on from the latest one.
     """
 
     def __init__(self):
@@ -142,7 +142,7 @@ class SessionClock:
             if self._first is None:
                 return None
             ref_ns, ref_media = self._latest
-            return (ref_media - self._first[1]) + (t_ns - ref_ns) / 1e9
+            return ref_media + (t_ns - ref_ns) / 1e9
 
 
 class LSLMarkerInlet(StoppableThread):

@@ -7,7 +7,8 @@
                           at the end "faults": what went wrong (a source that ended early or failed,
                           a model that did not load or faulted), empty for a clean run
     SESSION/frames.csv    one row per processed frame, appended and flushed as results arrive
-    SESSION/video.mkv     optional: the frames on the session clock (frame k shows t_s = k / fps;
+    SESSION/video.mkv     optional: the frames on the session clock (frame k shows the first
+                          row's t_s + k / fps;
                           a gap repeats the previous frame), so it lines up with frames.csv;
                           Matroska, readable after a kill up to a second or two before it
     SESSION/events.csv    t_s,label markers
@@ -122,8 +123,6 @@ class SessionWriter(StoppableThread):
         self.source = source
         self.record_video = record_video
         self._q: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._t0_ns: int | None = None
-        self._t0_media: float | None = None
         self._video: cv2.VideoWriter | None = None
         self._events_lock = threading.Lock()
         self.rows = 0
@@ -133,6 +132,7 @@ class SessionWriter(StoppableThread):
         self._drops_fh = None
         self.video_frames = self.video_repeated = self.video_skipped = 0
         self._last_image: np.ndarray | None = None
+        self._video_t0: float | None = None
         self.meta: dict[str, Any] = {
             "schema": SCHEMA,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -182,14 +182,10 @@ class SessionWriter(StoppableThread):
                 log.warning("session writer is behind (disk slow?); waiting")
 
     def t_s(self, result: AffectResult) -> float:
-        """Session time of a result: media position for files, capture time for cameras."""
-        if self.source.kind == "camera":
-            if self._t0_ns is None:
-                self._t0_ns = result.t_ns
-            return (result.t_ns - self._t0_ns) / 1e9
-        if self._t0_media is None:
-            self._t0_media = result.media_s
-        return result.media_s - self._t0_media
+        """Session time of a result: the source's own clock (the position in a video file, the time
+        since capture started for a camera), the same clock the live plots and markers use; a
+        recording started mid-run begins where the run was."""
+        return result.media_s
 
     def add_event(self, label: str, t_s: float) -> None:
         """A marker at session time ``t_s`` (written and flushed at once; any thread)."""
@@ -247,14 +243,17 @@ class SessionWriter(StoppableThread):
         self._last_index = index if self._last_index is None else max(index, self._last_index)
 
     def _write_video(self, image: np.ndarray, t_s: float) -> None:
-        """The video runs on the session clock: its frame k shows the session at k / fps seconds.
+        """The video runs on the session clock: its frame k shows the session at t0 + k / fps seconds,
+        t0 being the first row's time.
         A frame that comes late (a drop, a slow camera) repeats the previous one over the gap; one
         that comes early (a source faster than its nominal rate) waits for the next slot."""
         if self._video is None:
             h, w = image.shape[:2]
             self._video = cv2.VideoWriter(str(self.root / VIDEO_FILE), cv2.VideoWriter_fourcc(*"mp4v"),
                                           self.source.fps, (w, h))
-        slot = int(np.floor(t_s * self.source.fps + 0.5))
+        if self._video_t0 is None:
+            self._video_t0 = t_s  # the video starts with the recording
+        slot = int(np.floor((t_s - self._video_t0) * self.source.fps + 0.5))
         if slot < self.video_frames:
             self.video_skipped += 1
             return
@@ -333,7 +332,8 @@ class Session:
         record it (``video_frames.fps`` in session.json), else one video frame per row."""
         timing = self.meta.get("video_frames")
         if isinstance(timing, dict) and float(timing.get("fps") or 0) > 0:
-            return int(np.floor(self.data["t_s"][row] * float(timing["fps"]) + 0.5))
+            t = self.data["t_s"]
+            return int(np.floor((t[row] - t[0]) * float(timing["fps"]) + 0.5))
         return row
 
     def __len__(self) -> int:

@@ -93,7 +93,7 @@ def test_recording_from_the_window_writes_a_valid_session(make_window, qtbot, af
     out = tmp_path / "rec"
     assert w.start_recording(out) == out
     qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 20, timeout=8000)
-    w.add_marker("stimulus")
+    t_plot, _ = w.add_marker("stimulus")
     w.activateWindow()
     w.setFocus()
     qtbot.keyClick(w, Qt.Key.Key_M)  # the marker key
@@ -104,6 +104,7 @@ def test_recording_from_the_window_writes_a_valid_session(make_window, qtbot, af
     assert np.isfinite(s.data["valence"]).any() and np.isfinite(s.data["p_fake"]).any()
     labels = [label for _, label in s.events]
     assert "stimulus" in labels
+    assert dict((label, t) for t, label in s.events)["stimulus"] == pytest.approx(t_plot, abs=1e-3)  # one clock
     assert any(label.startswith("marker ") for label in labels), labels
     assert len(w.plots.markers) == 2
 
@@ -253,3 +254,18 @@ def test_recording_never_widens_the_window(make_window, qtbot, affect_factory, s
     assert w.width() == 1400 and w.minimumSizeHint().width() < 1400
     assert w.status["rec"].text().startswith("● REC") and "x" * 60 in w.status["rec"].toolTip()
     w.stop_recording()
+
+
+def test_a_recording_started_mid_run_shares_the_plots_clock(make_window, qtbot, affect_factory, short_clip,
+                                                          tmp_path):
+    w = make_window(pipeline_factory=affect_factory)
+    w.open_video(short_clip)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.running and w.run.bridge.latest() is not None
+                    and w.run.bridge.latest().media_s > 0.5, timeout=8000)
+    w.start_recording(tmp_path / "rec")
+    qtbot.waitUntil(lambda: w.run.writer.rows >= 10, timeout=8000)
+    t_plot, _ = w.add_marker("late")
+    w.stop_recording()
+    s = read_session(tmp_path / "rec")
+    assert s.data["t_s"][0] > 0.5  # the session's time is the source's, not restarted at the recording
+    assert s.events[0][0] == pytest.approx(t_plot, abs=1e-3) and s.data["t_s"][0] <= t_plot <= s.data["t_s"][-1]

@@ -152,8 +152,8 @@ def test_session_clock_follows_the_media_time():
     assert clock.t_s(123) is None
     clock(AffectResult(0, 1_000_000_000, False, media_s=5.0))
     clock(AffectResult(1, 1_500_000_000, False, media_s=5.5))
-    assert clock.t_s(1_500_000_000) == pytest.approx(0.5)
-    assert clock.t_s(1_750_000_000) == pytest.approx(0.75)
+    assert clock.t_s(1_500_000_000) == pytest.approx(5.5)  # the source's clock, as frames.csv's t_s
+    assert clock.t_s(1_750_000_000) == pytest.approx(5.75)
 
 
 def test_missing_pylsl_names_the_extra(monkeypatch):

@@ -87,8 +87,8 @@ def test_drops_are_logged_and_the_video_keeps_the_session_clock(tmp_path):
     # frames 3-4 never reach processing, frame 7 comes 0.3 s late, frame 8 early on the grid
     for index, t in ((0, 0.0), (1, 0.1), (2, 0.2), (5, 0.5), (6, 0.6), (7, 1.0), (8, 1.02)):
         image = np.full((48, 64, 3), 20 * index, np.uint8)
-        r = AffectResult(index, int(1e9 + t * 1e9), True)
-        writer(r, Frame(index, r.t_ns, image, info))
+        r = AffectResult(index, int(1e9 + t * 1e9), True, media_s=t)
+        writer(r, Frame(index, r.t_ns, image, info, t))
     writer.finish()
     s = read_session(tmp_path / "s")
     assert len(s) == 7 and s.meta["frames_dropped"] == 2
@@ -112,8 +112,8 @@ def test_a_full_disk_stops_the_recording_at_once_and_keeps_what_was_written(tmp_
     writer.start()
     image = np.zeros((48, 64, 3), np.uint8)
     for i in range(40):
-        r = AffectResult(i, int(1e9 + i * 33e6), False)
-        writer(r, Frame(i, r.t_ns, image, info))
+        r = AffectResult(i, int(1e9 + i * 33e6), False, media_s=i * 0.033)
+        writer(r, Frame(i, r.t_ns, image, info, r.media_s))
     deadline = time.monotonic() + 5
     while writer.failure is None and time.monotonic() < deadline:
         time.sleep(0.01)
