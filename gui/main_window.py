@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._replay_row: int = -1
         self._last_status = 0.0
         self._shown_errors: set[str] = set()
+        self._writer_warned = False  # "recording is falling behind" said for this recording
         self._marker_count = 0
         self._last_frame_wall = 0.0
         self._last_valence_t: float | None = None
@@ -466,6 +467,7 @@ class MainWindow(QMainWindow):
         """Record into ``folder`` (default: a new timestamped folder in the sessions folder).
         Starts the selected source first when nothing runs."""
         folder = Path(folder) if folder is not None else new_session_dir(self.settings.sessions_dir)
+        self._writer_warned = False
         try:
             if self.run is None or not (self.run.running or self.run.starting):
                 if not self.start(record_to=folder):
@@ -773,6 +775,9 @@ class MainWindow(QMainWindow):
             failure = run.writer.failure
             self.stop_recording()
             self.messages.error(failure)
+        elif run.writer is not None and run.writer.behind and not self._writer_warned:
+            self._writer_warned = True  # once per recording: it repeats every status tick otherwise
+            self.messages.warning(run.writer.behind)
         for err in run.pipeline.errors():
             if err in self._shown_errors or err.startswith("capture:"):
                 continue

@@ -207,6 +207,8 @@ def cmd_live(args) -> int:
         if writer is not None and writer.failure and not said:  # within a second of the failed write
             said.append(writer.failure)
             print(f"affectscope: error: {writer.failure}", file=sys.stderr, flush=True)
+        elif writer is not None and writer.behind:
+            print(f"affectscope: warning: {writer.behind}", file=sys.stderr, flush=True)
 
     why = run_until_done(pipeline, seconds=args.seconds, tick=tick)
     print_line(status_line(pipeline, latest))

@@ -181,6 +181,21 @@ class SessionWriter(StoppableThread):
                     return
                 log.warning("session writer is behind (disk slow?); waiting")
 
+    @property
+    def backlog(self) -> int:
+        """Results waiting to be written (each with its frame when recording video)."""
+        return self._q.qsize()
+
+    @property
+    def behind(self) -> str | None:
+        """A warning while the writer falls behind (a slow disk): more than a quarter of its buffer
+        waits. Past a full buffer the pipeline waits for the disk rather than lose rows."""
+        n, cap = self._q.qsize(), self._q.maxsize
+        if cap and n > cap // 4:
+            return (f"recording is falling behind: {n} frames waiting to be written "
+                    f"(about {n / max(self.source.fps, 1.0):.0f} s; the disk is slow)")
+        return None
+
     def t_s(self, result: AffectResult) -> float:
         """Session time of a result: the source's own clock (the position in a video file, the time
         since capture started for a camera), the same clock the live plots and markers use; a

@@ -269,3 +269,22 @@ def test_a_recording_started_mid_run_shares_the_plots_clock(make_window, qtbot, 
     s = read_session(tmp_path / "rec")
     assert s.data["t_s"][0] > 0.5  # the session's time is the source's, not restarted at the recording
     assert s.events[0][0] == pytest.approx(t_plot, abs=1e-3) and s.data["t_s"][0] <= t_plot <= s.data["t_s"][-1]
+
+
+def test_a_recording_that_falls_behind_is_said(make_window, qtbot, affect_factory, tmp_path):
+    from realtime.runner import SAMPLE_CLIP
+
+    w = make_window(pipeline_factory=affect_factory)
+    w.open_video(SAMPLE_CLIP, start=False)  # long enough for a quarter of the writer's buffer to fill
+    w.start_recording(tmp_path / "slow")
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 3, timeout=8000)
+    writer = w.run.writer
+    gate = threading.Event()
+    real_write = writer._write
+    writer._write = lambda result, image: (gate.wait(10), real_write(result, image))  # the disk stalls
+    qtbot.waitUntil(lambda: w.messages.current is not None and "falling behind" in w.messages.current.text,
+                    timeout=15000)
+    assert w.messages.current.level == "warning" and w.run.recording
+    gate.set()
+    assert w.stop_recording() is not None
+    assert read_session(tmp_path / "slow").complete

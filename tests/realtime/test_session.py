@@ -127,3 +127,24 @@ def test_a_full_disk_stops_the_recording_at_once_and_keeps_what_was_written(tmp_
     s = read_session(tmp_path / "s")
     assert 5 <= len(s) == writer.rows < 40 and list(s.data["frame"]) == list(range(len(s)))
     assert s.meta["faults"] == [writer.failure]
+
+
+def test_a_writer_falling_behind_says_so(tmp_path):
+    import threading
+
+    from realtime.types import AffectResult, Frame, SourceInfo
+
+    info = SourceInfo("camera", "0", 64, 48, 30.0)
+    writer = SessionWriter(tmp_path / "s", info, queue_size=40)
+    gate = threading.Event()
+    real_write = writer._write
+    writer._write = lambda result, image: (gate.wait(10), real_write(result, image))  # a disk that stalls
+    writer.start()
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(20):
+        r = AffectResult(i, int(1e9 + i * 33e6), False, media_s=i / 30)
+        writer(r, Frame(i, r.t_ns, image, info, r.media_s))
+    assert writer.backlog >= 10 and "falling behind" in writer.behind
+    gate.set()
+    writer.finish()
+    assert writer.behind is None and read_session(tmp_path / "s").meta["frames"] == 20
