@@ -38,11 +38,12 @@ class Taken:
 class ResultBridge:
     """A result-bus subscriber safe to call from any thread; ``take`` runs on the GUI thread.
 
-    ``time_offset_s`` is added to each result's media time (a looping video keeps its time axis
-    running). ``max_pending`` bounds the queued plot samples when the GUI stalls.
+    Plot samples are at each result's media time (a looping video keeps counting it, see
+    ``realtime.sources.LoopingVideoSource``). ``max_pending`` bounds the queued plot samples when
+    the GUI stalls.
     """
 
-    def __init__(self, time_offset_s: float = 0.0, max_pending: int = 4096):
+    def __init__(self, max_pending: int = 4096):
         self._lock = threading.Lock()
         self._result: AffectResult | None = None
         self._frame: Frame | None = None
@@ -51,10 +52,9 @@ class ResultBridge:
         self._dirty = False
         self.received = 0
         self.overflowed = 0
-        self.time_offset_s = time_offset_s
 
     def __call__(self, result: AffectResult, frame: Frame) -> None:
-        sample = PlotSample(result.media_s + self.time_offset_s, result.face, result.valence,
+        sample = PlotSample(result.media_s, result.face, result.valence,
                             result.valence_updated, result.p_fake)
         with self._lock:
             self._result, self._frame = result, frame

@@ -115,13 +115,13 @@ class LiveRun(QObject):
 
     def __init__(self, spec: SourceSpec, bundle: Bundle, expression_model: str, backend: str = "auto",
                  landmark_model: str | None = None, factory: PipelineFactory | None = None,
-                 record_to: str | Path | None = None, record_video: bool = True, time_offset_s: float = 0.0,
-                 loop: bool = False, parent: QObject | None = None):
+                 record_to: str | Path | None = None, record_video: bool = True, loop: bool = False,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.spec, self.bundle, self.expression_model = spec, bundle, expression_model
         self.backend, self.landmark_model = backend, landmark_model
         self.factory = factory or default_pipeline_factory
-        self.bridge = ResultBridge(time_offset_s=time_offset_s)
+        self.bridge = ResultBridge()
         self.pipeline: Pipeline | None = None
         self.writer: SessionWriter | None = None
         self.record_path: Path | None = None

@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
             return "live" if self.run.running else "starting"
         return "idle"
 
-    def start(self, record_to: str | Path | None = None, time_offset_s: float = 0.0) -> bool:
+    def start(self, record_to: str | Path | None = None) -> bool:
         """Start the selected source (stops what runs); ``record_to`` records from the first frame."""
         spec = self.selected_source
         if spec is None:
@@ -380,20 +380,18 @@ class MainWindow(QMainWindow):
         self.stop()
         self.close_replay()
         self._stopped_why = None
-        if time_offset_s == 0.0:
-            self.plots.reset_live()
-            self._marker_count = 0
-            self._last_valence_t = None
+        self.plots.reset_live()
+        self._marker_count = 0
+        self._last_valence_t = None
         self._shown_errors.clear()
         self._last_frame_wall = 0.0
         self.run = LiveRun(spec, self.bundle, self.expression_model, self.backend, self.landmark_model,
                            self.pipeline_factory, record_to=record_to, record_video=self.settings.record_video,
-                           time_offset_s=time_offset_s, loop=self.source_bar.loop.isChecked())
+                           loop=self.source_bar.loop.isChecked())
         self.run.started.connect(self._on_started)
         self.run.failed.connect(self._on_failed)
         self.run.start()
-        if time_offset_s == 0.0:
-            self.video.clear(f"Opening {spec.label}…")
+        self.video.clear(f"Opening {spec.label}…")
         self._update_controls()
         return True
 
@@ -405,8 +403,7 @@ class MainWindow(QMainWindow):
         if run is not self.run:
             return
         info = run.pipeline.source.info
-        if run.bridge.time_offset_s == 0.0:  # a start by the user, not a loop of the video
-            self.messages.dismiss_all()
+        self.messages.dismiss_all()
         folder, self._pending_record = self._pending_record, None
         if folder is not None:
             try:
@@ -523,7 +520,7 @@ class MainWindow(QMainWindow):
         base = self.session_bar.marker_label.text().strip() or "marker"
         text = label if label is not None else f"{base} {self._marker_count}"
         latest = self.run.bridge.latest()
-        t_plot = latest.media_s + self.run.bridge.time_offset_s if latest is not None else 0.0
+        t_plot = latest.media_s if latest is not None else 0.0
         t_session = self.run.add_marker(text)
         self.plots.add_marker(t_plot, text)
         if t_session is None:
@@ -677,7 +674,7 @@ class MainWindow(QMainWindow):
                     self._last_valence_t = s.t_s
             if taken.result is not None:
                 r, f = taken.result, taken.frame
-                t = r.media_s + run.bridge.time_offset_s
+                t = r.media_s
                 self._last_frame_wall = time.monotonic()
                 rec = " ● REC" if run.recording else ""
                 self.video.show_frame(f.image, r.face, r.box, r.landmarks68, r.attention,
