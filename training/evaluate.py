@@ -26,17 +26,18 @@ import numpy as np
 from engines.bundle import Bundle, BundleError, load_bundle
 from training.cache import CacheError, read_crop_cache, read_landmark_cache
 from training.datasets.photos import is_photo_set
+from training.subject_lists import known_subjects
 
 
 def _subset(items, subjects: Sequence[str] | None):
+    """The items of ``subjects`` (``@FILE`` entries: the names in FILE that the cache holds)."""
     if not subjects:
         return list(items)
-    keep = set(subjects)
-    out = [it for it in items if it.subject in keep]
-    missing = keep - {it.subject for it in out}
-    if missing:
-        raise CacheError(f"subjects not in the cache: {sorted(missing)}")
-    return out
+    try:
+        keep = set(known_subjects(subjects, sorted({it.subject for it in items}), "evaluated"))
+    except ValueError as exc:
+        raise CacheError(str(exc)) from None
+    return [it for it in items if it.subject in keep]
 
 
 def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[str] | None = None,
@@ -122,7 +123,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a cache made by 'affectscope preprocess', or a labelled photo folder (labels.csv with "
                         "image,emotion,person, or one folder per emotion)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
-    p.add_argument("--subjects", nargs="+", metavar="ID", help="evaluate only these subjects (e.g. held-out ones)")
+    p.add_argument("--subjects", nargs="+", metavar="ID", help="evaluate only these subjects (e.g. held-out ones; @FILE: those listed in FILE)")
     p.add_argument("--postprocess", action="store_true", help="valence: also report after the AV+EC chain")
     p.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
                    help="photos: only the people of this person-wise split (default all)")

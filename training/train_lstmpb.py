@@ -40,6 +40,7 @@ from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, cl
 from training.cache import LandmarkItem, read_landmark_cache
 from training.checks import require_positive
 from training.metrics import append_metrics_row
+from training.subject_lists import known_subjects
 
 WEIGHTS = "lstmpb.safetensors"
 PBS = "pb.safetensors"
@@ -63,6 +64,7 @@ class TrainSettings:
     max_frames: int | None = None  # crop longer sequences to a random span of this many frames
     seed: int = 0
     holdout_subjects: list[str] = field(default_factory=list)
+    test_subjects: list[str] = field(default_factory=list)  # neither trained on nor scored by 'train xgb'
     input_spread: float = 0.3  # std of every coordinate after the input normalization
 
     def __post_init__(self) -> None:
@@ -277,14 +279,15 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                  batch_size: int = 4, lr: float = 0.01, momentum: float = 0.9,
                  lr_pb: float = 0.9, patience: int = 10, grad_clip: float = 5.0, max_frames: int | None = None,
                  resume: bool = False, seed: int = 0, holdout_subjects: Sequence[str] = (),
-                 device: str = "cpu", progress: bool = True) -> TrainResult:
+                 test_subjects: Sequence[str] = (), device: str = "cpu", progress: bool = True) -> TrainResult:
     """Train an LSTM-PB on the landmark cache at ``cache_dir``; write weights, PBs and logs to ``out_dir``.
 
     The keyword defaults are the paper's learning mode (frame-rate steps, absolute landmarks,
     teacher forcing, SGD); ``affectscope train lstmpb`` defaults to the set-up that separates
     genuine from posed expressions on unseen subjects (:data:`RECIPE`). hidden defaults to 64, not
     the paper's 512: one core keeps up with live recognition at 64 (see :mod:`engines.online_pb`).
-    ``holdout_subjects`` are left out (for classifier evaluation). ``patience`` 0 never lowers the
+    ``holdout_subjects`` are left out (``train xgb`` scores its classifiers on them);
+    ``test_subjects`` are left out of both, for the figure reported once. ``patience`` 0 never lowers the
     learning rates. ``resume`` continues from ``out_dir/checkpoint`` with its settings; other
     arguments must agree.
     """
@@ -303,7 +306,11 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     settings = TrainSettings(expression=check_expression_model(expression), epochs=epochs, batch_size=batch_size,
                              optimizer=optimizer,
                              lr=lr, momentum=momentum, lr_pb=lr_pb, patience=patience, grad_clip=grad_clip,
-                             max_frames=max_frames, seed=seed, holdout_subjects=sorted(set(holdout_subjects)))
+                             max_frames=max_frames, seed=seed, holdout_subjects=sorted(set(holdout_subjects)),
+                             test_subjects=sorted(set(test_subjects)))
+    if set(settings.holdout_subjects) & set(settings.test_subjects):
+        raise ValueError(f"subjects {sorted(set(settings.holdout_subjects) & set(settings.test_subjects))[:5]} "
+                         f"are both held out and test subjects; a subject is one or the other")
     ckpt = out_dir / CHECKPOINT
     resumed: dict[str, Any] | None = None
     if resume and (ckpt / "state.json").is_file():
@@ -315,7 +322,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     elif resume:
         raise FileNotFoundError(f"{ckpt / 'state.json'}: nothing to resume; run without --resume to start")
 
-    items = select_items(read_landmark_cache(cache_dir), settings.expression, settings.holdout_subjects)
+    items = select_items(read_landmark_cache(cache_dir), settings.expression,
+                         settings.holdout_subjects + settings.test_subjects)
     if not items:
         raise ValueError(f"{cache_dir}: no landmark sequences for expression model '{settings.expression}' "
                          f"outside the held-out subjects")
@@ -469,15 +477,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patience", type=int, default=RECIPE["patience"],
                         help="epochs without improvement before both learning rates / 10 (paper: 10; 0: never)")
     parser.add_argument("--max-frames", type=int, default=None, help="crop longer sequences (default: whole)")
-    parser.add_argument("--holdout", default="", help="comma-separated subject ids left out for evaluation")
+    parser.add_argument("--holdout", default="",
+                        help="comma-separated subject ids (or @FILE, e.g. SET/splits/dev.txt) left out of training; "
+                             "'train xgb' scores its classifiers on them")
+    parser.add_argument("--test", default="",
+                        help="comma-separated subject ids (or @FILE) left out of training and of 'train xgb''s "
+                             "figures: score them once with 'affectscope evaluate --subjects'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     parser.add_argument("--no-progress", action="store_true")
 
 
+def _subject_list(cache_dir: str | Path, text: str, what: str) -> list[str]:
+    """Comma-separated names, ``@FILE`` entries read from FILE, checked against the cache's subjects."""
+    names = [s for s in text.split(",") if s]
+    if not names:
+        return []
+    subjects = sorted({it.subject for it in read_landmark_cache(cache_dir)})
+    return known_subjects(names, subjects, what)
+
+
 def run(args: argparse.Namespace) -> int:
-    holdout = [s for s in args.holdout.split(",") if s] if args.holdout else []
+    holdout, test = (_subject_list(args.cache, text, what) for text, what in
+                     ((args.holdout, "held-out"), (args.test, "test")))
     result = train_lstmpb(args.cache, args.out, expression=args.expression, epochs=args.epochs, hidden=args.hidden,
                           layers=args.layers, pb_dim=args.pb_dim, context_dim=args.context_dim,
                           tie_depth_weights=not args.untied_depth, pb_activation=args.pb_activation,
@@ -485,7 +508,8 @@ def run(args: argparse.Namespace) -> int:
                           closed_loop_after=args.closed_loop_after, optimizer=args.optimizer,
                           batch_size=args.batch_size, lr=args.lr,
                           lr_pb=args.lr_pb, patience=args.patience, max_frames=args.max_frames,
-                          resume=args.resume, seed=args.seed, holdout_subjects=holdout, device=args.device,
+                          resume=args.resume, seed=args.seed, holdout_subjects=holdout, test_subjects=test,
+                          device=args.device,
                           progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"LSTM-PB: {result.epochs} epochs, best training mse {result.best_mse:.5f}; "

@@ -285,8 +285,9 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
     recognizer = recognizer or settings_for(config)
     expression = state["settings"]["expression"]
     holdout = list(state["settings"].get("holdout_subjects", []))
+    test_subjects = list(state["settings"].get("test_subjects", []))
     items = read_landmark_cache(cache_dir)
-    train_items = select_items(items, expression, holdout)
+    train_items = select_items(items, expression, holdout + test_subjects)
     test_items = [it for it in select_items(items, expression) if it.subject in set(holdout)]
     if not train_items:
         raise ValueError(f"{cache_dir}: no training sequences for expression model '{expression}'")
@@ -302,6 +303,7 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
         "train_sequences": len(train_items),
         "train_subjects": sorted(set(train.subjects.tolist())),
         "holdout_subjects": holdout,
+        "test_subjects": test_subjects,
         "cv_auc": {name: clf.cv_auc for name, clf in classifiers.items()},
         "rounds": {name: clf.n_rounds for name, clf in classifiers.items()},
         "reg_lambda": {name: clf.settings.reg_lambda for name, clf in classifiers.items()},

@@ -38,7 +38,8 @@ def test_valence_signs_follow_the_action_units():
     assert -1.0 <= valence_from_aus({4: 5.0, 15: 5.0}) <= 1.0
 
 
-def test_warp_carries_image_content_with_the_landmarks():
+@pytest.mark.parametrize("kind", ["mesh", "tps"])
+def test_warp_carries_image_content_with_the_landmarks(kind):
     identity = base_identity(BUILTIN_PHOTOS[1], (500, 400), 80.0)
     image = identity.image.copy()
     pts = identity.landmarks.copy()
@@ -47,8 +48,8 @@ def test_warp_carries_image_content_with_the_landmarks():
     x, y = pts[48].astype(int)  # a marker on the left lip corner
     image[y - 1:y + 2, x - 1:x + 2] = (0, 0, 255)
     disp = np.zeros((68, 2), np.float32)
-    disp[48] = (-9.0, -6.0)
-    out = FaceWarper(image, pts).warp(disp)
+    disp[48:68] = (-9.0, -6.0)  # the mouth moves as one (a TPS spreads a lone point's move over its neighbours)
+    out = FaceWarper(image, pts, kind=kind).warp(disp)
     red = np.argwhere((out[..., 2] > 200) & (out[..., 1] < 60))
     cy, cx = red.mean(0)
     assert abs(cx - (x - 9)) < 1.5 and abs(cy - (y - 6)) < 1.5
@@ -120,6 +121,33 @@ def test_face_tracker_finds_the_face_on_every_identity(one_per_identity):
     assert len(rates) == 6 and min(rates.values()) >= 0.99, rates
 
 
+def test_style_b_renders_the_same_cues_another_way(tmp_path, one_per_identity):
+    """Style b: a thin-plate spline warp, scaled AU fields, other ramps and timing, blur and JPEG;
+    the face is still found and its landmarks read back where the truth puts them."""
+    root, manifest = one_per_identity
+    cfg = dict(seed=11, expressions=("surprise",), clip_max_s=3.0, **SMALL)
+    b = generate(SynthConfig(out=tmp_path / "b", subjects=2, style="b", only_subjects=("S002",), **cfg))
+    assert b["style"] == "b" and {c["subject"] for c in b["clips"]} == {"S002"}
+    assert [s["subject"] for s in b["subjects"]] == ["S002"]
+    split = next(s["split"] for s in b["subjects"])
+    assert (tmp_path / "b" / "splits" / f"{split}.txt").read_text().split() == ["S002"]
+    from realtime.face_tracker import FaceTracker
+
+    tracker = FaceTracker()
+    for c in b["clips"]:
+        r = c["rendering"]
+        assert 30 <= r["jpeg_quality"] <= 70 and 0.4 <= r["blur_sigma"] <= 1.1
+        assert all(0.6 <= v <= 1.5 for v in r["au_scale"].values()) and {e["curves"] for e in c["episodes"]} == {"quintic"}
+        a_clip = next(x for x in manifest["clips"] if x["key"] == c["key"])
+        assert "rendering" not in a_clip and a_clip["episodes"][-1]["curves"] == "cosine"
+        seq = track_landmarks(ClipFrames(tmp_path / "b" / c["file"]), tracker)
+        truth = load_truth(tmp_path / "b", c["key"]).landmarks
+        assert np.isfinite(seq[:, 0, 0]).mean() >= 0.99
+        assert np.nanmedian(np.linalg.norm(seq - truth, axis=-1)) < 5.0
+    with pytest.raises(ValueError, match=r"not among the 2 generated"):
+        generate(SynthConfig(out=tmp_path / "c", subjects=2, only_subjects=("S009",), **cfg))
+
+
 def test_session_valence_follows_a_smile_frown_measure(tmp_path):
     manifest = generate(SynthConfig(out=tmp_path, layout="recola", subjects=1, seed=4, session_s=(24.0, 24.0),
                                     size=(400, 300), fps=10.0, progress=False))
@@ -180,10 +208,11 @@ def test_sessions_use_only_faces_at_rest(tmp_path):
 
 
 # -- cue separability on read-back landmarks (slow: ~200 clips through FaceTracker) ----------------
-@pytest.fixture(scope="module")
-def cue_set(tmp_path_factory):
+@pytest.fixture(scope="module", params=["a", "b"])
+def cue_set(request, tmp_path_factory):
+    """Both generator styles hold the cues: the same separability, rendered differently."""
     out = tmp_path_factory.mktemp("synth_cues")
-    manifest = generate(SynthConfig(out=out, subjects=16, seed=5, jobs=2, **SMALL))
+    manifest = generate(SynthConfig(out=out, subjects=16, seed=5, jobs=2, style=request.param, **SMALL))
     from realtime.face_tracker import FaceTracker
 
     tracker = FaceTracker()

@@ -163,12 +163,16 @@ def test_command_line_entry(cache, tmp_path):
     tl.add_arguments(parser)
     defaults = parser.parse_args(["--cache", "c", "--out", "o"])
     assert {k: getattr(defaults, k) for k in tl.RECIPE} == tl.RECIPE
+    (tmp_path / "test.txt").write_text("s1\nnot-in-this-cache\n")
     args = parser.parse_args(["--cache", str(cache), "--out", str(tmp_path), "--epochs", "1", "--hidden", "8",
-                              "--layers", "1", "--holdout", "s0,s1", "--frame-block", "2",
-                              "--closed-loop-after", "2", "--no-progress"])
+                              "--layers", "1", "--holdout", "s0", "--test", f"@{tmp_path / 'test.txt'}",
+                              "--frame-block", "2", "--closed-loop-after", "2", "--no-progress"])
     assert tl.run(args) == 0
     state = json.loads((tmp_path / "train.json").read_text())
-    assert state["config"]["layers"] == 1 and state["settings"]["holdout_subjects"] == ["s0", "s1"]
+    assert state["config"]["layers"] == 1 and state["settings"]["holdout_subjects"] == ["s0"]
+    assert state["settings"]["test_subjects"] == ["s1"]
+    outside = sum(1 for it in read_landmark_cache(cache) if it.subject not in ("s0", "s1"))
+    assert state["sequences"] == outside
     assert state["config"]["frame_block"] == 2 and state["config"]["reference"] == "first"
     assert state["config"]["pb_activation"] == "linear" and state["settings"]["optimizer"] == "adam"
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from engines.expressions import EXPRESSIONS
 from training.datasets.sasefe import CODES
+from training.synth.style import STYLES, GeneratorStyle
 from training.synth.timeline import Episode
 
 
@@ -112,8 +113,9 @@ def draw_aus(spec: tuple[AUSpec, ...], rng: np.random.Generator, asymmetry: floa
 
 
 def draw_episode(expression: str, label: str, start: float, rng: np.random.Generator,
-                 scale: float = 1.0, role: str = "target") -> Episode:
-    """One genuine or fake episode of an expression starting at ``start`` seconds."""
+                 scale: float = 1.0, role: str = "target", curves: str = "cosine") -> Episode:
+    """One genuine or fake episode of an expression starting at ``start`` seconds; ``curves`` is
+    the ramp family of its onset and offset (:data:`training.synth.timeline.CURVES`)."""
     spec = SPECS[expression]
     weak = int(rng.integers(2))
     if label == "genuine":
@@ -133,31 +135,33 @@ def draw_episode(expression: str, label: str, start: float, rng: np.random.Gener
         raise ValueError(f"label must be 'genuine' or 'fake', got {label!r}")
     delays = {au: float(rng.uniform(0, delay_max)) for au in aus}
     return Episode(expression, label, float(start), float(onset), float(apex), float(offset), smooth_on, smooth_off,
-                   float(wobble), float(rng.uniform(0.4, 1.2)), aus, delays, role)
+                   float(wobble), float(rng.uniform(0.4, 1.2)), aus, delays, role, curves)
 
 
-def sasefe_episodes(expression: str, label: str, rng: np.random.Generator, max_s: float = 5.0
-                    ) -> tuple[list[Episode], float, tuple[float, float]]:
+def sasefe_episodes(expression: str, label: str, rng: np.random.Generator, max_s: float = 5.0,
+                    style: GeneratorStyle = STYLES["a"]) -> tuple[list[Episode], float, tuple[float, float]]:
     """Episodes of one SASE-FE clip, its duration (s) and the neutral window (s) before the target.
 
     Genuine (N2X): neutral lead-in, then X. Fake (P2N2X): P (felt) fading out, neutral, then posed X.
+    ``style`` sets the neutral durations and the ramp family.
     """
     code = CODES[expression][0 if label == "genuine" else 1]
     episodes = []
     prior = lead_in_expression(code)
     if prior is not None:
-        lead = draw_episode(prior, "genuine", 0.0, rng, scale=float(rng.uniform(0.5, 0.9)), role="lead-in")
+        lead = draw_episode(prior, "genuine", 0.0, rng, scale=float(rng.uniform(0.5, 0.9)), role="lead-in",
+                            curves=style.curves)
         lead.onset, lead.apex = 0.0, float(rng.uniform(0.1, 0.4))
         lead.offset = float(rng.uniform(0.5, 1.0))
         lead.au_delay = {au: 0.0 for au in lead.aus}
         episodes.append(lead)
         neutral_start = lead.end
-        start = neutral_start + float(rng.uniform(0.5, 0.9))
+        start = neutral_start + float(rng.uniform(*style.gap_s))
     else:
         neutral_start = 0.0
-        start = float(rng.uniform(0.6, 1.2))
-    target = draw_episode(expression, label, start, rng)
-    tail = float(rng.uniform(0.3, 0.7))
+        start = float(rng.uniform(*style.lead_s))
+    target = draw_episode(expression, label, start, rng, curves=style.curves)
+    tail = float(rng.uniform(*style.tail_s))
     over = target.end + tail - max_s
     if over > 0:  # fit the clip into max_s: shorten the apex first (not below 0.3 s), then the tail
         cut = min(over, target.apex - 0.3)
@@ -177,15 +181,15 @@ SESSION_GAP_S = (0.5, 2.0)
 SESSION_APEX_S = (4.0, 10.0)
 
 
-def session_episodes(duration: float, rng: np.random.Generator) -> list[Episode]:
+def session_episodes(duration: float, rng: np.random.Generator, curves: str = "cosine") -> list[Episode]:
     """A long recording: random expressions (genuine or fake, strong, held for seconds) with short
-    neutral gaps."""
+    neutral gaps; ``curves`` is their ramp family."""
     episodes, t = [], float(rng.uniform(1.0, 3.0))
     misses = 0
     while misses < 5:  # a drawn episode that overruns the end is redrawn, up to five times
         expr = EXPRESSIONS[int(rng.integers(len(EXPRESSIONS)))]
         label = "genuine" if rng.random() < 0.6 else "fake"
-        ep = draw_episode(expr, label, t, rng, scale=float(rng.uniform(*SESSION_SCALE)))
+        ep = draw_episode(expr, label, t, rng, scale=float(rng.uniform(*SESSION_SCALE)), curves=curves)
         ep.apex = float(rng.uniform(*SESSION_APEX_S))
         if ep.end > duration - 0.5:
             misses += 1

@@ -31,11 +31,13 @@ import numpy as np
 from tqdm import tqdm
 
 from engines.expressions import EXPRESSIONS
+from training.datasets.photos import SPLITS, person_split
 from training.datasets.sasefe import CODES
 from training.synth.identities import (BUILTIN_PHOTOS, Photo, identity_name, identity_recipe, photos_from_set,
                                       subject_identity, subject_label, user_photo)
 from training.synth.expressions import SPECS, sasefe_episodes, session_episodes
 from training.synth.render import ClipPlan, ClipRenderer, ClipTruth
+from training.synth.style import STYLES, GeneratorStyle, style
 from training.synth.timeline import Camera, smooth_noise
 
 LAYOUTS = ("sasefe", "sasefe-test", "recola")
@@ -63,6 +65,12 @@ class SynthConfig:
     iod_frac: float = 0.19
     progress: bool = True
     faces_from: Path | None = None  # a labelled photo set: identities from its neutral photos
+    style: str = "a"  # training.synth.style.STYLES
+    only_subjects: tuple[str, ...] | None = None  # render only these subjects (None: all)
+
+    @property
+    def generator_style(self) -> GeneratorStyle:
+        return style(self.style)
 
     def photos(self) -> list[Photo]:
         """Identity photos; long sessions (recola) only use faces at rest, whose valence is 0.
@@ -98,13 +106,14 @@ def plan_sasefe(cfg: SynthConfig, identity_names: list[str], subject_names: list
                 clip_seed = int(np.random.SeedSequence([cfg.seed, s, EXPRESSIONS.index(expr), lab == "fake"])
                                 .generate_state(1)[0])
                 rng = np.random.default_rng(clip_seed)
-                episodes, duration, neutral = sasefe_episodes(expr, lab, rng, cfg.clip_max_s)
+                episodes, duration, neutral = sasefe_episodes(expr, lab, rng, cfg.clip_max_s, cfg.generator_style)
                 code = CODES[expr][0 if lab == "genuine" else 1]
                 plans.append(ClipPlan(
                     key=f"{subject_names[s]}_{code}", subject=subject_names[s], identity=identity_names[s],
                     fps=cfg.fps, n_frames=int(round(duration * cfg.fps)), seed=clip_seed, episodes=episodes,
                     camera=Camera.draw(rng), blink_rate_hz=float(rng.uniform(0.15, 0.45)),
                     expression=expr, label=lab, code=code, neutral_s=neutral,
+                    rendering=cfg.generator_style.draw_rendering(clip_seed, _episode_aus(episodes)),
                 ))
     return plans
 
@@ -117,12 +126,18 @@ def plan_recola(cfg: SynthConfig, identity_names: list[str], subject_names: list
             rng = np.random.default_rng(clip_seed)
             duration = float(rng.uniform(*cfg.session_s))
             rec = subject_names[s] if cfg.sessions_per_subject == 1 else f"{subject_names[s]}-{k + 1}"
+            episodes = session_episodes(duration, rng, cfg.generator_style.curves)
             plans.append(ClipPlan(
                 key=rec, subject=subject_names[s], identity=identity_names[s], fps=cfg.fps,
-                n_frames=int(round(duration * cfg.fps)), seed=clip_seed, episodes=session_episodes(duration, rng),
+                n_frames=int(round(duration * cfg.fps)), seed=clip_seed, episodes=episodes,
                 camera=Camera.draw(rng, session=True), blink_rate_hz=float(rng.uniform(0.15, 0.45)),
+                rendering=cfg.generator_style.draw_rendering(clip_seed, _episode_aus(episodes)),
             ))
     return plans
+
+
+def _episode_aus(episodes) -> tuple[int, ...]:
+    return tuple(sorted({au for ep in episodes for au in ep.aus}))
 
 
 def clip_path(cfg: SynthConfig, plan: ClipPlan) -> Path:
@@ -151,8 +166,8 @@ _WORKER: dict = {}
 
 
 def _render_job(job: tuple) -> tuple[str, ClipTruth, float]:
-    photos, seed, subject_index, canvas, iod_px, size, plan, path = job
-    key = (tuple((p.name, str(p.path)) for p in photos), seed, subject_index, canvas, iod_px, size)
+    photos, seed, subject_index, canvas, iod_px, size, warp, plan, path = job
+    key = (tuple((p.name, str(p.path)) for p in photos), seed, subject_index, canvas, iod_px, size, warp)
     if "threads" not in _WORKER:  # one process per core: keep OpenCV single-threaded inside it
         import cv2
 
@@ -162,7 +177,7 @@ def _render_job(job: tuple) -> tuple[str, ClipTruth, float]:
     if _WORKER.get("key") != key:
         bases = _WORKER.setdefault("bases", {})
         identity = subject_identity(photos, subject_index, seed, canvas, iod_px, bases)
-        _WORKER["key"], _WORKER["renderer"] = key, ClipRenderer(identity, size)
+        _WORKER["key"], _WORKER["renderer"] = key, ClipRenderer(identity, size, warp)
     t0 = time.perf_counter()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     truth = _WORKER["renderer"].render(plan, path)
@@ -183,6 +198,12 @@ def generate(cfg: SynthConfig) -> dict:
     names = [identity_name(photos, i) for i in range(cfg.subjects)]
     subjects = [subject_label(photos, i) for i in range(cfg.subjects)]
     plans = (plan_recola if cfg.layout == "recola" else plan_sasefe)(cfg, names, subjects)
+    if cfg.only_subjects is not None:
+        unknown = sorted(set(cfg.only_subjects) - set(subjects))
+        if unknown:
+            raise ValueError(f"--only: subjects {unknown[:5]} are not among the {len(subjects)} generated "
+                             f"(these photos and --subjects give {', '.join(subjects[:5])} ...)")
+        plans = [p for p in plans if p.subject in set(cfg.only_subjects)]
     if cfg.layout == "sasefe-test":
         ids = np.random.default_rng([cfg.seed, 99]).choice(10**10, size=len(plans), replace=False)
         for p, i in zip(plans, ids):
@@ -191,8 +212,9 @@ def generate(cfg: SynthConfig) -> dict:
     subject_index = {name: i for i, name in enumerate(subjects)}
     iod_px = cfg.iod_frac * cfg.size[0]
     # Clips of one subject go to one worker in order, so each worker builds few identities.
-    jobs = [(photos, cfg.seed, subject_index[p.subject], cfg.canvas, iod_px, cfg.size, p, str(clip_path(cfg, p)))
-            for p in plans]
+    warp = cfg.generator_style.warp
+    jobs = [(photos, cfg.seed, subject_index[p.subject], cfg.canvas, iod_px, cfg.size, warp, p,
+             str(clip_path(cfg, p))) for p in plans]
     truths: dict[str, ClipTruth] = {}
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), desc=f"synth {cfg.layout}", unit="clip", disable=not cfg.progress)
@@ -244,16 +266,20 @@ def _write_outputs(cfg: SynthConfig, photos: list[Photo], names: list[str], plan
             for p in plans:
                 w.writerow([p.key, p.subject])
     frames = sum(p.n_frames for p in plans)
+    rendered = {p.subject for p in plans}
+    write_splits(out, sorted(rendered))
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "synthetic": True,
         "layout": cfg.layout,
         "seed": cfg.seed,
+        "style": cfg.style,
         "size": list(cfg.size),
         "fps": cfg.fps,
         "photos": [{"name": ph.name, "origin": ph.origin, "licence": ph.licence} for ph in photos],
-        "subjects": [{"subject": subject_label(photos, i), "identity": n,
-                      "recipe": identity_recipe(photos, i, cfg.seed)} for i, n in enumerate(names)],
+        "subjects": [{"subject": subject_label(photos, i), "identity": n, "split": person_split(subject_label(photos, i)),
+                      "recipe": identity_recipe(photos, i, cfg.seed)} for i, n in enumerate(names)
+                     if subject_label(photos, i) in rendered],
         "clips": clips,
         "stats": {"clips": len(plans), "frames": frames, "seconds": round(elapsed, 2), "jobs": cfg.jobs},
     }
@@ -284,6 +310,17 @@ def _write_outputs(cfg: SynthConfig, photos: list[Photo], names: list[str], plan
         arrays[f"{key}/blink"] = tr.blink
     np.savez_compressed(out / "truth.npz", **arrays)
     return manifest
+
+
+def write_splits(out: Path, subjects: list[str]) -> None:
+    """``out/splits/{train,dev,test}.txt``: the subjects by the person-wise split of the photo sets
+    (a hash of the name, 70/15/15), so a person falls in the same share in every dataset made from
+    them; ``@out/splits/test.txt`` names them in training commands."""
+    folder = out / "splits"
+    folder.mkdir(exist_ok=True)
+    for split in SPLITS:
+        names = [s for s in subjects if person_split(s) == split]
+        (folder / f"{split}.txt").write_text("".join(f"{s}\n" for s in names), encoding="utf-8")
 
 
 def load_truth(root: str | Path, key: str) -> ClipTruth:
@@ -319,6 +356,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a labelled photo set (labels.csv or EMOTION/ folders): its neutral photos with a "
                              "sound landmark fit, one per person, fill the subjects beyond the other photos; "
                              "each subject is named after its person")
+    parser.add_argument("--style", choices=tuple(STYLES), default="a",
+                        help="generator style: what the genuine/fake cues do not depend on (warp, AU displacement "
+                             "scales, ramp shapes, clip timing, blur and compression); train on one, test on the "
+                             "other (see training.synth.style)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="SUBJECT",
+                        help="render only these subjects (or @FILE, e.g. OTHER_SET/splits/test.txt) of the ones "
+                             "the other options define")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--size", type=_size, default=(480, 360), help="frame size WxH (default 480x360)")
     parser.add_argument("--fps", type=float, default=30.0)
@@ -327,12 +371,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sessions-per-subject", type=int, default=1)
 
 
+def _subject_names(names: list[str] | None) -> tuple[str, ...] | None:
+    """Names, with ``@FILE`` read as the names in FILE (one per line)."""
+    if names is None:
+        return None
+    out: list[str] = []
+    for name in names:
+        if name.startswith("@"):
+            try:
+                out += Path(name[1:]).read_text(encoding="utf-8").split()
+            except OSError as exc:
+                raise ValueError(f"--only {name}: cannot read the subject list ({exc.strerror or exc})") from None
+        else:
+            out.append(name)
+    return tuple(out)
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = SynthConfig(
         out=args.out, layout=args.layout, subjects=args.subjects, seed=args.seed, faces=list(args.faces),
         builtin_faces=not args.no_builtin_faces, jobs=max(1, args.jobs or os.cpu_count() or 1), size=args.size,
         fps=args.fps, session_s=tuple(args.session_seconds), sessions_per_subject=args.sessions_per_subject,
-        faces_from=args.faces_from,
+        faces_from=args.faces_from, style=args.style, only_subjects=_subject_names(args.only),
     )
     manifest = generate(cfg)
     st = manifest["stats"]

@@ -3,8 +3,9 @@
 Per frame: the face-frame landmark displacement of all active AUs (and blinks) is mapped to pixels,
 the identity canvas is warped (:class:`FaceWarper`), newly opened mouth area is darkened, the
 camera's similarity transform (framing + yaw-free head motion: translation, roll, scale) picks the
-output view, then lighting (gain, left-right gradient, tint) and sensor noise are applied and the
-frame goes to the encoder ('mp4v', lossy).
+output view, then lighting (gain, left-right gradient, tint) and sensor noise are applied, the
+style's blur and JPEG pass if it has them (:mod:`training.synth.style`), and the frame goes to the
+encoder ('mp4v', lossy).
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import numpy as np
 
 from training.synth.action_units import BLINK, blink_field, face_frame, landmark_displacement, valence_from_aus
 from training.synth.identities import Identity
+from training.synth.style import degrade
 from training.synth.timeline import Camera, Episode, add_intensities, blink_track, head_motion, lighting
-from training.synth.warp import FaceWarper
+from training.synth.warp import WARPS, FaceWarper
 
 
 @dataclass
@@ -37,6 +39,7 @@ class ClipPlan:
     label: str | None = None
     code: str | None = None
     neutral_s: tuple[float, float] | None = None  # neutral window before the target expression
+    rendering: dict = field(default_factory=dict)  # the style's per-clip values (GeneratorStyle.draw_rendering)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -51,6 +54,8 @@ class ClipPlan:
             "code": self.code, "blink_rate_hz": round(self.blink_rate_hz, 4),
             "camera": self.camera.to_json(), "episodes": [e.to_json() for e in self.episodes],
         }
+        if self.rendering:
+            d["rendering"] = self.rendering
         if self.neutral_s is not None:
             d["neutral_s"] = [round(v, 4) for v in self.neutral_s]
         if self.target is not None:
@@ -125,12 +130,12 @@ class _MouthShade:
 
 
 class ClipRenderer:
-    """Renders clips of one identity at an output size (w, h)."""
+    """Renders clips of one identity at an output size (w, h) with a warp of :data:`WARPS`."""
 
-    def __init__(self, identity: Identity, size: tuple[int, int]):
+    def __init__(self, identity: Identity, size: tuple[int, int], warp: str = "mesh"):
         self.identity = identity
         self.size = size
-        self.warper = FaceWarper(identity.image, identity.landmarks)
+        self.warper = FaceWarper(identity.image, identity.landmarks, kind=warp)
         self.origin, self.rot, self.iod = face_frame(identity.landmarks)
         self.blink = blink_field(identity.landmarks)
         self.mouth = _MouthShade(identity.landmarks, self.iod)
@@ -166,6 +171,7 @@ class ClipRenderer:
         sigma = plan.camera.noise_sigma
         noise_bank = rng.normal(0.0, sigma, (h + 24, w + 24, 3)).astype(np.float32)
         aus = tuple(sorted(tracks))
+        au_scale = {int(au): float(v) for au, v in plan.rendering.get("au_scale", {}).items()}
         writer = None
         if path is not None:
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), plan.fps, (w, h))
@@ -175,7 +181,8 @@ class ClipRenderer:
         scale_to_px = self.rot.T * self.iod  # face frame -> canvas pixels (row vectors)
         try:
             for i in range(plan.n_frames):
-                inten = {au: (float(v[i, 0]), float(v[i, 1])) for au, v in tracks.items()}
+                inten = {au: (float(v[i, 0]) * au_scale.get(au, 1.0), float(v[i, 1]) * au_scale.get(au, 1.0))
+                         for au, v in tracks.items()}
                 d_face = landmark_displacement(inten, self.blink)
                 d_px = (d_face @ scale_to_px).astype(np.float32)
                 canvas = self.warper.warp(d_px)
@@ -189,7 +196,7 @@ class ClipRenderer:
                 out = frame.astype(np.float32)
                 out *= g
                 out += noise_bank[oy:oy + h, ox:ox + w]
-                frame = np.clip(out, 0, 255).astype(np.uint8)
+                frame = degrade(np.clip(out, 0, 255).astype(np.uint8), plan.rendering)
                 if writer is not None:
                     writer.write(frame)
                 if frames is not None:

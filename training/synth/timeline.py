@@ -10,9 +10,16 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 
-def _ramp(x: np.ndarray, smooth: bool) -> np.ndarray:
-    """0 -> 1 over x in [0, 1]: raised cosine (smooth, zero velocity at both ends) or linear."""
+CURVES = ("cosine", "quintic")
+
+
+def _ramp(x: np.ndarray, smooth: bool, curves: str = "cosine") -> np.ndarray:
+    """0 -> 1 over x in [0, 1]. Family ``cosine``: raised cosine (smooth, zero velocity at both ends)
+    or linear. Family ``quintic``: the quintic smootherstep (zero velocity and acceleration at both
+    ends) or an ease-out sine (fast, all speed at the start)."""
     x = np.clip(x, 0.0, 1.0)
+    if curves == "quintic":
+        return x * x * x * (x * (6 * x - 15) + 10) if smooth else np.sin(0.5 * np.pi * x)
     return 0.5 - 0.5 * np.cos(np.pi * x) if smooth else x
 
 
@@ -38,6 +45,7 @@ class Episode:
     aus: dict[int, tuple[float, float]]
     au_delay: dict[int, float] = field(default_factory=dict)
     role: str = "target"  # "target" | "lead-in" (the preceding expression of SASE-FE's X2N2Y codes)
+    curves: str = "cosine"  # ramp family (CURVES)
 
     @property
     def apex_time(self) -> tuple[float, float]:
@@ -50,8 +58,8 @@ class Episode:
     def envelope(self, t: np.ndarray, delay: float = 0.0) -> np.ndarray:
         """(T,) in [0, 1 + wobble]."""
         u = t - self.start - delay
-        rise = _ramp(u / max(self.onset, 1e-3), self.smooth_onset)
-        fall = 1.0 - _ramp((u - self.onset - self.apex) / max(self.offset, 1e-3), self.smooth_offset)
+        rise = _ramp(u / max(self.onset, 1e-3), self.smooth_onset, self.curves)
+        fall = 1.0 - _ramp((u - self.onset - self.apex) / max(self.offset, 1e-3), self.smooth_offset, self.curves)
         env = np.where(u < self.onset, rise, fall)
         if self.wobble > 0:
             in_apex = (u >= self.onset) & (u < self.onset + self.apex)
