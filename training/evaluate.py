@@ -41,7 +41,7 @@ def _subset(items, subjects: Sequence[str] | None):
 
 
 def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[str] | None = None,
-                          progress: bool = True) -> dict[str, Any]:
+                          progress: bool = True, jobs: int = 1) -> dict[str, Any]:
     from engines.lstmpb import load_lstmpb
     from engines.online_pb import recognizer_settings_from_bundle
     from engines.pb_classifier import load_classifiers, load_clip_classifiers
@@ -52,13 +52,13 @@ def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[
         raise CacheError(f"{cache}: no landmark sequences to evaluate")
     model, _ = load_lstmpb(bundle)
     recognizer = recognizer_settings_from_bundle(bundle)
-    samples = collect_pbs(model, items, "stream", recognizer, progress=progress)
+    samples = collect_pbs(model, items, "stream", recognizer, progress=progress, jobs=jobs)
     out = {"sequences": len(items), "subjects": sorted({it.subject for it in items}),
            "metrics": evaluate(load_classifiers(bundle), samples)}
     clip_classifiers = load_clip_classifiers(bundle)
     if clip_classifiers is not None:
         iters = bundle.parse("lstmpb", "clip_iters", _positive_int)
-        clips = collect_pbs(model, items, "sequence", recognizer, sequence_iters=iters, progress=progress)
+        clips = collect_pbs(model, items, "sequence", recognizer, sequence_iters=iters, progress=progress, jobs=jobs)
         out["metrics_clip"] = evaluate(clip_classifiers, clips)
     return out
 
@@ -123,11 +123,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a cache made by 'affectscope preprocess', or a labelled photo folder (labels.csv with "
                         "image,emotion,person, or one folder per emotion)")
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
-    p.add_argument("--subjects", nargs="+", metavar="ID", help="evaluate only these subjects (e.g. held-out ones; @FILE: those listed in FILE)")
+    p.add_argument("--subjects", nargs="+", metavar="ID",
+                   help="evaluate only these subjects (e.g. held-out ones; @FILE: those listed in FILE)")
     p.add_argument("--postprocess", action="store_true", help="valence: also report after the AV+EC chain")
     p.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
                    help="photos: only the people of this person-wise split (default all)")
     p.add_argument("--seed", type=int, default=1, help="photos: seed of each photo's motion, noise and compression")
+    p.add_argument("--jobs", type=int, default=1, help="genuine/fake: processes that find PB vectors (one per core)")
 
 
 def run(args) -> int:
@@ -143,7 +145,7 @@ def run(args) -> int:
         return _run_photos(args, bundle, root, report)
     try:
         if bundle.has("lstmpb") and (root / "landmarks" / "index.csv").is_file():
-            report["genuine_fake"] = evaluate_genuine_fake(bundle, root, args.subjects)
+            report["genuine_fake"] = evaluate_genuine_fake(bundle, root, args.subjects, jobs=max(1, args.jobs))
         if bundle.has("sta") and (root / "crops" / "index.csv").is_file():
             report["valence"] = evaluate_valence(bundle, root, args.subjects, args.postprocess)
     except CacheError as exc:

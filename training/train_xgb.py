@@ -90,15 +90,54 @@ def sequence_pbs(model: LSTMPB, seqs: Sequence[np.ndarray], iters: int = 30, lr:
     return out
 
 
+def _collect_shard(job: tuple) -> "PBSamples":
+    model, items, mode, recognizer, sequence_iters = job
+    torch.set_num_threads(1)
+    return collect_pbs(model, items, mode, recognizer, sequence_iters)
+
+
+def _collect_in_processes(model: LSTMPB, items: Sequence[LandmarkItem], mode: str, recognizer: RecognizerSettings,
+                          sequence_iters: int, jobs: int, progress: bool) -> "PBSamples":
+    """collect_pbs over ``jobs`` spawned processes, one contiguous share of the items each (so the
+    result is in item order, as with one process); recognition of a sequence is single-threaded
+    NumPy, so processes are what scales."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from tqdm import tqdm
+
+    shards = [list(part) for part in np.array_split(np.arange(len(items)), jobs * 4) if len(part)]
+    work = [(model, [items[i] for i in part], mode, recognizer, sequence_iters) for part in shards]
+    single = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    saved = {k: os.environ.get(k) for k in single}
+    os.environ.update(single)  # spawned workers read these at start: one BLAS thread each
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            parts = list(tqdm(pool.map(_collect_shard, work), total=len(work), desc=f"PB ({mode}, {jobs} jobs)",
+                              unit="share", disable=not progress, leave=False))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return PBSamples(*(np.concatenate([getattr(p, f) for p in parts], 0)
+                       for f in ("X", "y", "subjects", "expressions", "clips")))
+
+
 def collect_pbs(model: LSTMPB, items: Sequence[LandmarkItem], mode: str = "stream",
                 recognizer: RecognizerSettings | None = None, sequence_iters: int = 100,
-                progress: bool = False) -> PBSamples:
-    """PB vectors of cache items by recognition mode (see the module docstring for the modes)."""
+                progress: bool = False, jobs: int = 1) -> PBSamples:
+    """PB vectors of cache items by recognition mode (see the module docstring for the modes);
+    ``jobs`` > 1 shares the items among that many processes (the same vectors, in the same order)."""
     from tqdm import tqdm
 
     if mode not in MODES:
         raise ValueError(f"unknown PB mode {mode!r}; choose one of {MODES}")
     recognizer = recognizer or settings_for(model.config)
+    if jobs > 1 and len(items) >= 2 * jobs:
+        return _collect_in_processes(model, items, mode, recognizer, sequence_iters, jobs, progress)
     X, y, subjects, expressions, clips = [], [], [], [], []
     if mode == "sequence":
         seqs = [landmark_steps(it.load(), model.config) for it in items]
@@ -270,7 +309,7 @@ def _json_safe(value: Any) -> Any:
 def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | Path, mode: str = "stream",
               recognizer: RecognizerSettings | None = None, sequence_iters: int = 100,
               settings: XGBSettings | None = None, base_meta: Mapping[str, Any] | None = None,
-              clip_classifiers_too: bool = True, progress: bool = True) -> dict[str, Any]:
+              clip_classifiers_too: bool = True, progress: bool = True, jobs: int = 1) -> dict[str, Any]:
     """PB vectors of the LSTM-PB's training sequences, classifiers, held-out evaluation, bundle.
 
     In stream mode, ``clip_classifiers_too`` also fits the whole-clip classifiers (sequence-mode
@@ -291,11 +330,11 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
     test_items = [it for it in select_items(items, expression) if it.subject in set(holdout)]
     if not train_items:
         raise ValueError(f"{cache_dir}: no training sequences for expression model '{expression}'")
-    train = collect_pbs(model, train_items, mode, recognizer, sequence_iters, progress)
+    train = collect_pbs(model, train_items, mode, recognizer, sequence_iters, progress, jobs)
     classifiers, skipped = fit_classifiers(train, settings)
     clip_classifiers = None
     if mode == "stream" and clip_classifiers_too:
-        clip_train = collect_pbs(model, train_items, "sequence", recognizer, sequence_iters, progress)
+        clip_train = collect_pbs(model, train_items, "sequence", recognizer, sequence_iters, progress, jobs)
         clip_classifiers, _ = fit_classifiers(clip_train, settings)
     metrics: dict[str, Any] = {
         "pb_source": mode,
@@ -314,10 +353,10 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
         metrics["clip_cv_auc"] = {name: clf.cv_auc for name, clf in clip_classifiers.items()}
         metrics["clip_reg_lambda"] = {name: clf.settings.reg_lambda for name, clf in clip_classifiers.items()}
     if test_items:
-        test = collect_pbs(model, test_items, mode, recognizer, sequence_iters, progress)
+        test = collect_pbs(model, test_items, mode, recognizer, sequence_iters, progress, jobs)
         metrics["holdout"] = evaluate(classifiers, test)
         if clip_classifiers:
-            clip_test = collect_pbs(model, test_items, "sequence", recognizer, sequence_iters, progress)
+            clip_test = collect_pbs(model, test_items, "sequence", recognizer, sequence_iters, progress, jobs)
             metrics["holdout_clip"] = evaluate(clip_classifiers, clip_test)
     write_lstmpb_bundle(bundle_dir, model, class_pbs, classifiers, recognizer, metrics, base_meta,
                         clip_classifiers, sequence_iters if clip_classifiers else None)
@@ -359,6 +398,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trained-on", default=None, help="what the bundle was trained on (new bundles)")
     parser.add_argument("--normalization", choices=("similarity", "roi"), default="similarity",
                         help="landmark normalization of the cache (new bundles)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes that find PB vectors (recognition is single-threaded: one per core)")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -383,6 +424,7 @@ def run(args: argparse.Namespace) -> int:
         base_meta = {k: v for k, v in (("name", args.name), ("trained_on", args.trained_on)) if v}
     train_xgb(args.cache, args.lstmpb, args.bundle, mode=args.mode, recognizer=recognizer,
               sequence_iters=args.sequence_iters, settings=settings, base_meta=base_meta,
-              clip_classifiers_too=not args.no_clip_classifiers, progress=not args.no_progress)
+              clip_classifiers_too=not args.no_clip_classifiers, progress=not args.no_progress,
+              jobs=max(1, args.jobs))
     print(f"wrote the lstmpb section of {Path(args.bundle) / 'bundle.json'}")
     return 0

@@ -302,6 +302,15 @@ def test_bundle_export_keeps_other_sections(cache, trained_dir, tmp_path):
     load_lstmpb_weights(tmp_path / "lstmpb.safetensors", model.config)
 
 
+def test_pb_vectors_from_two_processes_equal_those_of_one(cache, trained_dir):
+    model, _, _, _ = tl.load_trained(trained_dir)
+    items = tl.select_items(read_landmark_cache(cache), "pooled")[:8]
+    one = tx.collect_pbs(model, items, "stream", QUICK_STREAM)
+    two = tx.collect_pbs(model, items, "stream", QUICK_STREAM, jobs=2)
+    np.testing.assert_allclose(two.X, one.X, atol=1e-5)
+    assert two.clips.tolist() == one.clips.tolist() and two.y.tolist() == one.y.tolist()
+
+
 def test_bundle_export_needs_top_level_fields_for_a_new_bundle(trained_dir, tmp_path):
     model, _, pbs, _ = tl.load_trained(trained_dir)
     with pytest.raises(ValueError, match="base_meta"):
