@@ -13,7 +13,6 @@ worker process analyses one video and exits; it replies with JSON, so a worker t
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import multiprocessing as mp
@@ -195,30 +194,3 @@ def run_batch(videos: list[str | Path], out_dir: str | Path, jobs: int = 2, bund
         for j, (video, ok, msg) in zip(work, ordered):
             w.writerow((video, j.session, int(ok), msg))
     return ordered
-
-
-# -- command ------------------------------------------------------------------------------------
-def default_jobs() -> int:
-    return min(4, os.cpu_count() or 1)
-
-
-def jobs_argument(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1, 2, ...)")
-    return int(text)
-
-
-def run(args) -> int:
-    from realtime.cli import CliError
-
-    try:
-        results = run_batch(args.videos, args.out, args.jobs, args.bundle, args.expression, args.backend,
-                            args.landmark_model, args.save_video)
-    except BatchError as exc:
-        raise CliError(str(exc)) from None
-    failed = [r for r in results if not r[1]]
-    print(f"{len(results) - len(failed)} of {len(results)} videos analysed into {args.out} (list: "
-          f"{Path(args.out) / 'batch.csv'})")
-    for video, _, msg in failed:
-        print(f"  failed: {video}: {msg}")
-    return 1 if failed else 0

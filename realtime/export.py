@@ -13,7 +13,6 @@ empty cells stay empty (CSV) or null (Parquet).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.session import COLUMNS, Session, SessionError, read_session
+from realtime.session import COLUMNS, Session, read_session
 
 FORMATS = ("csv", "parquet")
 INT_COLUMNS = frozenset(("frame", "face", "box_x", "box_y", "box_w", "box_h", "valence_updated"))
@@ -142,32 +141,3 @@ def read_table(path: str | Path) -> tuple[dict[str, np.ndarray], list[tuple[floa
         with side.open(newline="", encoding="utf-8") as fh:
             events = [(float(t), label) for t, label in list(csv.reader(fh))[1:]]
     return data, events
-
-
-# -- command ------------------------------------------------------------------------------------
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("session", metavar="SESSION", help="session folder")
-    p.add_argument("--out", required=True, metavar="FILE", help="table to write (.csv or .parquet)")
-    p.add_argument("--format", choices=FORMATS, help="csv or parquet (default: from the --out suffix, else csv); "
-                                                     f"parquet needs pyarrow: {PARQUET_HINT}")
-    p.add_argument("--no-landmarks", action="store_true", help="leave out the 136 landmark columns x0..y67")
-
-
-def run(args) -> int:
-    from realtime.cli import CliError
-
-    try:
-        session = read_session(args.session)
-        res = export_session(session, args.out, args.format, landmarks=not args.no_landmarks)
-    except (SessionError, ExportError) as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"{args.out}: cannot write the table ({exc.strerror or exc}); pick a file in a folder "
-                       f"you can write to") from None
-    if session.cut_off:
-        from realtime.report import status_text
-
-        print(f"{session.root}: {status_text(session)}")
-    extra = f", markers in {res.events_path}" if res.events_path else ""
-    print(f"wrote {res.path}: {res.rows} rows × {len(res.columns)} columns{extra}")
-    return 0

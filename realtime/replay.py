@@ -14,9 +14,7 @@ a cut-off session replays the rows that were written, and a video whose file was
 """
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
 import sys
 import threading
 import time
@@ -422,104 +420,3 @@ def reanalyze(session: Session | str | Path, out: str | Path, bundle, expression
                                                 "dropped", "failed", "perception_ms", "latency_ms")},
                    "stopped": why})
     return writer, why
-
-
-# -- command ------------------------------------------------------------------------------------
-def _speed(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if v < 0 or not np.isfinite(v):
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0 (0: as fast as possible)")
-    return v
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from realtime.cli import _model_options
-    from realtime.lsl import add_lsl_arguments
-
-    p.add_argument("session", metavar="SESSION", help="session folder to play back")
-    p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
-                   help="playback speed factor (default 1 = recorded timing; 0 = as fast as possible)")
-    p.add_argument("--from", dest="start", type=float, default=None, metavar="S", help="start at S seconds")
-    p.add_argument("--reanalyze", action="store_true",
-                   help="run the current bundle on the session's video into a new session (needs --out)")
-    p.add_argument("--out", metavar="NEW_SESSION", help="with --reanalyze: the new session folder")
-    p.add_argument("--save-video", action="store_true", help="with --reanalyze: also store the video in the new session")
-    add_lsl_arguments(p, markers_in=False)
-    _model_options(p)
-
-
-def run(args) -> int:
-    from realtime.cli import CliError
-    from realtime.lsl import LSLOutlet, LSLUnavailable
-    from realtime.report import status_text
-
-    if args.reanalyze and not args.out:
-        raise CliError("--reanalyze needs --out NEW_SESSION (the folder for the new session)")
-    if args.out and not args.reanalyze:
-        raise CliError("--out is for --reanalyze; plain replay writes nothing")
-    try:
-        session = read_session(args.session)
-    except SessionError as exc:
-        raise CliError(str(exc)) from None
-    if session.cut_off:
-        print(f"{session.root}: {status_text(session)}", flush=True)
-    outlet = None
-    try:
-        if args.lsl:
-            outlet = LSLOutlet(args.lsl_name, fps=float(session.meta.get("source", {}).get("fps") or 30.0),
-                               source_id=f"affectscope-replay-{session.root.name}")
-            print(f"publishing LSL streams {args.lsl_name!r} and {args.lsl_name + '-markers'!r}", flush=True)
-    except LSLUnavailable as exc:
-        raise CliError(str(exc)) from None
-    try:
-        if args.reanalyze:
-            return _run_reanalyze(args, session, outlet)
-        return _run_replay(args, session, outlet)
-    finally:
-        if outlet is not None:
-            outlet.close()
-
-
-def _run_replay(args, session: Session, outlet) -> int:
-    from realtime.report import plural
-
-    player = SessionPlayer(session, speed=args.speed)
-    if args.start is not None:
-        player.seek(args.start)
-    print(f"replaying {session.root}: {len(player)} rows, {player.start_s:.2f}–{player.end_s:.2f} s, "
-          f"{plural(len(session.events), 'marker')}, video {'yes' if player.has_video else 'no'}, speed "
-          f"{'max' if args.speed == 0 else f'{args.speed:g}x'}", flush=True)
-    if player.video_note:
-        print(f"note: {player.video_note}", flush=True)
-    stop = threading.Event()
-    old = signal.signal(signal.SIGINT, lambda *_: stop.set()) if threading.current_thread() is threading.main_thread() else None
-    try:
-        on_marker = [lambda label, t_s: outlet.push_marker(label)] if outlet else []  # stamped now, as played
-        stats = play(player, [outlet] if outlet else [], on_marker, stop=stop)
-    finally:
-        player.close()
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
-    print(f"replayed {stats.rows} rows ({stats.images} with image), {plural(stats.markers, 'marker')} ({stats.stopped})", flush=True)
-    return 0
-
-
-def _run_reanalyze(args, session: Session, outlet) -> int:
-    from realtime.cli import CliError, _load_bundle
-
-    bundle = _load_bundle(args)
-
-    def progress():
-        print(f"\rre-analysing {session.root.name}…", end="", file=sys.stderr, flush=True)
-
-    try:
-        writer, why = reanalyze(session, args.out, bundle, args.expression, args.backend, args.landmark_model,
-                                args.save_video, [outlet] if outlet else [], tick=progress)
-    except SessionError as exc:
-        raise CliError(str(exc)) from None
-    print(f"\r{args.out}: re-analysed {writer.rows} frames of {session.root} with bundle {bundle.name} ({why})",
-          flush=True)
-    return 0 if "failed" not in why else 1

@@ -16,7 +16,6 @@ Plots are drawn with OpenCV (:mod:`realtime.charts`), so a default install can r
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import datetime as _dt
 import html
@@ -29,7 +28,7 @@ import numpy as np
 
 from realtime import __version__
 from realtime.charts import ABSENT, AXIS, BLUE, GREEN, ORANGE, PURPLE, SHADE, TEAL, TEXT, Axes, Figure, legend
-from realtime.session import Session, SessionError, read_session
+from realtime.session import Session, read_session
 
 WIDTH = 1000  # logical width of the plots (the PNGs are twice as wide)
 
@@ -460,27 +459,3 @@ def build_report(session: Session | str | Path, out_dir: str | Path) -> Report:
     page = out / "report.html"
     page.write_text(render_html(session, segments, timeline, timing), encoding="utf-8")
     return Report(page, pngs, segments, session)
-
-
-# -- command ------------------------------------------------------------------------------------
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("session", metavar="SESSION", help="session folder")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for report.html and its PNG plots")
-
-
-def run(args) -> int:
-    from realtime.cli import CliError
-
-    try:
-        rep = build_report(args.session, args.out)
-    except (SessionError, ReportError) as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"{args.out}: cannot write the report ({exc.strerror or exc})") from None
-    s = rep.session
-    if s.cut_off:
-        print(f"{s.root}: {status_text(s)}")
-    n_seg = len(rep.segments)
-    print(f"wrote {rep.html} ({len(s)} frames, {plural(len(s.events), 'marker')}, {plural(n_seg, 'segment')}) "
-          f"and {', '.join(p.name for p in rep.pngs)}")
-    return 0

@@ -29,6 +29,10 @@ from training.datasets.photos import is_photo_set
 from training.subject_lists import known_subjects
 
 
+class EvaluationError(ValueError):
+    """Nothing to evaluate, or a bundle that cannot be: the message says what to do."""
+
+
 def _subset(items, subjects: Sequence[str] | None):
     """The items of ``subjects`` (``@FILE`` entries: the names in FILE that the cache holds)."""
     if not subjects:
@@ -133,25 +137,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from realtime.cli import CliError
-
     try:
         bundle = load_bundle(args.bundle)
     except BundleError as exc:
-        raise CliError(f"bad model bundle: {exc}") from None
+        raise EvaluationError(f"bad model bundle: {exc}") from None
     root = Path(args.dataset)
     report: dict[str, Any] = {"bundle": bundle.name, "dataset": str(root)}
     if is_photo_set(root):
         return _run_photos(args, bundle, root, report)
-    try:
-        if bundle.has("lstmpb") and (root / "landmarks" / "index.csv").is_file():
-            report["genuine_fake"] = evaluate_genuine_fake(bundle, root, args.subjects, jobs=max(1, args.jobs))
-        if bundle.has("sta") and (root / "crops" / "index.csv").is_file():
-            report["valence"] = evaluate_valence(bundle, root, args.subjects, args.postprocess)
-    except CacheError as exc:
-        raise CliError(str(exc)) from None
+    if bundle.has("lstmpb") and (root / "landmarks" / "index.csv").is_file():
+        report["genuine_fake"] = evaluate_genuine_fake(bundle, root, args.subjects, jobs=max(1, args.jobs))
+    if bundle.has("sta") and (root / "crops" / "index.csv").is_file():
+        report["valence"] = evaluate_valence(bundle, root, args.subjects, args.postprocess)
     if len(report) == 2:
-        raise CliError(f"nothing to evaluate: {root} has no landmarks/ or crops/ cache for the bundle's models "
+        raise EvaluationError(f"nothing to evaluate: {root} has no landmarks/ or crops/ cache for the bundle's models "
                        f"({', '.join(s for s in ('lstmpb', 'sta') if bundle.has(s)) or 'none'}); "
                        f"run 'affectscope preprocess' first")
     report = _json_safe(report)
@@ -163,15 +162,11 @@ def run(args) -> int:
 
 
 def _run_photos(args, bundle: Bundle, root: Path, report: dict[str, Any]) -> int:
-    from realtime.cli import CliError
     from training.evaluate_photos import evaluate_photos, print_report
 
     if not bundle.has("sta"):
-        raise CliError(f"bundle {bundle.name} has no valence model (sta section) to evaluate on photos")
-    try:
-        report["valence_photos"] = evaluate_photos(bundle, root, args.split, args.seed)
-    except ValueError as exc:  # DatasetError included: a bad labels.csv, an unreadable image
-        raise CliError(str(exc)) from None
+        raise EvaluationError(f"bundle {bundle.name} has no valence model (sta section) to evaluate on photos")
+    report["valence_photos"] = evaluate_photos(bundle, root, args.split, args.seed)  # DatasetError: a ValueError
     report = _json_safe(report)
     print_report(report["valence_photos"])
     if args.json:

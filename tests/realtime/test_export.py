@@ -7,7 +7,8 @@ import pytest
 from recorded_sessions import EVENTS, write_affect_session
 
 from realtime.cli import CliError, OneLineParser
-from realtime.export import INT_COLUMNS, LANDMARK_COLUMNS, ExportError, add_arguments, export_session, read_table, run
+from realtime.cli.export import add_arguments, run
+from realtime.export import INT_COLUMNS, LANDMARK_COLUMNS, ExportError, export_session, read_table
 from realtime.session import COLUMNS, read_session
 
 

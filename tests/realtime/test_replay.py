@@ -10,7 +10,8 @@ from recorded_sessions import EVENTS, FPS, cut_clip, grey_level, write_affect_se
 
 from realtime.cli import CliError, OneLineParser
 from realtime.export import export_session, read_table
-from realtime.replay import SessionPlayer, add_arguments, play, reanalyze, run
+from realtime.cli.replay import add_arguments, run
+from realtime.replay import SessionPlayer, play, reanalyze
 from realtime.report import build_report
 from realtime.runner import SAMPLE_CLIP
 from realtime.session import COLUMNS, SessionWriter, read_session

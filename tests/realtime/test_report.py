@@ -8,7 +8,8 @@ from recorded_sessions import write_affect_session
 
 from realtime.charts import BLUE, PURPLE, nice_ticks, tick_label
 from realtime.cli import OneLineParser
-from realtime.report import add_arguments, build_report, run, segment_stats
+from realtime.cli.report import add_arguments, run
+from realtime.report import build_report, segment_stats
 from realtime.session import read_session
 
 

@@ -1,0 +1,113 @@
+"""``affectscope analyze``: videos analysed as fast as possible into session folders, one or many."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from realtime.cli.options import CliError, load_bundle, open_source
+
+
+def cmd_analyze(args) -> int:
+    if len(args.videos) > 1 or Path(args.videos[0]).is_dir() and not _is_image_folder(args.videos[0]):
+        if args.lsl:
+            raise CliError("--lsl publishes one live stream; analyze one video at a time with it")
+        return _run_batch(args)
+    from realtime.runner import build_pipeline, open_session_writer, run_until_done
+    from realtime.session import SessionError
+
+    bundle = load_bundle(args)
+    source = open_source(args.videos[0], live=False)
+    pipeline = build_pipeline(source, bundle, args.expression, args.backend, paced=False,
+                              landmark_model=args.landmark_model)
+    try:
+        writer = open_session_writer(pipeline, bundle, args.out, args.expression, args.save_video,
+                                     settings={"command": "analyze", "backend": args.backend})
+    except SessionError as exc:
+        pipeline.shutdown()
+        raise CliError(str(exc)) from None
+    lsl = attach_lsl(args, pipeline, writer)
+    why = run_until_done(pipeline, tick=lambda: _progress(pipeline))
+    if lsl is not None:
+        lsl.close()
+    s = pipeline.stats()
+    writer.finish({"stats": summary(s), "stopped": why, "faults": pipeline.faults()})
+    faults = writer.meta["faults"]  # the writer's own failure (a full disk) included
+    print(f"\r{args.out}: {writer.rows} frames, face on {s['frames_with_face']}, "
+          f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({why})")
+    return report_faults(faults, args.out)
+
+
+def report_faults(faults: list[str], session) -> int:
+    """Each fault on stderr (they are in session.json too); exit code 1 when there is any."""
+    for f in faults:
+        print(f"affectscope: fault: {f}", file=sys.stderr)
+    if faults:
+        print(f"affectscope: {session}: the session is written but not whole; see 'faults' in its session.json",
+              file=sys.stderr)
+    return 1 if faults else 0
+
+
+def _is_image_folder(path: str) -> bool:
+    from realtime.sources import IMAGE_SUFFIXES
+
+    return any(p.suffix.lower() in IMAGE_SUFFIXES for p in Path(path).iterdir())
+
+
+def attach_lsl(args, pipeline, writer):
+    if not (getattr(args, "lsl", False) or getattr(args, "lsl_markers", None)):
+        return None
+    from realtime.lsl import LSLUnavailable, attach_lsl as _attach
+    from realtime.runner import print_line
+
+    try:
+        lsl = _attach(pipeline, writer, publish=args.lsl, markers_from=getattr(args, "lsl_markers", None),
+                         name=args.lsl_name)
+    except (LSLUnavailable, ValueError) as exc:
+        pipeline.shutdown()
+        raise CliError(str(exc)) from None
+    print_line(lsl.describe())
+    return lsl
+
+
+def _progress(pipeline) -> None:
+    n = pipeline.source.info.frame_count
+    done = pipeline.perception.stats.processed
+    if n:
+        print(f"\ranalyzing: {done}/{n} frames ({100 * done / n:.0f} %)", end="", file=sys.stderr, flush=True)
+
+
+def summary(s: dict) -> dict:
+    """The stats of a finished run that go into session.json."""
+    return {k: s[k] for k in ("frames_captured", "frames_processed", "frames_with_face", "dropped", "failed",
+                              "perception_ms", "latency_ms")}
+
+
+
+
+def default_jobs() -> int:
+    return min(4, os.cpu_count() or 1)
+
+
+def jobs_argument(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1, 2, ...)")
+    return int(text)
+
+
+def _run_batch(args) -> int:
+    """Several videos (or folders of them): one session each, in processes, listed in batch.csv."""
+    from realtime.batch import BatchError, run_batch
+
+    try:
+        results = run_batch(args.videos, args.out, args.jobs, args.bundle, args.expression, args.backend,
+                            args.landmark_model, args.save_video)
+    except BatchError as exc:
+        raise CliError(str(exc)) from None
+    failed = [r for r in results if not r[1]]
+    print(f"{len(results) - len(failed)} of {len(results)} videos analysed into {args.out} (list: "
+          f"{Path(args.out) / 'batch.csv'})")
+    for video, _, msg in failed:
+        print(f"  failed: {video}: {msg}")
+    return 1 if failed else 0

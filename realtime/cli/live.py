@@ -1,0 +1,104 @@
+"""``affectscope live``, ``demo`` and ``gui``: a camera or a paced video, headless or in the window."""
+from __future__ import annotations
+
+import sys
+
+from realtime.cli.analyze import attach_lsl, report_faults, summary
+from realtime.cli.options import CliError, load_bundle, open_source
+
+
+def _no_screen() -> bool:
+    """True on Linux without an X or Wayland display and no Qt platform chosen (e.g. over ssh)."""
+    import os
+
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _headless_fallback(args) -> None:
+    if not args.headless and _no_screen() and not args.screenshot:
+        print("affectscope: no screen found (no DISPLAY); running headless. Use --headless to say so, "
+              "or set QT_QPA_PLATFORM=offscreen for the window off screen.", file=sys.stderr)
+        args.headless = True
+
+
+def cmd_live(args) -> int:
+    _headless_fallback(args)
+    if not args.headless:
+        return _gui(["--camera", str(args.camera)] if args.camera is not None else ["--video", args.video], args)
+    if args.screenshot:
+        raise CliError("--screenshot needs the window; drop --headless")
+    from realtime.runner import LatestResult, build_pipeline, open_session_writer, print_line, run_until_done, status_line
+    from realtime.session import SessionError
+
+    bundle = load_bundle(args)
+    source = open_source(args.camera if args.camera is not None else args.video, live=True)
+    pipeline = build_pipeline(source, bundle, args.expression, args.backend, paced=True,
+                              landmark_model=args.landmark_model)
+    writer = None
+    if args.record:
+        try:
+            writer = open_session_writer(pipeline, bundle, args.record, args.expression, not args.no_video,
+                                         settings={"command": "live", "backend": args.backend})
+        except SessionError as exc:
+            pipeline.shutdown()
+            raise CliError(str(exc)) from None
+    latest = LatestResult()
+    pipeline.subscribe(latest)
+    lsl = attach_lsl(args, pipeline, writer)
+    print_line(f"affectscope live: {source.info.kind} {source.info.uri} {source.info.width}x{source.info.height} "
+               f"@ {source.info.fps:.1f} fps, bundle {bundle.name}, expression model {args.expression}"
+               f"{', models: ' + ', '.join(w.name for w in pipeline.workers) if pipeline.workers else ', perception only'}")
+    said = []
+
+    def tick() -> None:
+        print_line(status_line(pipeline, latest))
+        if writer is not None and writer.failure and not said:  # within a second of the failed write
+            said.append(writer.failure)
+            print(f"affectscope: error: {writer.failure}", file=sys.stderr, flush=True)
+        elif writer is not None and writer.behind:
+            print(f"affectscope: warning: {writer.behind}", file=sys.stderr, flush=True)
+
+    why = run_until_done(pipeline, seconds=args.seconds, tick=tick)
+    print_line(status_line(pipeline, latest))
+    if lsl is not None:
+        lsl.close()
+    faults = pipeline.faults()
+    if writer is not None:
+        writer.finish({"stats": summary(pipeline.stats()), "stopped": why, "faults": faults})
+        faults = writer.meta["faults"]
+        print_line(f"recorded {writer.rows} frames to {args.record}")
+    print_line(f"stopped: {why}")
+    return report_faults(faults, args.record or "live run")
+
+
+def cmd_demo(args) -> int:
+    from realtime.runner import SAMPLE_CLIP
+
+    if not SAMPLE_CLIP.is_file():
+        raise CliError(f"{SAMPLE_CLIP}: the bundled sample clip is missing; reinstall affectscope")
+    args.video, args.camera, args.no_video = str(SAMPLE_CLIP), None, False
+    _headless_fallback(args)
+    if not args.headless:
+        return _gui(["--demo"], args)
+    return cmd_live(args)
+
+
+def cmd_gui(args) -> int:
+    if args.camera is not None:
+        source = ["--camera", str(args.camera)]
+    elif args.video:
+        source = ["--video", args.video]
+    elif args.session:
+        source = ["--session", args.session]
+    else:
+        source = []
+    return _gui(source, args)
+
+
+def _gui(source_args: list[str], args) -> int:
+    try:
+        from gui import app  # the one place the command line reaches the window (see pyproject's contracts)
+    except ImportError as exc:
+        raise CliError(f"the desktop app cannot start ({exc}); run with --headless") from None
+    return int(app.main(source_args, args) or 0)

@@ -1,0 +1,75 @@
+"""What every command line shares: the parser that fails in one line, the user-facing error, the
+argument types and the option groups (model choice, window)."""
+from __future__ import annotations
+
+import argparse
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: one line naming the problem (and where to get help), exit code 2."""
+
+    def error(self, message: str):  # noqa: D401
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as one line, exit code 1."""
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return v
+
+
+def camera_index(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a camera index (0, 1, ...)")
+    return int(text)
+
+
+def expression_model(text: str) -> str:
+    from engines.expressions import EXPRESSION_MODELS
+
+    if text not in EXPRESSION_MODELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an expression model; choose from {', '.join(EXPRESSION_MODELS)}")
+    return text
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """--bundle, --expression, --backend, --landmark-model: the model choice of every analysing command."""
+    p.add_argument("--bundle", metavar="DIR", help="model bundle folder (default: the bundle shipped with affectscope)")
+    p.add_argument("--expression", type=expression_model, default="pooled", metavar="NAME",
+                   help="genuine/fake expression model: pooled (default) or anger, contentment, disgust, "
+                        "happiness, sadness, surprise")
+    p.add_argument("--backend", default="auto", choices=("auto", "eager", "compile", "onnxruntime", "tensorrt"),
+                   help="valence inference backend (default: auto, the fastest available)")
+    p.add_argument("--landmark-model", metavar="FILE", help="dlib 68-point model file (default: face_recognition_models')")
+
+
+def add_window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window (with --quit-after)")
+    p.add_argument("--quit-after", type=positive_float, metavar="SECONDS", help="close the window after SECONDS")
+
+
+def load_bundle(args):
+    """The bundle of --bundle (default: the shipped one)."""
+    from engines.bundle import BundleError, load_bundle as load
+
+    try:
+        return load(args.bundle)
+    except BundleError as exc:
+        raise CliError(f"bad model bundle: {exc}") from None
+
+
+def open_source(spec, live: bool):
+    from realtime.sources import SourceError, open_source as open_
+
+    try:
+        return open_(spec, live=live)
+    except SourceError as exc:
+        raise CliError(str(exc)) from None
