@@ -28,7 +28,7 @@ on all three channels.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,7 +37,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from engines.bundle import Bundle, BundleError, known_fields, load_bundle, strip_wrapper_prefixes
+from engines.bundle import Bundle, BundleError, known_fields, load_bundle
+from engines.checkpoints import load_checked_weights
 
 __all__ = [
     "STAConfig", "STA3DCNN", "ConvLSTMCell", "register_sta", "registered_sta", "create_sta",
@@ -228,57 +229,29 @@ class STA3DCNN(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
-# Registry
-
-_REGISTRY: dict[str, Callable[[], STAConfig]] = {}
-
+# Named configs (kept in :mod:`engines.registry`, family "sta")
 
 def register_sta(fn: Callable[[], STAConfig]) -> Callable[[], STAConfig]:
     """Decorator: register a named config factory under the function's name."""
-    _REGISTRY[fn.__name__] = fn
-    return fn
+    from engines.registry import register
 
-
-@register_sta
-def sta_small() -> STAConfig:
-    """CPU real time at S=64: about a quarter of the paper's widths (one clip well under 100 ms)."""
-    return STAConfig(encoder_widths=(8, 16), convlstm_hidden=(16, 8), conv3d_widths=(16, 32, 64, 128),
-                     fc_hidden=(256, 128))
-
-
-@register_sta
-def sta_small_bn() -> STAConfig:
-    """``sta_small`` with BatchNorm3d after each 3D convolution and no dropout in the head.
-
-    The shipped valence model. On two CPU cores the paper's form (no normalisation, dropout 0.5)
-    stayed at the label mean for 2 epochs, and with dropout 0.5 the normalised form collapsed to
-    a constant output at lr 1e-3; without dropout it learned (README, "What ships").
-    """
-    return replace(sta_small(), batch_norm=True, dropout=0.0)
-
-
-@register_sta
-def sta_small_gray() -> STAConfig:
-    """``sta_small_bn`` reading luminance only: the shipped valence model, trained on colour
-    synthetic sessions and mostly grayscale photographs, so colour cannot carry the label."""
-    return replace(sta_small_bn(), grayscale=True)
-
-
-@register_sta
-def sta_paper() -> STAConfig:
-    """The paper's regressor widths (32, 64, 128, 256) and a wider attention branch; GPU-sized."""
-    return STAConfig()
+    return register("sta")(fn)
 
 
 def registered_sta() -> list[str]:
-    return sorted(_REGISTRY)
+    """Names of the registered STA configs, sorted."""
+    from engines.registry import list_models
+
+    return list_models("sta")
 
 
 def sta_config(name: str) -> STAConfig:
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise ValueError(f"unknown STA model {name!r}; registered: {registered_sta()}") from None
+    """The STA config registered as ``name``; ValueError naming the registered ones otherwise."""
+    from engines.registry import model_config
+
+    if name not in registered_sta():
+        raise ValueError(f"unknown STA model {name!r}; registered: {registered_sta()}")
+    return model_config(name)
 
 
 def create_sta(name_or_config: str | STAConfig | None = None, **overrides: Any) -> STA3DCNN:
@@ -382,9 +355,6 @@ def load_sta(bundle: Bundle | str | Path, device: str | torch.device = "cpu") ->
     ``sta.config``; crop size / clip length / clip rate differing from the bundle's top level;
     weights that are not safetensors, miss keys, carry unknown keys or have other shapes.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     if not isinstance(bundle, Bundle):
         bundle = load_bundle(bundle)
     meta_path = bundle.root / "bundle.json"
@@ -398,23 +368,6 @@ def load_sta(bundle: Bundle | str | Path, device: str | torch.device = "cpu") ->
     wpath = bundle.file("sta", "weights")
     if wpath.suffix != ".safetensors":
         raise BundleError(f"{meta_path}: field 'sta.weights' names {wpath.name}; only .safetensors is read")
-    try:
-        state = strip_wrapper_prefixes(load_file(str(wpath)))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise BundleError(f"{wpath}: not a readable safetensors file ({exc}) (field 'sta.weights')") from None
-    model = STA3DCNN(cfg)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise BundleError(f"{wpath}: weights do not match 'sta.config' (field 'sta.weights'): "
-                          f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-                          f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
-    for key, ref in expected.items():
-        if tuple(state[key].shape) != tuple(ref.shape):
-            raise BundleError(f"{wpath}: tensor '{key}' has shape {tuple(state[key].shape)}, "
-                              f"'sta.config' needs {tuple(ref.shape)} (field 'sta.weights')")
-        if not state[key].is_floating_point():
-            raise BundleError(f"{wpath}: tensor '{key}' is {state[key].dtype}, expected floating point")
-    model.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
+    model = load_checked_weights(STA3DCNN(cfg), wpath, config="the STA config", field="sta.weights",
+                                 config_field="sta.config")
     return model.to(device).eval()

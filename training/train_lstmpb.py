@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,13 +31,14 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from engines.expressions import EXPRESSIONS, LABELS, POOLED, check_expression_model
 from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, class_key, landmark_steps,
-                            learning_step, load_lstmpb_weights, read_class_pbs, save_class_pbs, save_lstmpb)
+                            load_lstmpb_weights, read_class_pbs, save_class_pbs, save_lstmpb)
 from training.cache import LandmarkItem, read_landmark_cache
 from training.checks import require_positive
+from training.distributed import init_distributed, is_main_process, resolve_device
+from training.lstmpb_steps import learning_step
 from training.metrics import append_metrics_row
 from training.subject_lists import known_subjects
 
@@ -182,55 +182,6 @@ def epoch_order(n: int, epoch: int, seed: int, world: int, rank: int, batch_size
 
 
 # --------------------------------------------------------------------------------------------
-# distributed helpers
-
-
-@dataclass(frozen=True)
-class DistContext:
-    world: int = 1
-    rank: int = 0
-    local_rank: int = 0
-    owns_group: bool = False  # this code joined the process group (and leaves it when done)
-
-    @property
-    def active(self) -> bool:
-        return self.world > 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def all_reduce(self, t: torch.Tensor) -> None:
-        if self.active:
-            dist.all_reduce(t, op=dist.ReduceOp.SUM)
-
-    def barrier(self) -> None:
-        if self.active:
-            dist.barrier()
-
-
-def init_distributed(device: torch.device) -> DistContext:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1); single process otherwise."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistContext()
-    owns = not dist.is_initialized()
-    if owns:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return DistContext(dist.get_world_size(), dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), owns)
-
-
-def resolve_device(name: str) -> torch.device:
-    """'cpu', 'cuda', 'cuda:N' or 'auto'; a bare 'cuda' means this rank's GPU (LOCAL_RANK)."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return device
-
-
-# --------------------------------------------------------------------------------------------
 # checkpoints
 
 
@@ -296,8 +247,6 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     out_dir = Path(out_dir)
     device = resolve_device(device)
     ctx = init_distributed(device)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
     config = LSTMPBConfig(hidden=hidden, layers=layers, pb_dim=pb_dim, context_dim=context_dim,
                           tie_depth_weights=tie_depth_weights, pb_activation=pb_activation,
                           frame_block=frame_block, reference=reference, closed_loop_after=closed_loop_after)
@@ -348,11 +297,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
         cur_lr, cur_lr_pb = resumed["lr"], resumed["lr_pb"]
     model.to(device).train()
     class_pbs = class_pbs.to(device)
-    net: torch.nn.Module = model
-    if ctx.active:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    net = ctx.wrap(model, device)
     optimizer = make_optimizer(settings.optimizer, model.parameters(), cur_lr, settings.momentum)
     if optimizer_state:
         sd = optimizer.state_dict()
@@ -425,8 +370,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                 tqdm.write(f"epoch {epoch + 1}/{settings.epochs}: mse {epoch_mse:.5f}"
                            f"{' (best)' if improved else ''}  lr {cur_lr:.3g}  lr_pb {cur_lr_pb:.3g}")
         ctx.barrier()
-    if ctx.active and ctx.owns_group:
-        dist.destroy_process_group()
+    ctx.leave()
     return TrainResult(out_dir, max(start_epoch, settings.epochs), best, out_dir / WEIGHTS, out_dir / PBS)
 
 
@@ -478,7 +422,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="epochs without improvement before both learning rates / 10 (paper: 10; 0: never)")
     parser.add_argument("--max-frames", type=int, default=None, help="crop longer sequences (default: whole)")
     parser.add_argument("--holdout", default="",
-                        help="comma-separated subject ids (or @FILE, e.g. SET/splits/dev.txt) left out of training; "
+                        help="comma-separated subject ids (or @FILE, e.g. SET/split_dev.txt) left out of training; "
                              "'train xgb' scores its classifiers on them")
     parser.add_argument("--test", default="",
                         help="comma-separated subject ids (or @FILE) left out of training and of 'train xgb''s "
@@ -511,7 +455,7 @@ def run(args: argparse.Namespace) -> int:
                           resume=args.resume, seed=args.seed, holdout_subjects=holdout, test_subjects=test,
                           device=args.device,
                           progress=not args.no_progress)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if is_main_process():
         print(f"LSTM-PB: {result.epochs} epochs, best training mse {result.best_mse:.5f}; "
               f"weights {result.weights}, class PBs {result.pbs}")
     return 0

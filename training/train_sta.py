@@ -29,7 +29,6 @@ import argparse
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +36,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
@@ -47,6 +45,7 @@ from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registere
 from training.cache import CacheError, CropItem
 from training.subject_lists import known_subjects, read_caches, shorten
 from training.checks import require_positive
+from training.distributed import init_distributed, is_main_process, resolve_device
 from training.metrics import LabelStats, append_metrics_row, regression_metrics
 
 log = logging.getLogger("training.train_sta")
@@ -134,39 +133,6 @@ def batch_to_input(crops: torch.Tensor, config: STAConfig, gen: torch.Generator 
     if gen is not None:
         x = augment_clips(x, gen)
     return standardize(x, config)
-
-
-# ----------------------------------------------------------------------------------------------
-# Distributed
-
-@dataclass(frozen=True)
-class DistInfo:
-    rank: int = 0
-    world: int = 1
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> DistInfo:
-    """Join the torchrun process group when WORLD_SIZE > 1 (gloo on CPU, NCCL on CUDA)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    cuda = torch.cuda.is_available()
-    if world <= 1:
-        return DistInfo(0, 1, torch.device("cuda" if cuda else "cpu"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if cuda:
-        torch.cuda.set_device(local)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
-    return DistInfo(dist.get_rank(), dist.get_world_size(), torch.device(f"cuda:{local}" if cuda else "cpu"))
-
-
-def _barrier(info: DistInfo) -> None:
-    if info.world > 1:
-        dist.barrier()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -269,12 +235,13 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
     from tqdm import tqdm
 
     require_positive(epochs=epochs, batch=batch, lr=lr, hop_s=hop_s)
-    info = setup_distributed()
+    device = resolve_device("auto")
+    ctx = init_distributed(device)
     cfg = _resolve_config(config)
     out = Path(out_dir)
-    if info.main:
+    if ctx.main:
         out.mkdir(parents=True, exist_ok=True)
-    _barrier(info)
+    ctx.barrier()
 
     items = read_caches(cache_dir)
     subjects = sorted({it.subject for it in items})
@@ -291,20 +258,20 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
     val_ds = ValenceClips(val_items, cfg, hop_s) if val_items else None
     if len(train_ds) == 0:
         raise ValueError(f"no clips of {cfg.clip_length} crops with a face on every frame in the training recordings")
-    if info.main:
+    if ctx.main:
         log.info("STA training: %d train clips from %d recordings, %d held-out clips (%d subjects %s), "
                  "%d test recordings (%d subjects), %d process(es)", len(train_ds), len(train_items),
                  len(val_ds) if val_ds else 0, len(holdout), shorten(holdout), len(test_items), len(test),
-                 info.world)
+                 ctx.world)
 
     torch.manual_seed(seed)
     np.random.seed(seed)
     net = STA3DCNN(cfg)
     if init_from is not None and not resume:
         _init_weights(net, init_from)
-        if info.main:
+        if ctx.main:
             log.info("starting from the weights of %s", init_from)
-    net = net.to(info.device)
+    net = net.to(device)
     optim = torch.optim.Adam(net.parameters(), lr=lr)
     start_epoch, best_ccc, best_epoch, best_metrics = 0, -math.inf, 0, {}
     ckpt_path = out / CHECKPOINT
@@ -321,27 +288,24 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
         best_ccc = float(ckpt.get("best_ccc", -math.inf))
         best_epoch = int(ckpt.get("best_epoch", 0))
         best_metrics = dict(ckpt.get("best_metrics", {}))
-        if info.main:
+        if ctx.main:
             log.info("resuming after epoch %d from %s", start_epoch, ckpt_path)
 
-    model: nn.Module = net
-    if info.world > 1:
-        model = nn.parallel.DistributedDataParallel(
-            net, device_ids=[info.device.index] if info.device.type == "cuda" else None)
-    sampler = DistributedSampler(train_ds, num_replicas=info.world, rank=info.rank, shuffle=True, seed=seed)
+    model = ctx.wrap(net, device)
+    sampler = DistributedSampler(train_ds, num_replicas=ctx.world, rank=ctx.rank, shuffle=True, seed=seed)
     loader = DataLoader(train_ds, batch_size=batch, sampler=sampler, num_workers=num_workers, drop_last=False)
     loss_fn = nn.MSELoss()
 
     for epoch in range(start_epoch + 1, epochs + 1):
         t0 = time.perf_counter()
         sampler.set_epoch(epoch)
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch * 1_009 + info.rank)
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch * 1_009 + ctx.rank)
         model.train()
         total, count = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not (progress and info.main), leave=False)
+        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not (progress and ctx.main), leave=False)
         for crops, target in bar:
-            x = batch_to_input(crops, cfg, gen).to(info.device, non_blocking=True)
-            target = target.to(info.device, torch.float32)
+            x = batch_to_input(crops, cfg, gen).to(device, non_blocking=True)
+            target = target.to(device, torch.float32)
             valence, _ = model(x)
             loss = loss_fn(valence, target)
             optim.zero_grad(set_to_none=True)
@@ -351,17 +315,16 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
             count += len(target)
             bar.set_postfix(loss=f"{total / max(count, 1):.4f}")
         bar.close()
-        stats = torch.tensor([total, count], dtype=torch.float64, device=info.device)
-        if info.world > 1:
-            dist.all_reduce(stats)
+        stats = torch.tensor([total, count], dtype=torch.float64, device=device)
+        ctx.all_reduce(stats)
         train_loss = float(stats[0] / stats[1].clamp(min=1))
 
-        if info.main:
+        if ctx.main:
             row: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss, "train_clips": len(train_ds),
                                    "val_clips": len(val_ds) if val_ds else 0}
             if val_ds is not None and len(val_ds):
                 truth = val_ds.labels()
-                pred = predict(net, val_ds, batch, info.device)
+                pred = predict(net, val_ds, batch, device)
                 m = regression_metrics(truth, pred)
                 row.update(val_loss=float(np.mean((truth - pred) ** 2)), val_rmse=m["rmse"], val_cc=m["cc"],
                            val_ccc=m["ccc"])
@@ -383,11 +346,11 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
             })
             log.info("epoch %d: train loss %.4f%s", epoch, train_loss,
                      "".join(f", held-out {k} {v:.4f}" for k, v in m.items()))
-        _barrier(info)
+        ctx.barrier()
 
     result = TrainResult(epochs_done=max(epochs, start_epoch), best_epoch=best_epoch, best_metrics=best_metrics,
                          out_dir=out, best_weights=out / BEST_WEIGHTS)
-    if info.main and (test_items or bundle_dir is not None):
+    if ctx.main and (test_items or bundle_dir is not None):
         from safetensors.torch import load_file
         best = STA3DCNN(cfg)
         best.load_state_dict(load_file(str(out / BEST_WEIGHTS)))
@@ -403,7 +366,8 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
             metrics = {**best_metrics, "best_epoch": best_epoch, "holdout_subjects": list(holdout),
                        "label_stats": asdict(LabelStats.of(train_ds.labels())), **result.test_metrics}
             result.bundle_dir = write_sta_bundle(bundle_dir, best, metrics, trained_on=desc)
-    _barrier(info)
+    ctx.barrier()
+    ctx.leave()
     return result
 
 
@@ -486,15 +450,13 @@ def run(args: argparse.Namespace) -> int:
                        resume=args.resume, seed=args.seed, holdout_subjects=args.holdout, hop_s=args.hop_s,
                        num_workers=args.workers, bundle_dir=args.bundle, trained_on=args.trained_on,
                        progress=not args.no_progress, test_subjects=args.test, init_from=args.init_from)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if is_main_process():
         print(f"best epoch {result.best_epoch}: " +
               ", ".join(f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)))
         if result.test_metrics:
             print(f"test subjects ({shorten(result.test_metrics['test_subjects'])}): " +
                   ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items() if isinstance(v, float)))
         print(f"weights: {result.best_weights}" + (f"; bundle: {result.bundle_dir}" if result.bundle_dir else ""))
-    if dist.is_initialized():
-        dist.destroy_process_group()
     return 0
 
 
