@@ -19,6 +19,7 @@ from engines.bundle import Bundle, BundleError
 from gui.bridge import ResultBridge
 from realtime.pipeline import Pipeline
 from realtime.runner import SAMPLE_CLIP, build_pipeline, open_session_writer
+from realtime.session_run import stats_summary
 from realtime.session import SessionError, SessionWriter
 from realtime.sources import (
     CameraSource,
@@ -226,10 +227,10 @@ class LiveRun(QObject):
             return None
         if self.pipeline is not None:
             self.pipeline.unsubscribe(writer)
-        stats = self.pipeline.stats() if self.pipeline is not None else {}
-        writer.finish({"stopped": why, "stats": {k: stats[k] for k in ("frames_captured", "frames_processed",
-                                                                        "frames_with_face", "dropped", "failed")
-                                                 if k in stats}})
+        done = {"stopped": why}
+        if self.pipeline is not None:  # the same summary and faults as every other front end writes
+            done.update(stats=stats_summary(self.pipeline.stats()), faults=self.pipeline.faults())
+        writer.finish(done)
         self._apply_looping()
         return self.record_path, writer.rows
 

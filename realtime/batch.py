@@ -1,4 +1,4 @@
-"""``affectscope batch VIDEO_OR_FOLDER... --out DIR [--jobs N]``: analyse many videos, one process each.
+"""``affectscope analyze VIDEO_OR_FOLDER... --out DIR [--jobs N]`` with several videos: one process each.
 
 Every video is analysed as fast as possible (like ``affectscope analyze``) into its own session
 folder ``DIR/<video stem>`` by a pool of ``--jobs`` worker processes (spawn start method: no
@@ -73,33 +73,19 @@ def session_names(videos: list[Path]) -> list[str]:
 
 def analyze_one(job: BatchJob) -> tuple[str, bool, str]:
     """Analyse one video into its session (runs in a worker process); never raises."""
-    from engines.bundle import BundleError, load_bundle
-    from realtime.runner import build_pipeline, open_session_writer, run_until_done
+    from engines.bundle import BundleError
     from realtime.session import SessionError
+    from realtime.session_run import ModelSelection, run_to_session
     from realtime.sources import SourceError, VideoFileSource
 
     t0 = time.monotonic()
     try:
-
-        bundle = load_bundle(job.bundle_dir)
-        source = VideoFileSource(job.video)
-        pipeline = build_pipeline(source, bundle, job.expression, job.backend, paced=False,
-                                  landmark_model=job.landmark_model)
-        try:
-            writer = open_session_writer(pipeline, bundle, job.session, job.expression, job.save_video,
-                                         settings={"command": "batch", "backend": job.backend})
-        except Exception:
-            pipeline.shutdown()
-            raise
-        why = run_until_done(pipeline)
-        s = pipeline.stats()
-        writer.finish({"stats": {k: s[k] for k in ("frames_captured", "frames_processed", "frames_with_face",
-                                                    "dropped", "failed", "perception_ms", "latency_ms")},
-                       "stopped": why, "faults": pipeline.faults()})
-        faults = writer.meta["faults"]
-        if faults:
-            return job.video, False, "; ".join(faults)
-        return job.video, True, (f"{writer.rows} frames, face on {s['frames_with_face']}, "
+        models = ModelSelection.load(job.bundle_dir, job.expression, job.backend, job.landmark_model)
+        done = run_to_session(VideoFileSource(job.video), models, job.session, paced=False,
+                              record_video=job.save_video, settings={"command": "batch", "backend": job.backend})
+        if done.faults:
+            return job.video, False, "; ".join(done.faults)
+        return job.video, True, (f"{done.writer.rows} frames, face on {done.stats['frames_with_face']}, "
                                  f"{time.monotonic() - t0:.1f} s")
     except (SourceError, SessionError, BundleError) as exc:  # messages that already name the file
         return job.video, False, str(exc)

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import cv2
@@ -27,6 +28,9 @@ import numpy as np
 
 from realtime.session import Session, SessionError, read_session
 from realtime.types import AffectResult, Frame, SourceInfo
+
+if TYPE_CHECKING:
+    from realtime.session_run import ModelSelection, SessionOutcome
 
 log = logging.getLogger(__name__)
 
@@ -376,13 +380,12 @@ def play(player: SessionPlayer, subscribers: list[Subscriber] = (), on_marker: l
 
 
 # -- re-analysis --------------------------------------------------------------------------------
-def reanalyze(session: Session | str | Path, out: str | Path, bundle, expression_model: str = "pooled",
-              backend: str = "auto", landmark_model: str | None = None, record_video: bool = False,
-              subscribers: list[Subscriber] = (), tick: Callable | None = None):
-    """Run ``bundle`` on the session's video into a new session at ``out``; the markers are
+def reanalyze(session: Session | str | Path, out: str | Path, models: ModelSelection, record_video: bool = False,
+              subscribers: list[Subscriber] = (), tick: Callable | None = None) -> SessionOutcome:
+    """Run ``models`` on the session's video into a new session at ``out``; the markers are
     carried over, mapped row by row onto the new session's time axis (the new one runs on video
-    time, frame k at k/fps; the old one on capture time). Returns (SessionWriter, stop reason)."""
-    from realtime.runner import build_pipeline, open_session_writer, run_until_done
+    time, frame k at k/fps; the old one on capture time)."""
+    from realtime.session_run import run_to_session
     from realtime.sources import SourceError, VideoFileSource
 
     session = session if isinstance(session, Session) else read_session(session)
@@ -393,30 +396,25 @@ def reanalyze(session: Session | str | Path, out: str | Path, bundle, expression
         source = VideoFileSource(session.video)
     except SourceError as exc:
         raise SessionError(f"{exc}; the recorded results can still be replayed without --reanalyze") from None
-    pipeline = build_pipeline(source, bundle, expression_model, backend, paced=False, landmark_model=landmark_model)
-    try:
-        writer = open_session_writer(pipeline, bundle, out, expression_model, record_video,
-                                     settings={"command": "replay --reanalyze", "backend": backend,
-                                               "reanalysis_of": str(session.root)})
-    except SessionError:
-        pipeline.shutdown()
-        raise
-    for fn in subscribers:
-        pipeline.subscribe(fn)
-    why = run_until_done(pipeline, tick=tick)
-    fps = source.info.fps
-    old_t = session.data["t_s"]
-    for ts, label in session.events:
-        if len(old_t) > 1:
-            # old time -> fractional row -> video time of that row
-            row = float(np.interp(ts, old_t, np.arange(len(old_t)), left=np.nan, right=np.nan))
-            if np.isnan(row):  # outside the recorded rows: shift by the nearest end
-                row = (ts - old_t[0]) * fps if ts < old_t[0] else len(old_t) - 1 + (ts - old_t[-1]) * fps
-            writer.add_event(label, row / fps)
-        else:
-            writer.add_event(label, ts)
-    s = pipeline.stats()
-    writer.finish({"stats": {k: s[k] for k in ("frames_captured", "frames_processed", "frames_with_face",
-                                                "dropped", "failed", "perception_ms", "latency_ms")},
-                   "stopped": why})
-    return writer, why
+
+    def attach(pipeline, _writer):
+        for fn in subscribers:
+            pipeline.subscribe(fn)
+
+    def carry_markers(writer) -> None:
+        fps = source.info.fps
+        old_t = session.data["t_s"]
+        for ts, label in session.events:
+            if len(old_t) > 1:
+                # old time -> fractional row -> video time of that row
+                row = float(np.interp(ts, old_t, np.arange(len(old_t)), left=np.nan, right=np.nan))
+                if np.isnan(row):  # outside the recorded rows: shift by the nearest end
+                    row = (ts - old_t[0]) * fps if ts < old_t[0] else len(old_t) - 1 + (ts - old_t[-1]) * fps
+                writer.add_event(label, row / fps)
+            else:
+                writer.add_event(label, ts)
+
+    return run_to_session(source, models, out, paced=False, record_video=record_video,
+                          settings={"command": "replay --reanalyze", "backend": models.backend,
+                                    "reanalysis_of": str(session.root)},
+                          tick=tick, on_start=attach, before_finish=carry_markers)

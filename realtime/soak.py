@@ -20,6 +20,7 @@ from typing import Callable
 
 from engines.bundle import load_bundle
 from realtime.runner import build_pipeline, open_session_writer
+from realtime.session_run import stats_summary
 from realtime.sources import LoopingVideoSource
 
 
@@ -81,7 +82,7 @@ def run_soak(video: str | Path, minutes: float, bundle_dir: str | None = None, r
         finally:
             pipeline.shutdown()
             faults = pipeline.faults()
-            writer.finish({"stats": {k: v for k, v in pipeline.stats().items() if k != "threads"},
+            writer.finish({"stats": stats_summary(pipeline.stats()),
                            "stopped": "soak ended", "faults": faults})
         captured = pipeline.capture.stats.processed
         accounted = writer.rows + writer.frames_dropped

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from realtime.cli.options import CliError, load_bundle, open_source
+from realtime.cli.options import CliError, open_source, selected_models
 
 
 def cmd_analyze(args) -> int:
@@ -14,29 +14,28 @@ def cmd_analyze(args) -> int:
         if args.lsl:
             raise CliError("--lsl publishes one live stream; analyze one video at a time with it")
         return _run_batch(args)
-    from realtime.runner import build_pipeline, open_session_writer, run_until_done
     from realtime.session import SessionError
+    from realtime.session_run import run_to_session
 
-    bundle = load_bundle(args)
+    models = selected_models(args)
     source = open_source(args.videos[0], live=False)
-    pipeline = build_pipeline(source, bundle, args.expression, args.backend, paced=False,
-                              landmark_model=args.landmark_model)
+    running = []
+
+    def on_start(pipeline, writer):
+        running.append(pipeline)
+        lsl = attach_lsl(args, pipeline, writer)
+        return lsl.close if lsl is not None else None
+
     try:
-        writer = open_session_writer(pipeline, bundle, args.out, args.expression, args.save_video,
-                                     settings={"command": "analyze", "backend": args.backend})
+        done = run_to_session(source, models, args.out, paced=False, record_video=args.save_video,
+                              settings={"command": "analyze", "backend": args.backend},
+                              tick=lambda: _progress(running[0]), on_start=on_start)
     except SessionError as exc:
-        pipeline.shutdown()
         raise CliError(str(exc)) from None
-    lsl = attach_lsl(args, pipeline, writer)
-    why = run_until_done(pipeline, tick=lambda: _progress(pipeline))
-    if lsl is not None:
-        lsl.close()
-    s = pipeline.stats()
-    writer.finish({"stats": summary(s), "stopped": why, "faults": pipeline.faults()})
-    faults = writer.meta["faults"]  # the writer's own failure (a full disk) included
-    print(f"\r{args.out}: {writer.rows} frames, face on {s['frames_with_face']}, "
-          f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({why})")
-    return report_faults(faults, args.out)
+    s = done.stats
+    print(f"\r{args.out}: {done.writer.rows} frames, face on {s['frames_with_face']}, "
+          f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({done.why})")
+    return report_faults(done.faults, args.out)  # the writer's own failure (a full disk) included
 
 
 def report_faults(faults: list[str], session) -> int:
@@ -76,12 +75,6 @@ def _progress(pipeline) -> None:
     done = pipeline.perception.stats.processed
     if n:
         print(f"\ranalyzing: {done}/{n} frames ({100 * done / n:.0f} %)", end="", file=sys.stderr, flush=True)
-
-
-def summary(s: dict) -> dict:
-    """The stats of a finished run that go into session.json."""
-    return {k: s[k] for k in ("frames_captured", "frames_processed", "frames_with_face", "dropped", "failed",
-                              "perception_ms", "latency_ms")}
 
 
 

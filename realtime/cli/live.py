@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from realtime.cli.analyze import attach_lsl, report_faults, summary
-from realtime.cli.options import CliError, load_bundle, open_source
+from realtime.cli.analyze import attach_lsl, report_faults
+from realtime.cli.options import CliError, open_source, selected_models
 
 
 def _no_screen() -> bool:
@@ -28,46 +28,56 @@ def cmd_live(args) -> int:
         return _gui(["--camera", str(args.camera)] if args.camera is not None else ["--video", args.video], args)
     if args.screenshot:
         raise CliError("--screenshot needs the window; drop --headless")
-    from realtime.runner import LatestResult, build_pipeline, open_session_writer, print_line, run_until_done, status_line
+    from realtime.runner import LatestResult, print_line, run_until_done, status_line
     from realtime.session import SessionError
+    from realtime.session_run import run_to_session
 
-    bundle = load_bundle(args)
+    models = selected_models(args)
     source = open_source(args.camera if args.camera is not None else args.video, live=True)
-    pipeline = build_pipeline(source, bundle, args.expression, args.backend, paced=True,
-                              landmark_model=args.landmark_model)
-    writer = None
-    if args.record:
-        try:
-            writer = open_session_writer(pipeline, bundle, args.record, args.expression, not args.no_video,
-                                         settings={"command": "live", "backend": args.backend})
-        except SessionError as exc:
-            pipeline.shutdown()
-            raise CliError(str(exc)) from None
     latest = LatestResult()
-    pipeline.subscribe(latest)
-    lsl = attach_lsl(args, pipeline, writer)
-    print_line(f"affectscope live: {source.info.kind} {source.info.uri} {source.info.width}x{source.info.height} "
-               f"@ {source.info.fps:.1f} fps, bundle {bundle.name}, expression model {args.expression}"
-               f"{', models: ' + ', '.join(w.name for w in pipeline.workers) if pipeline.workers else ', perception only'}")
+    run: dict = {}
+
+    def on_start(pipeline, writer):
+        run["pipeline"], run["writer"] = pipeline, writer
+        pipeline.subscribe(latest)
+        lsl = attach_lsl(args, pipeline, writer)
+        info = source.info
+        print_line(f"affectscope live: {info.kind} {info.uri} {info.width}x{info.height} @ {info.fps:.1f} fps, "
+                   f"bundle {models.bundle.name}, expression model {args.expression}"
+                   f"{', models: ' + ', '.join(w.name for w in pipeline.workers) if pipeline.workers else ', perception only'}")
+        return lsl.close if lsl is not None else None
+
     said = []
 
     def tick() -> None:
-        print_line(status_line(pipeline, latest))
+        print_line(status_line(run["pipeline"], latest))
+        writer = run["writer"]
         if writer is not None and writer.failure and not said:  # within a second of the failed write
             said.append(writer.failure)
             print(f"affectscope: error: {writer.failure}", file=sys.stderr, flush=True)
         elif writer is not None and writer.behind:
             print(f"affectscope: warning: {writer.behind}", file=sys.stderr, flush=True)
 
-    why = run_until_done(pipeline, seconds=args.seconds, tick=tick)
-    print_line(status_line(pipeline, latest))
-    if lsl is not None:
-        lsl.close()
-    faults = pipeline.faults()
-    if writer is not None:
-        writer.finish({"stats": summary(pipeline.stats()), "stopped": why, "faults": faults})
-        faults = writer.meta["faults"]
-        print_line(f"recorded {writer.rows} frames to {args.record}")
+    if args.record:
+        try:
+            done = run_to_session(source, models, args.record, paced=True, record_video=not args.no_video,
+                                  settings={"command": "live", "backend": args.backend}, seconds=args.seconds,
+                                  tick=tick, on_start=on_start)
+        except SessionError as exc:
+            raise CliError(str(exc)) from None
+        why, faults = done.why, done.faults
+        print_line(status_line(done.pipeline, latest))
+        print_line(f"recorded {done.writer.rows} frames to {args.record}")
+    else:
+        pipeline = models.pipeline(source, paced=True)
+        close = on_start(pipeline, None)
+        try:
+            why = run_until_done(pipeline, seconds=args.seconds, tick=tick)
+        finally:
+            if close is not None:
+                close()
+        faults = pipeline.faults()
+        print_line(status_line(pipeline, latest))
     print_line(f"stopped: {why}")
     return report_faults(faults, args.record or "live run")
 

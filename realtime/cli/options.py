@@ -56,12 +56,13 @@ def add_window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quit-after", type=positive_float, metavar="SECONDS", help="close the window after SECONDS")
 
 
-def load_bundle(args):
-    """The bundle of --bundle (default: the shipped one)."""
-    from engines.bundle import BundleError, load_bundle as load
+def selected_models(args):
+    """The :class:`~realtime.session_run.ModelSelection` of the model options (see add_model_options)."""
+    from engines.bundle import BundleError
+    from realtime.session_run import ModelSelection
 
     try:
-        return load(args.bundle)
+        return ModelSelection.load(args.bundle, args.expression, args.backend, args.landmark_model)
     except BundleError as exc:
         raise CliError(f"bad model bundle: {exc}") from None
 

@@ -9,7 +9,8 @@ import threading
 
 import numpy as np
 
-from realtime.cli.options import CliError, add_model_options, load_bundle
+from realtime.cli.analyze import report_faults
+from realtime.cli.options import CliError, add_model_options, selected_models
 from realtime.replay import SessionPlayer, play, reanalyze
 from realtime.session import Session, SessionError, read_session
 
@@ -95,16 +96,15 @@ def _run_replay(args, session: Session, outlet) -> int:
 
 
 def _run_reanalyze(args, session: Session, outlet) -> int:
-    bundle = load_bundle(args)
+    models = selected_models(args)
 
     def progress():
         print(f"\rre-analysing {session.root.name}…", end="", file=sys.stderr, flush=True)
 
     try:
-        writer, why = reanalyze(session, args.out, bundle, args.expression, args.backend, args.landmark_model,
-                                args.save_video, [outlet] if outlet else [], tick=progress)
+        done = reanalyze(session, args.out, models, args.save_video, [outlet] if outlet else [], tick=progress)
     except SessionError as exc:
         raise CliError(str(exc)) from None
-    print(f"\r{args.out}: re-analysed {writer.rows} frames of {session.root} with bundle {bundle.name} ({why})",
-          flush=True)
-    return 0 if "failed" not in why else 1
+    print(f"\r{args.out}: re-analysed {done.writer.rows} frames of {session.root} with bundle {models.bundle.name} "
+          f"({done.why})", flush=True)
+    return report_faults(done.faults, args.out)

@@ -9,12 +9,13 @@ import pytest
 from recorded_sessions import EVENTS, FPS, cut_clip, grey_level, write_affect_session
 
 from realtime.cli import CliError, OneLineParser
-from realtime.export import export_session, read_table
 from realtime.cli.replay import add_arguments, run
+from realtime.export import export_session, read_table
 from realtime.replay import SessionPlayer, play, reanalyze
 from realtime.report import build_report
 from realtime.runner import SAMPLE_CLIP
 from realtime.session import COLUMNS, SessionWriter, read_session
+from realtime.session_run import ModelSelection
 
 
 def _args(*argv):
@@ -127,7 +128,7 @@ def test_reanalysis_writes_a_new_session_with_the_markers(tmp_path):
     writer.finish()
     orig = read_session(tmp_path / "orig")
 
-    _, why = reanalyze(orig, tmp_path / "new", bundle)
+    why = reanalyze(orig, tmp_path / "new", ModelSelection(bundle)).why
     new = read_session(tmp_path / "new")
     assert why == "end of source" and new.complete and len(new) == len(orig) == 45
     assert new.meta["settings"]["reanalysis_of"] == str(orig.root)
