@@ -130,7 +130,7 @@ def test_style_b_renders_the_same_cues_another_way(tmp_path, one_per_identity):
     assert b["style"] == "b" and {c["subject"] for c in b["clips"]} == {"S002"}
     assert [s["subject"] for s in b["subjects"]] == ["S002"]
     split = next(s["split"] for s in b["subjects"])
-    assert (tmp_path / "b" / "splits" / f"{split}.txt").read_text().split() == ["S002"]
+    assert (tmp_path / "b" / f"split_{split}.txt").read_text().split() == ["S002"]
     from realtime.face_tracker import FaceTracker
 
     tracker = FaceTracker()

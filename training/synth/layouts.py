@@ -313,14 +313,13 @@ def _write_outputs(cfg: SynthConfig, photos: list[Photo], names: list[str], plan
 
 
 def write_splits(out: Path, subjects: list[str]) -> None:
-    """``out/splits/{train,dev,test}.txt``: the subjects by the person-wise split of the photo sets
+    """``out/split_{train,dev,test}.txt``: the subjects by the person-wise split of the photo sets
     (a hash of the name, 70/15/15), so a person falls in the same share in every dataset made from
-    them; ``@out/splits/test.txt`` names them in training commands."""
-    folder = out / "splits"
-    folder.mkdir(exist_ok=True)
+    them; ``@out/split_test.txt`` names them in training commands. (Files, not a folder: a folder
+    beside the subjects would read as one.)"""
     for split in SPLITS:
         names = [s for s in subjects if person_split(s) == split]
-        (folder / f"{split}.txt").write_text("".join(f"{s}\n" for s in names), encoding="utf-8")
+        (out / f"split_{split}.txt").write_text("".join(f"{s}\n" for s in names), encoding="utf-8")
 
 
 def load_truth(root: str | Path, key: str) -> ClipTruth:
@@ -361,7 +360,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "scales, ramp shapes, clip timing, blur and compression); train on one, test on the "
                              "other (see training.synth.style)")
     parser.add_argument("--only", nargs="+", default=None, metavar="SUBJECT",
-                        help="render only these subjects (or @FILE, e.g. OTHER_SET/splits/test.txt) of the ones "
+                        help="render only these subjects (or @FILE, e.g. OTHER_SET/split_test.txt) of the ones "
                              "the other options define")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--size", type=_size, default=(480, 360), help="frame size WxH (default 480x360)")
