@@ -90,7 +90,8 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     """Open the window on a source and run until it is closed; returns the exit code.
 
     ``args`` carries ``bundle``, ``expression``, ``backend``, ``landmark_model`` and optionally
-    ``record``, ``settings``, ``screenshot`` and ``quit_after``.
+    ``record``, ``settings``, ``screenshot``, ``quit_after`` and ``stall_report`` (a JSON file for
+    the event loop's stalls, :mod:`gui.stall_monitor`).
     """
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -127,6 +128,13 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     app.setQuitOnLastWindowClosed(False)
     window.closed.connect(app.quit)
     window.show()
+    stall_report = getattr(args, "stall_report", None)
+    monitor = None
+    if stall_report:
+        from gui.stall_monitor import StallMonitor
+
+        monitor = StallMonitor()
+        QTimer.singleShot(0, monitor.start)  # from the event loop's first turn: start-up is not a stall
 
     record = getattr(args, "record", None)
     if source is not None:
@@ -180,6 +188,16 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
         if window.isVisible():
             window.close()
         app.setQuitOnLastWindowClosed(quit_on_last)
+        if monitor is not None:
+            monitor.stop()
+            report = monitor.report()
+            try:
+                report.write(stall_report)
+                print(f"{report.line()} (written to {stall_report})", file=sys.stderr)
+            except OSError as exc:
+                print(f"affectscope gui: error: {stall_report}: cannot write the stall report "
+                      f"({exc.strerror or exc})", file=sys.stderr)
+                outcome["rc"] = 1
     return outcome["rc"]
 
 
@@ -202,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--settings", metavar="FILE.ini", help="keep settings in this file instead of the user's")
     p.add_argument("--screenshot", metavar="PNG", help="save a PNG of the window and quit")
     p.add_argument("--quit-after", type=float, metavar="S", help="quit after S seconds (with --screenshot: save first)")
+    p.add_argument("--stall-report", metavar="JSON", help="write the event loop's stalls to JSON when the window closes")
     return p
 
 

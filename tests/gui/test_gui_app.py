@@ -34,11 +34,15 @@ def test_source_arguments_are_parsed_strictly():
 def test_main_takes_a_screenshot_and_quits(qapp, tmp_path, short_clip):
     png = tmp_path / "shot.png"
     before = {t.name for t in threading.enumerate()}
+    stalls = tmp_path / "stalls.json"
     rc = main(["--video", str(short_clip)], _args(screenshot=str(png), quit_after=2.0,
-                                                  settings=str(tmp_path / "s.ini")))
+                                                  settings=str(tmp_path / "s.ini"), stall_report=str(stalls)))
     assert rc == 0
     img = QImage(str(png))
     assert not img.isNull() and img.width() >= 800 and img.height() >= 500
+    report = json.loads(stalls.read_text())  # the event loop was measured while the window ran
+    assert report["ticks"] >= 1 and report["seconds"] >= 1.0 and report["max_ms"] >= report["p50_ms"], report
+    assert report["stalls"] == len(report["worst"]) or len(report["worst"]) == 20
     assert {t.name for t in threading.enumerate()} - before == set()
 
 

@@ -12,10 +12,10 @@ import json
 import os
 import time
 
-import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 
+from gui.stall_monitor import StallMonitor
 from realtime.runner import SAMPLE_CLIP
 
 pytestmark = pytest.mark.gui
@@ -28,34 +28,22 @@ def test_event_loop_stays_responsive_while_the_pipeline_runs(make_window, qtbot,
     w.open_video(SAMPLE_CLIP)
     qtbot.waitUntil(lambda: w.video.frames_shown >= 20 and w.plots.points[0] > 0, timeout=10000)
 
-    intervals: list[float] = []
-    last = [time.perf_counter()]
-
-    def probe():
-        now = time.perf_counter()
-        intervals.append((now - last[0]) * 1e3)
-        last[0] = now
-
-    timer = QTimer()
-    timer.setTimerType(Qt.TimerType.PreciseTimer)
-    timer.setInterval(10)
-    timer.timeout.connect(probe)
+    monitor = StallMonitor(period_ms=10, threshold_ms=50.0)
     shown0, processed0, t0 = w.video.frames_shown, w.run.pipeline.perception.stats.processed, time.perf_counter()
-    last[0] = t0
-    timer.start()
+    monitor.start()
     qtbot.waitUntil(lambda: time.perf_counter() - t0 >= MEASURE_S, timeout=int(MEASURE_S * 1000) + 5000)
-    timer.stop()
+    monitor.stop()
     elapsed = time.perf_counter() - t0
     shown = w.video.frames_shown - shown0
     processed = w.run.pipeline.perception.stats.processed - processed0
-    late = np.maximum(np.array(intervals) - 10.0, 0.0)
+    stalls = monitor.report()
     report = {
-        "timer_lateness_ms": {"p50": float(np.percentile(late, 50)), "p95": float(np.percentile(late, 95)),
-                              "max": float(late.max())},
+        "timer_lateness_ms": {"p50": stalls.p50_ms, "p95": stalls.p95_ms, "max": stalls.max_ms},
+        "stalls_over_50_ms": stalls.stalls,
         "display_fps": shown / elapsed,
         "processing_fps": processed / elapsed,
         "source_fps": 30.0,
-        "ticks": len(intervals),
+        "ticks": stalls.ticks,
     }
     out = os.environ.get("AFFECTSCOPE_GUI_PERF_JSON")
     if out:
@@ -65,3 +53,17 @@ def test_event_loop_stays_responsive_while_the_pipeline_runs(make_window, qtbot,
     assert report["timer_lateness_ms"]["p95"] <= 50.0, report
     assert report["display_fps"] >= min(25.0, 0.85 * report["processing_fps"]), report
     assert report["display_fps"] >= 20.0, report
+
+
+def test_stall_monitor_counts_a_blocked_event_loop(qtbot):
+    monitor = StallMonitor(period_ms=10, threshold_ms=50.0)
+    monitor.start()
+    qtbot.wait(150)
+    QTimer.singleShot(0, lambda: time.sleep(0.2))  # a slot that keeps the event loop for 200 ms
+    qtbot.wait(300)
+    monitor.stop()
+    report = monitor.report()
+    assert report.stalls >= 1 and report.max_ms >= 150.0, report
+    t_worst, ms_worst = max(report.worst, key=lambda w: w[1])
+    assert 0.1 <= t_worst <= 0.45 and ms_worst == report.max_ms
+    assert report.ticks >= 10 and "stall" in report.line()

@@ -1,0 +1,87 @@
+"""How long the window's event loop is kept from running: a measure of a window that never freezes.
+
+A timer asks to run every ``period_ms``; when the event loop is busy (painting, a slow slot, the
+GIL held by another thread) the tick comes late. The lateness of each tick beyond its period is
+the stall; ticks later than ``threshold_ms`` are counted and the worst kept with the time they
+happened, so a stall can be set beside what the window was doing then. ``affectscope gui``,
+``live`` and ``demo`` write the report with ``--stall-report FILE.json``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QTimer
+
+
+@dataclass(frozen=True)
+class StallReport:
+    """seconds: time measured; ticks: timer ticks seen; stalls: ticks later than threshold_ms;
+    p50/p95/p99/max_ms: lateness of the ticks; worst: the longest stalls as [seconds since start, ms]."""
+
+    seconds: float
+    period_ms: float
+    threshold_ms: float
+    ticks: int
+    stalls: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    worst: list[list[float]]
+
+    def line(self) -> str:
+        return (f"event loop: {self.stalls} stall{'s' if self.stalls != 1 else ''} over {self.threshold_ms:g} ms "
+                f"in {self.seconds:.0f} s; late by p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
+                f"longest {self.max_ms:.0f} ms")
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+        return path
+
+
+class StallMonitor(QObject):
+    """Measures the lateness of a precise timer on the thread it lives on (the GUI thread)."""
+
+    def __init__(self, period_ms: int = 10, threshold_ms: float = 50.0, keep_worst: int = 20, parent=None):
+        super().__init__(parent)
+        self.period_ms = int(period_ms)
+        self.threshold_ms = float(threshold_ms)
+        self.keep_worst = keep_worst
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(self.period_ms)
+        self._timer.timeout.connect(self._tick)
+        self._late: list[float] = []
+        self._stalls: list[tuple[float, float]] = []
+        self._t0 = self._last = 0.0
+
+    def start(self) -> None:
+        self._late.clear()
+        self._stalls.clear()
+        self._t0 = self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        late_ms = max(0.0, (now - self._last) * 1000.0 - self.period_ms)
+        self._last = now
+        self._late.append(late_ms)
+        if late_ms > self.threshold_ms:
+            self._stalls.append((now - self._t0, late_ms))
+
+    def report(self) -> StallReport:
+        late = np.asarray(self._late, np.float64)
+        pct = (lambda q: float(np.percentile(late, q))) if len(late) else (lambda q: 0.0)
+        worst = sorted(self._stalls, key=lambda s: -s[1])[: self.keep_worst]
+        return StallReport(round(time.perf_counter() - self._t0, 3), self.period_ms, self.threshold_ms, len(late),
+                           len(self._stalls), round(pct(50), 2), round(pct(95), 2), round(pct(99), 2),
+                           round(float(late.max()) if len(late) else 0.0, 1),
+                           [[round(t, 3), round(ms, 1)] for t, ms in sorted(worst)])
