@@ -1,41 +1,37 @@
-"""The main window: video panel, plots with readouts, controls, status bar, message banner.
+"""The main window: assembled here from its parts, and the live run started and stopped here.
 
 Modes: idle, live (a :class:`~gui.live.LiveRun` owns a pipeline) and replay (a
 :class:`~gui.replay.SessionReplay`). One precise ``QTimer`` (~60 Hz) draws: live, it takes what
 the bridge collected since the last tick and redraws only when something new arrived; in replay
 it shows the newest row the session player has due. The status bar refreshes four times a second.
+
+The window's parts: :mod:`gui.window_layout` builds the widgets and menus;
+:class:`~gui.model_choice.ModelChoice` (bundle and models), :class:`~gui.recording_controls.RecordingControls`
+(recording, markers, screenshots), :class:`~gui.replay_controls.ReplayControls` (replay of a
+session) and :class:`~gui.status_readouts.StatusReadouts` (readouts, status bar, info panel) are
+mixed into :class:`MainWindow`.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QMainWindow,
-    QSplitter,
-    QStatusBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QFileDialog, QMainWindow
 
-from engines.bundle import Bundle, BundleError, load_bundle
-from engines.expressions import EXPRESSION_MODELS
-from gui.controls import ReplayBar, SessionBar, SourceBar
-from gui.info_panel import MODEL_NAMES, InfoPanel
-from gui.live import CameraProbe, LiveRun, PipelineFactory, SourceSpec, new_session_dir
-from gui.messages import ErrorRouter, MessageBar
-from gui.plots import AffectPlots, configure_pyqtgraph
-from gui.readouts import show_p_fake, show_valence
-from gui.replay import ReplayRow, SessionReplay
-from gui.settings import SPEEDS, AppSettings
-from gui.status import StatusLine
-from gui.video_view import VideoView
-from realtime.model_workers import available_models
+from engines.bundle import Bundle
+from gui.live import CameraProbe, LiveRun, PipelineFactory, SourceSpec
+from gui.messages import ErrorRouter
+from gui.model_choice import ModelChoice
+from gui.plots import configure_pyqtgraph
+from gui.recording_controls import RecordingControls
+from gui.replay import SessionReplay
+from gui.replay_controls import ReplayControls, fmt_time
+from gui.settings import AppSettings
+from gui.status_readouts import StatusReadouts
+from gui.window_layout import restore_settings, setup_ui
 from realtime.runner import SAMPLE_CLIP
 from realtime.session import SessionError
 
@@ -46,12 +42,7 @@ STATUS_INTERVAL_S = 0.25
 STALL_S = 1.5  # a live source silent for this long is said to be so on the video
 
 
-def _fmt_time(t: float) -> str:
-    m, s = divmod(max(t, 0.0), 60.0)
-    return f"{int(m)}:{s:04.1f}"
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts, QMainWindow):
     """The affectscope window. Everything a user can click is also a method (for scripts and tests):
     :meth:`open_camera`, :meth:`open_video`, :meth:`open_demo`, :meth:`open_session`, :meth:`start`,
     :meth:`stop`, :meth:`start_recording`, :meth:`stop_recording`, :meth:`add_marker`,
@@ -70,24 +61,27 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else AppSettings()
         self.backend, self.landmark_model = backend, landmark_model
         self.pipeline_factory = pipeline_factory
-        self.bundle: Bundle | None = None
+        self.bundle: Bundle | None = None  # ModelChoice
         self.run: LiveRun | None = None
-        self.replay: SessionReplay | None = None
-        self._replay_row: int = -1
-        self._last_status = 0.0
-        self._shown_errors: set[str] = set()
-        self._writer_warned = False  # "recording is falling behind" said for this recording
-        self._marker_count = 0
         self._last_frame_wall = 0.0
         self._last_valence_t: float | None = None
         self._stopped_why: str | None = None
         self._probe: CameraProbe | None = None
+        # ReplayControls
+        self.replay: SessionReplay | None = None
+        self._replay_row: int = -1
+        # RecordingControls
         self._pending_record: Path | None = None
+        self._marker_count = 0
+        # StatusReadouts
+        self._last_status = 0.0
+        self._shown_errors: set[str] = set()
+        self._writer_warned = False  # "recording is falling behind" said for this recording
 
-        self._build_ui()
+        setup_ui(self)
         self.errors = ErrorRouter(self.messages)
         self.errors.install()
-        self._restore_settings(expression_model)
+        restore_settings(self, expression_model)
         self.load_bundle(bundle_dir)
         if probe_cameras:
             self.refresh_cameras()
@@ -97,126 +91,6 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self._tick)
         self._timer.start()
         self._update_controls()
-
-    # ======================================================================================
-    # layout
-    # ======================================================================================
-    def _build_ui(self) -> None:
-        self.source_bar = SourceBar(self)
-        self.session_bar = SessionBar(self)
-        self.addToolBar(self.source_bar)
-        self.addToolBarBreak()
-        self.addToolBar(self.session_bar)
-
-        self.messages = MessageBar()
-        self.video = VideoView()
-        self.plots = AffectPlots()
-        self.replay_bar = ReplayBar()
-        self.replay_bar.hide()
-
-        self.info = InfoPanel()
-        self.left = QWidget()
-        left = QVBoxLayout(self.left)
-        left.setContentsMargins(0, 0, 0, 0)
-        left.setSpacing(6)
-        left.addWidget(self.video, 1)
-        left.addWidget(self.info, 0)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.left)
-        self.splitter.addWidget(self.plots)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 6)
-        self.splitter.setChildrenCollapsible(False)
-
-        central = QWidget()
-        lay = QVBoxLayout(central)
-        lay.setContentsMargins(6, 0, 6, 4)
-        lay.setSpacing(4)
-        lay.addWidget(self.messages)
-        lay.addWidget(self.splitter, 1)
-        lay.addWidget(self.replay_bar)
-        self.setCentralWidget(central)
-
-        sb = QStatusBar()
-        self.setStatusBar(sb)
-        self.status = StatusLine(sb)
-
-        sbar, ses, rb = self.source_bar, self.session_bar, self.replay_bar
-        sbar.refresh.triggered.connect(self.refresh_cameras)
-        sbar.start.triggered.connect(self.start)
-        sbar.stop.triggered.connect(self.stop)
-        sbar.open_video.triggered.connect(self._ask_video)
-        sbar.demo.triggered.connect(self.open_demo)
-        sbar.open_session.triggered.connect(self._ask_session)
-        sbar.loop.toggled.connect(self._on_loop_toggled)
-        ses.record.toggled.connect(self._on_record_toggled)
-        ses.record_video.toggled.connect(lambda on: setattr(self.settings, "record_video", on))
-        ses.marker.triggered.connect(lambda: self.add_marker())
-        # The M shortcut types an "m" while the label field has focus; there Enter adds the marker.
-        ses.marker_label.returnPressed.connect(lambda: self.add_marker())
-        ses.marker_label.editingFinished.connect(
-            lambda: setattr(self.settings, "marker_label", ses.marker_label.text().strip() or "marker"))
-        ses.screenshot.triggered.connect(lambda: self.save_screenshot())
-        ses.expression.currentTextChanged.connect(self.set_expression_model)
-        for name, cb in (("box", ses.show_box), ("landmarks", ses.show_landmarks), ("attention", ses.show_attention)):
-            cb.toggled.connect(lambda on, n=name: self._set_overlay(n, on))
-        rb.play.toggled.connect(lambda on: self.play() if on else self.pause())
-        rb.slider.valueChanged.connect(self._on_slider)
-        rb.speed.currentIndexChanged.connect(lambda i: self.set_speed(rb.speed.itemData(i)))
-        rb.close_replay.clicked.connect(self.close_replay)
-        self.plots.cursor_dragged.connect(self.seek_time)
-        space = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
-        space.activated.connect(self._toggle_play)
-        esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        esc.activated.connect(self.messages.dismiss)
-        self._build_menus()
-        self.resize(1400, 860)
-
-    def _build_menus(self) -> None:
-        sbar, ses = self.source_bar, self.session_bar
-        self.open_bundle_action = QAction("Open model bundle…", self)
-        self.open_bundle_action.triggered.connect(self._ask_bundle)
-        self.sessions_dir_action = QAction("Sessions folder…", self)
-        self.sessions_dir_action.setToolTip("Where recordings and screenshots are saved")
-        self.sessions_dir_action.triggered.connect(self._ask_sessions_dir)
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        menu = self.menuBar()
-        f = menu.addMenu("&File")
-        for a in (sbar.open_video, sbar.demo, sbar.open_session, None, self.open_bundle_action, self.sessions_dir_action,
-                  None, ses.screenshot, None, quit_action):
-            f.addSeparator() if a is None else f.addAction(a)
-        r = menu.addMenu("&Run")
-        for a in (sbar.start, sbar.stop, sbar.refresh, None, ses.record, ses.marker):
-            r.addSeparator() if a is None else r.addAction(a)
-        h = menu.addMenu("&Help")
-        about = QAction("About affectscope", self)
-        about.triggered.connect(self._about)
-        h.addAction(about)
-
-    def _restore_settings(self, expression_model: str | None) -> None:
-        s, ses = self.settings, self.session_bar
-        ses.expression.blockSignals(True)
-        ses.expression.setCurrentText(expression_model or s.expression_model)
-        ses.expression.blockSignals(False)
-        ses.record_video.setChecked(s.record_video)
-        ses.marker_label.setText(s.marker_label)
-        for name, cb in (("box", ses.show_box), ("landmarks", ses.show_landmarks), ("attention", ses.show_attention)):
-            cb.setChecked(s.overlay(name))
-            self.video.set_overlay_visible(name, s.overlay(name))
-        self.source_bar.loop.setChecked(s.loop_video)
-        self.replay_bar.speed.blockSignals(True)
-        self.replay_bar.speed.setCurrentIndex(SPEEDS.index(s.replay_speed))
-        self.replay_bar.speed.blockSignals(False)
-        self.source_bar.add_source(SourceSpec.video(SAMPLE_CLIP))
-        if s.last_video and Path(s.last_video).is_file():
-            self.source_bar.add_source(SourceSpec.video(s.last_video))
-        self.source_bar.add_source(SourceSpec.camera(s.camera_index), select=True)
-        if s.geometry is not None:
-            self.restoreGeometry(s.geometry)
-        if s.splitter is not None:
-            self.splitter.restoreState(s.splitter)
 
     # ======================================================================================
     # sources
@@ -264,20 +138,6 @@ class MainWindow(QMainWindow):
         if path:
             self.open_video(path)
 
-    def _ask_bundle(self) -> None:
-        start_dir = str(self.bundle.root.parent) if self.bundle is not None else str(Path.home())
-        path = QFileDialog.getExistingDirectory(self, "Open a model bundle folder (holding bundle.json)", start_dir)
-        if path:
-            self.stop()
-            if self.load_bundle(path):
-                self.messages.info(f"Model bundle: {self.bundle.name} ({path})")
-
-    def _ask_sessions_dir(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Folder for recorded sessions and screenshots",
-                                                str(self.settings.sessions_dir))
-        if path:
-            self.settings.sessions_dir = path
-
     def _about(self) -> None:
         from realtime import __version__
         from realtime.session import software_versions
@@ -288,74 +148,6 @@ class MainWindow(QMainWindow):
         self.messages.info(f"affectscope {__version__} — valence (STA-3DCNN) and genuine/fake expression "
                            f"(LSTM-PB + XGBoost) from the face. {bundle}. {versions}. The 68-point landmark model "
                            f"(iBUG 300-W) is for non-commercial use.")
-
-    def _ask_session(self) -> None:
-        start_dir = self.settings.last_session or str(self.settings.sessions_dir)
-        path = QFileDialog.getExistingDirectory(self, "Open a recorded session folder", start_dir)
-        if path:
-            self.open_session(path)
-
-    # ======================================================================================
-    # bundle and models
-    # ======================================================================================
-    def load_bundle(self, bundle_dir: str | Path | None) -> bool:
-        """Load a model bundle (the shipped default when None); a bad one leaves the app usable."""
-        try:
-            self.bundle = load_bundle(bundle_dir)
-        except BundleError as exc:
-            self.bundle = None
-            self.messages.error(f"Bad model bundle: {exc}. Live analysis is off until a valid bundle is loaded; "
-                                f"replay of recorded sessions still works.")
-            self.status.show_bundle(None)
-            self._update_controls()
-            return False
-        self.status.show_bundle(self.bundle.name, f"{self.bundle.root}\ntrained on: {self.bundle.meta.get('trained_on', '?')}")
-        self._update_controls()
-        self._refresh_readouts_idle()
-        return True
-
-    def model_availability(self) -> dict[str, str | None]:
-        """For 'valence' and 'p_fake': None if available, else why not (shown to the user)."""
-        out: dict[str, str | None] = {}
-        if self.run is not None and self.run.pipeline is not None:
-            provided = {f for w in self.run.pipeline.workers for f in w.provides}
-            faulted = {f: w for w in self.run.pipeline.workers for f in w.provides if w.stats.state.value == "faulted"}
-            for key in ("valence", "p_fake"):
-                if key in faulted:
-                    out[key] = f"unavailable: the {faulted[key].name} model failed ({faulted[key].stats.error})"
-                elif key in provided:
-                    out[key] = None
-                else:
-                    out[key] = f"unavailable: bundle '{self.bundle.name}' has no {MODEL_NAMES[key]} model"
-            return out
-        if self.bundle is None:
-            return {k: "unavailable: no model bundle loaded" for k in ("valence", "p_fake")}
-        have = available_models(self.bundle)
-        for key, section in (("valence", "sta"), ("p_fake", "lstmpb")):
-            out[key] = None if have.get(section) else f"unavailable: bundle '{self.bundle.name}' has no {MODEL_NAMES[key]} model"
-        if self.pipeline_factory is not None:  # a custom pipeline decides once it runs
-            out = {k: None for k in out}
-        return out
-
-    def set_expression_model(self, name: str) -> None:
-        if name not in EXPRESSION_MODELS:
-            self.messages.error(f"unknown expression model {name!r}; choose one of {', '.join(EXPRESSION_MODELS)}")
-            return
-        self.settings.expression_model = name
-        combo = self.session_bar.expression
-        if combo.currentText() != name:
-            combo.blockSignals(True)
-            combo.setCurrentText(name)
-            combo.blockSignals(False)
-        if self.run is not None and self.run.running:
-            if self.run.set_expression_model(name):
-                self.messages.info(f"Expression model: {name} (the P(fake) estimate starts over).")
-            elif self.run.pipeline.workers and not self.run.recording:
-                self._restart(f"expression model changed to {name}")
-
-    @property
-    def expression_model(self) -> str:
-        return self.session_bar.expression.currentText()
 
     # ======================================================================================
     # live
@@ -459,204 +251,6 @@ class MainWindow(QMainWindow):
         self.video.caption.setText(f"{why} — press Start to run again")
         self.video.caption.setVisible(True)
 
-    # -- recording ------------------------------------------------------------------------------
-    def start_recording(self, folder: str | Path | None = None) -> Path | None:
-        """Record into ``folder`` (default: a new timestamped folder in the sessions folder).
-        Starts the selected source first when nothing runs."""
-        folder = Path(folder) if folder is not None else new_session_dir(self.settings.sessions_dir)
-        self._writer_warned = False
-        try:
-            if self.run is None or not (self.run.running or self.run.starting):
-                if not self.start(record_to=folder):
-                    self._set_record_checked(False)
-                    return None
-            elif self.run.starting:
-                self._pending_record = folder  # recording begins as soon as the source runs
-            else:
-                self.run.start_recording(folder, self.settings.record_video)
-                self.messages.info(f"Recording to {folder}")
-        except (SessionError, OSError) as exc:
-            self.messages.error(f"Cannot record: {exc}")
-            self._set_record_checked(False)
-            return None
-        self._set_record_checked(True)
-        self._update_controls()
-        return folder
-
-    def stop_recording(self) -> tuple[Path, int] | None:
-        self._pending_record = None
-        if self.run is None:
-            return None
-        rec = self.run.stop_recording()
-        if rec is not None:
-            self.messages.info(f"Session saved: {rec[0]} ({rec[1]} frames).")
-        self._set_record_checked(False)
-        self._update_controls()
-        return rec
-
-    def _on_record_toggled(self, on: bool) -> None:
-        recording = self.run is not None and self.run.recording
-        if on and not recording:
-            self.start_recording()
-        elif not on and recording:
-            self.stop_recording()
-
-    def _set_record_checked(self, on: bool) -> None:
-        a = self.session_bar.record
-        a.blockSignals(True)
-        a.setChecked(on)
-        a.blockSignals(False)
-
-    def add_marker(self, label: str | None = None) -> tuple[float, str] | None:
-        """A marker at the current time: written to the recording (if any) and drawn on the plots.
-        Without ``label`` the marker-label field's text and a running number are used."""
-        if self.replay is not None:
-            self.messages.info("Markers are added while running live; this session's markers are shown.")
-            return None
-        if self.run is None or not self.run.running:
-            self.messages.warning("Nothing is running: start a source to add markers.")
-            return None
-        self._marker_count += 1
-        base = self.session_bar.marker_label.text().strip() or "marker"
-        text = label if label is not None else f"{base} {self._marker_count}"
-        latest = self.run.bridge.latest()
-        t_plot = latest.media_s if latest is not None else 0.0
-        t_session = self.run.add_marker(text)
-        self.plots.add_marker(t_plot, text)
-        if t_session is None:
-            self.statusBar().showMessage(f"Marker '{text}' shown (not recording, so not saved)", 4000)
-        else:
-            self.statusBar().showMessage(f"Marker '{text}' saved at {t_session:.2f} s", 4000)
-        return t_plot, text
-
-    def save_screenshot(self, path: str | Path | None = None) -> Path | None:
-        """PNG of the whole window (default: sessions folder/screenshots/affectscope-<time>.png)."""
-        if path is None:
-            path = self.settings.sessions_dir / "screenshots" / f"affectscope-{_dt.datetime.now():%Y%m%d-%H%M%S-%f}.png"
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ok = self.grab().save(str(path), "PNG")
-        except OSError as exc:
-            ok, why = False, str(exc)
-        else:
-            why = "the image could not be written"
-        if not ok:
-            self.messages.error(f"Screenshot not saved to {path}: {why}")
-            return None
-        self.statusBar().showMessage(f"Screenshot saved: {path}", 5000)
-        return path
-
-    # ======================================================================================
-    # replay
-    # ======================================================================================
-    def open_session(self, folder: str | Path) -> bool:
-        """Replay a recorded session folder (stops a live run); it opens paused at its first row."""
-        try:
-            replay = SessionReplay(folder, speed=self.settings.replay_speed)
-        except SessionError as exc:
-            self.messages.error(f"Cannot replay: {exc}")
-            return False
-        self.stop()
-        self.close_replay()
-        self.replay = replay
-        self.settings.last_session = str(Path(folder))
-        data = replay.session.data
-        self.plots.show_session(replay.t_s, data["valence"], data["valence_updated"], data["p_fake"], replay.events)
-        rb = self.replay_bar
-        rb.slider.blockSignals(True)
-        rb.slider.setRange(0, replay.rows - 1)
-        rb.slider.setValue(0)
-        rb.slider.blockSignals(False)
-        rb.set_playing(False)
-        rb.show()
-        self._replay_row = -1
-        notes = [replay.video_note] if replay.video_note else []
-        if replay.session.cut_off:
-            notes.append("the recording was cut off (the app or computer stopped); every row written is shown")
-        if notes:
-            self.messages.warning(f"{replay.root.name}: " + "; ".join(notes) + ".")
-        self.seek_row(0)
-        self._update_controls()
-        self._refresh_status()
-        return True
-
-    def close_replay(self) -> None:
-        if self.replay is None:
-            return
-        self.replay.close()
-        self.replay = None
-        self.replay_bar.set_playing(False)
-        self.replay_bar.hide()
-        self.plots.reset_live()
-        self.video.clear("Replay closed.")
-        self._update_controls()
-
-    def seek_row(self, row: int) -> None:
-        """Show recorded row ``row``: its video frame, overlays and values; the cursor moves there."""
-        if self.replay is not None:
-            self._show_replay_row(self.replay.seek_row(row))
-
-    def seek_time(self, t_s: float) -> None:
-        if self.replay is not None:
-            self.seek_row(self.replay.row_at(t_s))
-
-    def play(self) -> None:
-        if self.replay is None:
-            return
-        if self.replay.at_end:
-            self.seek_row(0)
-        self.replay.play()
-        self.replay_bar.set_playing(True)
-
-    def pause(self) -> None:
-        if self.replay is not None:
-            self.replay.pause()
-        self.replay_bar.set_playing(False)
-
-    def _toggle_play(self) -> None:
-        if self.replay is not None:
-            self.pause() if self.replay.playing else self.play()
-
-    def set_speed(self, speed: float) -> None:
-        if speed not in SPEEDS:
-            self.messages.error(f"replay speed {speed} is not offered; choose one of {', '.join(f'{s:g}' for s in SPEEDS)}")
-            return
-        if self.replay is not None:
-            self.replay.set_speed(speed)
-        self.settings.replay_speed = speed
-        rb = self.replay_bar.speed
-        if rb.currentData() != speed:
-            rb.blockSignals(True)
-            rb.setCurrentIndex(SPEEDS.index(speed))
-            rb.blockSignals(False)
-
-    def _on_slider(self, value: int) -> None:
-        if self.replay is not None and value != self._replay_row:
-            self.seek_row(value)
-
-    def _show_replay_row(self, r: ReplayRow) -> None:
-        rep = self.replay
-        self._replay_row = r.row
-        frame = r.image
-        caption = f" {_fmt_time(r.t_s)}  ·  frame {r.frame}  ·  row {r.row + 1}/{rep.rows} "
-        if frame is not None:
-            self.video.show_frame(frame, r.face, r.box, r.landmarks68, None, caption)
-        else:
-            self.video.clear("No video in this session: the results are replayed alone."
-                             if not rep.has_video else "The video ends before this row.")
-        self.plots.set_cursor(r.t_s)
-        slider = self.replay_bar.slider
-        if slider.value() != r.row:
-            slider.blockSignals(True)
-            slider.setValue(r.row)
-            slider.blockSignals(False)
-        self.replay_bar.position.setText(f"{_fmt_time(r.t_s)} / {_fmt_time(rep.duration_s)}  #{r.frame}")
-        missing = {k: None if rep.has_values(k) else "not recorded in this session" for k in ("valence", "p_fake")}
-        self._set_readouts(r.face, r.valence, r.p_fake, missing, t_now=r.t_s,
-                           expression=rep.session.meta.get("expression_model"))
-        self.status.show_face(r.face)
-
     # ======================================================================================
     # the draw timer
     # ======================================================================================
@@ -678,7 +272,7 @@ class MainWindow(QMainWindow):
                 self._last_frame_wall = time.monotonic()
                 rec = " ● REC" if run.recording else ""
                 self.video.show_frame(f.image, r.face, r.box, r.landmarks68, r.attention,
-                                      f" {_fmt_time(t)}  ·  frame {r.frame_index}{rec} ")
+                                      f" {fmt_time(t)}  ·  frame {r.frame_index}{rec} ")
                 self.plots.draw()
                 self._set_readouts(r.face, r.valence, r.p_fake, self.model_availability(), t_now=t,
                                    expression=r.expression_model)
@@ -689,97 +283,10 @@ class MainWindow(QMainWindow):
                 self._source_ended()
                 return
         elif self.replay is not None and self.replay.playing:
-            r = self.replay.due()
-            if r is not None:
-                self._show_replay_row(r)
-            if self.replay.at_end:
-                self.pause()
+            self._advance_replay()
         now = time.monotonic()
         if now - self._last_status >= STATUS_INTERVAL_S:
             self._refresh_status()
-
-    # -- readouts ---------------------------------------------------------------------------
-    def _refresh_readouts_idle(self) -> None:
-        self._set_readouts(True, None, None, self.model_availability(), t_now=0.0, expression=self.expression_model,
-                           idle=True)
-
-    def _set_readouts(self, face: bool, valence: float | None, p_fake: float | None,
-                      missing: dict[str, str | None], t_now: float, expression: str | None, idle: bool = False) -> None:
-        ago = None if self._last_valence_t is None or self.replay is not None else t_now - self._last_valence_t
-        show_valence(self.plots.valence_readout, valence, face, missing.get("valence"), idle, ago)
-        show_p_fake(self.plots.pfake_readout, p_fake, face, expression or self.expression_model, missing.get("p_fake"),
-                    idle)
-        self.plots.set_notes(missing.get("valence") or "", missing.get("p_fake") or "")
-
-    # -- status bar -------------------------------------------------------------------------
-    def _refresh_status(self) -> None:
-        self._last_status = time.monotonic()
-        self._refresh_info()
-        st, run = self.status, self.run
-        st.show_display_rate(self.video.rate.rate())
-        if run is not None and run.running:
-            rec = f"● REC {run.writer.rows} frames" if run.recording else ""
-            st.show_live(run.spec.label, run.pipeline.stats(), self._backend_label(run), rec)
-            st["rec"].setToolTip(f"Recording to {run.record_path}" if run.recording else "Recording")
-            latest = run.bridge.latest()
-            st.show_face(None if latest is None else latest.face)
-            self._show_pipeline_errors(run)
-            return
-        if run is not None and run.starting:
-            mode = f"starting {run.spec.label}…"
-        elif self.replay is not None:
-            mode = f"replay: {self.replay.root.name}"
-        elif self._probe is not None:
-            mode = "looking for cameras…"
-        else:
-            mode = "idle" if self._stopped_why is None else f"stopped ({self._stopped_why})"
-        st.show_not_live(mode, self.backend)
-        if self.replay is None:
-            st.show_face(None)
-
-    def _refresh_info(self) -> None:
-        if self.replay is not None:
-            self.info.show_replay(self.replay)
-            return
-        run = self.run
-        running = run is not None and run.pipeline is not None
-        if running:
-            source, uri = run.spec.label, run.pipeline.source.info
-        else:
-            sel = self.selected_source
-            source, uri = (f"{sel.label} (not started)" if sel is not None else "none selected"), None
-        recording = None
-        if run is not None and run.recording:
-            recording = f"{run.record_path} ({run.writer.rows} frames{', with video' if self.settings.record_video else ''})"
-        self.info.show_live(source, uri, self.bundle, self.model_availability(), running, self.expression_model,
-                            recording, self.settings.sessions_dir, self._marker_count if running else None)
-
-    @staticmethod
-    def _backend_label(run: LiveRun) -> str:
-        names = []
-        for w in run.pipeline.workers:
-            used = getattr(w, "backend_in_use", None)
-            if used:
-                names.append(str(used))
-        if names:
-            return ", ".join(dict.fromkeys(names))
-        if not run.pipeline.workers:
-            return "— (no model in the bundle)"
-        return run.backend
-
-    def _show_pipeline_errors(self, run: LiveRun) -> None:
-        if run.writer is not None and run.writer.failure:  # a full disk: say it now, keep analysing
-            failure = run.writer.failure
-            self.stop_recording()
-            self.messages.error(failure)
-        elif run.writer is not None and run.writer.behind and not self._writer_warned:
-            self._writer_warned = True  # once per recording: it repeats every status tick otherwise
-            self.messages.warning(run.writer.behind)
-        for err in run.pipeline.errors():
-            if err in self._shown_errors or err.startswith("capture:"):
-                continue
-            self._shown_errors.add(err)
-            self.messages.warning(f"{err} (counted; analysis goes on)")
 
     # ======================================================================================
     # controls
@@ -810,8 +317,7 @@ class MainWindow(QMainWindow):
     def _set_overlay(self, name: str, on: bool) -> None:
         self.video.set_overlay_visible(name, on)
         self.settings.set_overlay(name, on)
-        if self.replay is not None and self._replay_row >= 0 and not self.replay.playing:
-            self.seek_row(self._replay_row)
+        self._redraw_paused_row()
 
     def _on_loop_toggled(self, on: bool) -> None:
         self.settings.loop_video = on
