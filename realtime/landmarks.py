@@ -14,6 +14,7 @@ Two normalizations:
 from __future__ import annotations
 
 import importlib.util
+import threading
 from pathlib import Path
 
 import cv2
@@ -69,19 +70,41 @@ def default_model_path() -> Path:
     return path
 
 
+_PREDICTORS: dict[tuple[str, int, int], object] = {}  # (path, size, mtime) -> loaded predictor
+_PREDICTORS_LOCK = threading.Lock()
+
+
+def _shape_predictor(path: Path):
+    """The loaded predictor of ``path``, once per process and file version.
+
+    dlib reads the 100 MB model in about a second without releasing the GIL, so every other
+    thread (the window's event loop among them) stands still meanwhile; a pipeline rebuilt for a
+    new source or a restart reuses the loaded one. Prediction does not modify it, so pipelines may
+    share it.
+    """
+    import dlib  # deferred: a heavy module, and its absence should name itself
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    with _PREDICTORS_LOCK:
+        if key not in _PREDICTORS:
+            try:
+                _PREDICTORS[key] = dlib.shape_predictor(str(path))
+            except RuntimeError as exc:
+                raise LandmarkModelError(f"{path}: not a dlib shape predictor ({exc})") from None
+        return _PREDICTORS[key]
+
+
 class LandmarkReader:
     """dlib's 68-point shape predictor on a gray image and a HOG-style face box."""
 
     def __init__(self, model_path: str | Path | None = None):
-        import dlib  # deferred: a heavy module, and its absence should name itself
+        import dlib
 
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
             raise LandmarkModelError(f"{path}: landmark model file not found")
-        try:
-            self._predictor = dlib.shape_predictor(str(path))
-        except RuntimeError as exc:
-            raise LandmarkModelError(f"{path}: not a dlib shape predictor ({exc})") from None
+        self._predictor = _shape_predictor(path)
         self._rect = dlib.rectangle
         self.model_path = path
 

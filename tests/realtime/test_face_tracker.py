@@ -90,3 +90,16 @@ def test_no_face_frames_report_lost():
     for i in range(10):
         obs = ft.process(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), i, i)
         assert not obs.face and obs.landmarks68 is None and obs.vector80 is None
+
+
+def test_landmark_model_is_loaded_once_and_a_bad_file_is_named(tmp_path):
+    from realtime.landmarks import LandmarkModelError
+
+    first, second = LandmarkReader(), LandmarkReader()
+    assert first._predictor is second._predictor  # a rebuilt pipeline does not reload 100 MB
+    bad = tmp_path / "model.dat"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(LandmarkModelError, match=r"model.dat: not a dlib shape predictor"):
+        LandmarkReader(bad)
+    with pytest.raises(LandmarkModelError, match=r"landmark model file not found"):
+        LandmarkReader(tmp_path / "missing.dat")
