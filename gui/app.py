@@ -98,7 +98,7 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
 
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
-    from realtime.runner import SAMPLE_CLIP
+    from realtime.pipeline.runner import SAMPLE_CLIP
 
     try:
         source = _source_from_args(list(source_args))

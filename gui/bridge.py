@@ -39,7 +39,7 @@ class ResultBridge:
     """A result-bus subscriber safe to call from any thread; ``take`` runs on the GUI thread.
 
     Plot samples are at each result's media time (a looping video keeps counting it, see
-    ``realtime.sources.LoopingVideoSource``). ``max_pending`` bounds the queued plot samples when
+    ``realtime.capture.sources.LoopingVideoSource``). ``max_pending`` bounds the queued plot samples when
     the GUI stalls.
     """
 

@@ -17,11 +17,12 @@ from PySide6.QtCore import QObject, Signal
 
 from engines.bundle import Bundle, BundleError
 from gui.bridge import ResultBridge
-from realtime.pipeline import Pipeline
-from realtime.runner import SAMPLE_CLIP, build_pipeline, open_session_writer
-from realtime.session_run import stats_summary
-from realtime.session import SessionError, SessionWriter
-from realtime.sources import (
+from realtime.pipeline.core import Pipeline
+from realtime.pipeline.runner import SAMPLE_CLIP, build_pipeline
+from realtime.sessions.run import open_session_writer
+from realtime.sessions.run import stats_summary
+from realtime.sessions.folder import SessionError, SessionWriter
+from realtime.capture.sources import (
     CameraSource,
     FrameSource,
     LoopingVideoSource,
@@ -37,7 +38,7 @@ PipelineFactory = Callable[[FrameSource, Bundle, str, str, "str | None"], Pipeli
 
 def default_pipeline_factory(source: FrameSource, bundle: Bundle, expression_model: str, backend: str,
                              landmark_model: str | None) -> Pipeline:
-    """The bundle's model workers on a paced pipeline (``realtime.runner.build_pipeline``)."""
+    """The bundle's model workers on a paced pipeline (``realtime.pipeline.runner.build_pipeline``)."""
     return build_pipeline(source, bundle, expression_model, backend, paced=True, landmark_model=landmark_model)
 
 

@@ -32,8 +32,8 @@ from gui.replay_controls import ReplayControls, fmt_time
 from gui.settings import AppSettings
 from gui.status_readouts import StatusReadouts
 from gui.window_layout import restore_settings, setup_ui
-from realtime.runner import SAMPLE_CLIP
-from realtime.session import SessionError
+from realtime.pipeline.runner import SAMPLE_CLIP
+from realtime.sessions.folder import SessionError
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
 
     def _about(self) -> None:
         from realtime import __version__
-        from realtime.session import software_versions
+        from realtime.sessions.folder import software_versions
 
         versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
         bundle = (f"bundle '{self.bundle.name}', trained on: {self.bundle.meta.get('trained_on', '?')}"

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QFileDialog
 from engines.bundle import BundleError, load_bundle
 from engines.expressions import EXPRESSION_MODELS
 from gui.info_panel import MODEL_NAMES
-from realtime.model_workers import available_models
-from realtime.stats import WorkerState
+from realtime.workers.registry import available_models
+from realtime.concurrency.stats import WorkerState
 
 
 class ModelChoice:

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from gui.live import new_session_dir
-from realtime.session import SessionError
+from realtime.sessions.folder import SessionError
 
 
 class RecordingControls:

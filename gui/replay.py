@@ -1,4 +1,4 @@
-"""The window's hold on a session being replayed, built on ``realtime.replay.SessionPlayer``.
+"""The window's hold on a session being replayed, built on ``realtime.sessions.replay.SessionPlayer``.
 
 The player reads the session, keeps row k with video frame k (the writer stores one image per row,
 so a seek is exact) and runs the playback clock; this module adds what the window asks of it:
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.replay import PlaybackItem, SessionPlayer
-from realtime.session import Session, SessionError
+from realtime.sessions.replay import PlaybackItem, SessionPlayer
+from realtime.sessions.folder import Session, SessionError
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from gui.replay import ReplayRow, SessionReplay
 from gui.settings import SPEEDS
-from realtime.session import SessionError
+from realtime.sessions.folder import SessionError
 
 
 def fmt_time(t: float) -> str:

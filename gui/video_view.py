@@ -5,7 +5,7 @@ Items are created once; each new frame only updates them (``setImage(autoLevels=
 
 The STA attention map lives in the aligned-crop frame (S x S, eye centres and nose tip at fixed
 positions); it is drawn over the face through the inverse of the crop's similarity warp, computed
-from the frame's landmarks (``realtime.landmarks.crop_transform``).
+from the frame's landmarks (``realtime.perception.landmarks.crop_transform``).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from realtime.landmarks import crop_transform, select40
-from realtime.stats import RateMeter
+from realtime.perception.landmarks import crop_transform, select40
+from realtime.concurrency.stats import RateMeter
 
 OVERLAYS = ("box", "landmarks", "attention")
 

@@ -22,7 +22,7 @@ from gui.plots import AffectPlots
 from gui.settings import SPEEDS
 from gui.status import StatusLine
 from gui.video_view import VideoView
-from realtime.runner import SAMPLE_CLIP
+from realtime.pipeline.runner import SAMPLE_CLIP
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow

@@ -14,8 +14,8 @@ def cmd_analyze(args) -> int:
         if args.lsl:
             raise CliError("--lsl publishes one live stream; analyze one video at a time with it")
         return _run_batch(args)
-    from realtime.session import SessionError
-    from realtime.session_run import run_to_session
+    from realtime.sessions.folder import SessionError
+    from realtime.sessions.run import run_to_session
 
     models = selected_models(args)
     source = open_source(args.videos[0], live=False)
@@ -49,7 +49,7 @@ def report_faults(faults: list[str], session) -> int:
 
 
 def _is_image_folder(path: str) -> bool:
-    from realtime.sources import IMAGE_SUFFIXES
+    from realtime.capture.sources import IMAGE_SUFFIXES
 
     return any(p.suffix.lower() in IMAGE_SUFFIXES for p in Path(path).iterdir())
 
@@ -57,8 +57,8 @@ def _is_image_folder(path: str) -> bool:
 def attach_lsl(args, pipeline, writer):
     if not (getattr(args, "lsl", False) or getattr(args, "lsl_markers", None)):
         return None
-    from realtime.lsl import LSLUnavailable, attach_lsl as _attach
-    from realtime.runner import print_line
+    from realtime.outlets.lsl import LSLUnavailable, attach_lsl as _attach
+    from realtime.pipeline.runner import print_line
 
     try:
         lsl = _attach(pipeline, writer, publish=args.lsl, markers_from=getattr(args, "lsl_markers", None),
@@ -91,7 +91,7 @@ def jobs_argument(text: str) -> int:
 
 def _run_batch(args) -> int:
     """Several videos (or folders of them): one session each, in processes, listed in batch.csv."""
-    from realtime.batch import BatchError, run_batch
+    from realtime.sessions.batch import BatchError, run_batch
 
     try:
         results = run_batch(args.videos, args.out, args.jobs, args.bundle, args.expression, args.backend,

@@ -11,7 +11,7 @@ from realtime.cli.options import CliError
 def cmd_bench(args) -> int:
     if args.soak is not None:
         return _soak(args)
-    from realtime.bench import run_bench
+    from realtime.benchmarks.bench import run_bench
 
     report = run_bench(video=args.video, seconds=args.seconds, bundle_dir=args.bundle,
                        expression_model=args.expression, backend=args.backend, fps=args.fps)
@@ -22,10 +22,10 @@ def cmd_bench(args) -> int:
 
 
 def _soak(args) -> int:
-    from realtime.runner import SAMPLE_CLIP
-    from realtime.session import SessionError
-    from realtime.soak import run_soak
-    from realtime.sources import SourceError
+    from realtime.pipeline.runner import SAMPLE_CLIP
+    from realtime.sessions.folder import SessionError
+    from realtime.benchmarks.soak import run_soak
+    from realtime.capture.sources import SourceError
 
     try:
         report = run_soak(args.video or SAMPLE_CLIP, args.soak, bundle_dir=args.bundle, record=args.record,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 
 from realtime.cli.options import CliError
-from realtime.export import FORMATS, PARQUET_HINT, ExportError, export_session
-from realtime.session import SessionError, read_session
+from realtime.sessions.export import FORMATS, PARQUET_HINT, ExportError, export_session
+from realtime.sessions.folder import SessionError, read_session
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def run(args) -> int:
         raise CliError(f"{args.out}: cannot write the table ({exc.strerror or exc}); pick a file in a folder "
                        f"you can write to") from None
     if session.cut_off:
-        from realtime.report import status_text
+        from realtime.reporting.report import status_text
 
         print(f"{session.root}: {status_text(session)}")
     extra = f", markers in {res.events_path}" if res.events_path else ""

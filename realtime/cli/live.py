@@ -28,9 +28,9 @@ def cmd_live(args) -> int:
         return _gui(["--camera", str(args.camera)] if args.camera is not None else ["--video", args.video], args)
     if args.screenshot:
         raise CliError("--screenshot needs the window; drop --headless")
-    from realtime.runner import LatestResult, print_line, run_until_done, status_line
-    from realtime.session import SessionError
-    from realtime.session_run import run_to_session
+    from realtime.pipeline.runner import LatestResult, print_line, run_until_done, status_line
+    from realtime.sessions.folder import SessionError
+    from realtime.sessions.run import run_to_session
 
     models = selected_models(args)
     source = open_source(args.camera if args.camera is not None else args.video, live=True)
@@ -83,7 +83,7 @@ def cmd_live(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from realtime.runner import SAMPLE_CLIP
+    from realtime.pipeline.runner import SAMPLE_CLIP
 
     if not SAMPLE_CLIP.is_file():
         raise CliError(f"{SAMPLE_CLIP}: the bundled sample clip is missing; reinstall affectscope")

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
-    from realtime.lsl import add_lsl_arguments
+    from realtime.outlets.lsl import add_lsl_arguments
 
     a = sub.add_parser("analyze", help="analyze videos as fast as possible into session folders")
     a.add_argument("videos", nargs="+", metavar="VIDEO",

@@ -60,9 +60,9 @@ def add_window_options(p: argparse.ArgumentParser) -> None:
 
 
 def selected_models(args):
-    """The :class:`~realtime.session_run.ModelSelection` of the model options (see add_model_options)."""
+    """The :class:`~realtime.sessions.run.ModelSelection` of the model options (see add_model_options)."""
     from engines.bundle import BundleError
-    from realtime.session_run import ModelSelection
+    from realtime.sessions.run import ModelSelection
 
     try:
         return ModelSelection.load(args.bundle, args.expression, args.backend, args.landmark_model)
@@ -71,7 +71,7 @@ def selected_models(args):
 
 
 def open_source(spec, live: bool):
-    from realtime.sources import SourceError, open_source as open_
+    from realtime.capture.sources import SourceError, open_source as open_
 
     try:
         return open_(spec, live=live)

@@ -11,8 +11,8 @@ import numpy as np
 
 from realtime.cli.analyze import report_faults
 from realtime.cli.options import CliError, add_model_options, selected_models
-from realtime.replay import SessionPlayer, play, reanalyze
-from realtime.session import Session, SessionError, read_session
+from realtime.sessions.replay import SessionPlayer, play, reanalyze
+from realtime.sessions.folder import Session, SessionError, read_session
 
 
 def _speed(text: str) -> float:
@@ -26,7 +26,7 @@ def _speed(text: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from realtime.lsl import add_lsl_arguments
+    from realtime.outlets.lsl import add_lsl_arguments
 
     p.add_argument("session", metavar="SESSION", help="session folder to play back")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
@@ -41,8 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from realtime.lsl import LSLOutlet, LSLUnavailable
-    from realtime.report import status_text
+    from realtime.outlets.lsl import LSLOutlet, LSLUnavailable
+    from realtime.reporting.report import status_text
 
     if args.reanalyze and not args.out:
         raise CliError("--reanalyze needs --out NEW_SESSION (the folder for the new session)")
@@ -72,7 +72,7 @@ def run(args) -> int:
 
 
 def _run_replay(args, session: Session, outlet) -> int:
-    from realtime.report import plural
+    from realtime.reporting.report import plural
 
     player = SessionPlayer(session, speed=args.speed)
     if args.start is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 
 from realtime.cli.options import CliError
-from realtime.report import ReportError, build_report, plural, status_text
-from realtime.session import SessionError
+from realtime.reporting.report import ReportError, build_report, plural, status_text
+from realtime.sessions.folder import SessionError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -86,7 +86,7 @@ def make_window(qtbot, settings):
 
 
 def _cut_sample_clip(path, n_frames: int):
-    from realtime.runner import SAMPLE_CLIP
+    from realtime.pipeline.runner import SAMPLE_CLIP
 
     cap = cv2.VideoCapture(str(SAMPLE_CLIP))
     fps = cap.get(cv2.CAP_PROP_FPS)
@@ -120,9 +120,10 @@ def recorded_session(tmp_path_factory, short_clip):
     """A session recorded with the pipeline + SessionWriter on the short clip, with video, values
     from LandmarkAffectWorker and two markers."""
     from engines.bundle import load_bundle
-    from realtime.pipeline import Pipeline, PipelineSettings
-    from realtime.runner import make_tracker, open_session_writer
-    from realtime.sources import VideoFileSource
+    from realtime.pipeline.core import Pipeline, PipelineSettings
+    from realtime.pipeline.runner import make_tracker
+    from realtime.sessions.run import open_session_writer
+    from realtime.capture.sources import VideoFileSource
 
     bundle = load_bundle(None)
     out = tmp_path_factory.mktemp("sessions") / "recorded"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from realtime.workers import ModelWorker
+from realtime.workers.base import ModelWorker
 
 UPPER_LIP, LOWER_LIP = 30, 34  # dlib 51 and 57 in the 40-point layout
 BROWS = slice(0, 10)  # dlib 17-26
@@ -63,8 +63,8 @@ class LandmarkAffectWorker(ModelWorker):
 
 def landmark_affect_factory(source, bundle, expression_model, backend, landmark_model):
     """A GUI pipeline factory: the perception stack of ``bundle`` plus :class:`LandmarkAffectWorker`."""
-    from realtime.pipeline import Pipeline, PipelineSettings
-    from realtime.runner import make_tracker
+    from realtime.pipeline.core import Pipeline, PipelineSettings
+    from realtime.pipeline.runner import make_tracker
 
     return Pipeline(source, make_tracker(bundle, landmark_model), [LandmarkAffectWorker()],
                     PipelineSettings(paced=True, expression_model=expression_model))

@@ -108,7 +108,7 @@ def test_sigterm_finishes_a_recording_like_closing_the_window(tmp_path):
     import sys
     import time
 
-    from realtime.runner import SAMPLE_CLIP
+    from realtime.pipeline.runner import SAMPLE_CLIP
 
     out = tmp_path / "rec"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

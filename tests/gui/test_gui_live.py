@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from realtime.pipeline import Pipeline, PipelineSettings
-from realtime.runner import make_tracker
-from realtime.session import read_session
-from realtime.sources import FrameSource, SourceError, VideoFileSource
+from realtime.pipeline.core import Pipeline, PipelineSettings
+from realtime.pipeline.runner import make_tracker
+from realtime.sessions.folder import read_session
+from realtime.capture.sources import FrameSource, SourceError, VideoFileSource
 
 pytestmark = pytest.mark.gui
 
@@ -52,7 +52,7 @@ def test_demo_runs_the_full_pipeline_and_shows_models_as_unavailable(make_window
 
 def test_demo_with_the_shipped_bundle_plots_what_it_has(make_window, qtbot):
     from engines.bundle import load_bundle
-    from realtime.model_workers import available_models
+    from realtime.workers.registry import available_models
 
     have = available_models(load_bundle())
     w = make_window()
@@ -272,7 +272,7 @@ def test_a_recording_started_mid_run_shares_the_plots_clock(make_window, qtbot, 
 
 
 def test_a_recording_that_falls_behind_is_said(make_window, qtbot, affect_factory, tmp_path):
-    from realtime.runner import SAMPLE_CLIP
+    from realtime.pipeline.runner import SAMPLE_CLIP
 
     w = make_window(pipeline_factory=affect_factory)
     w.open_video(SAMPLE_CLIP, start=False)  # long enough for a quarter of the writer's buffer to fill

@@ -11,7 +11,7 @@ from gui.bridge import ResultBridge
 from gui.live import SourceSpec, new_session_dir
 from gui.plots import AffectPlots, TimeSeriesRing
 from gui.settings import AppSettings
-from realtime.runner import SAMPLE_CLIP
+from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.types import AffectResult, Frame, SourceInfo
 
 pytestmark = pytest.mark.gui

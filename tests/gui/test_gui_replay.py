@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gui.replay import SessionReplay
-from realtime.session import read_session
+from realtime.sessions.folder import read_session
 
 pytestmark = pytest.mark.gui
 

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from gui.stall_monitor import StallMonitor
-from realtime.runner import SAMPLE_CLIP
+from realtime.pipeline.runner import SAMPLE_CLIP
 
 pytestmark = pytest.mark.gui
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from realtime.motion_clip import make_motion_clip
+from realtime.benchmarks.motion_clip import make_motion_clip
 
 
 @pytest.fixture(scope="session")

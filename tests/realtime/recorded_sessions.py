@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime.runner import SAMPLE_CLIP
-from realtime.session import SessionWriter
+from realtime.pipeline.runner import SAMPLE_CLIP
+from realtime.sessions.folder import SessionWriter
 from realtime.types import AffectResult, Frame, SourceInfo
 
 FPS = 30.0

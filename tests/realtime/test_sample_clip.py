@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from engines.bundle import load_bundle
-from realtime.runner import SAMPLE_CLIP, build_pipeline
-from realtime.sources import VideoFileSource
+from realtime.pipeline.runner import SAMPLE_CLIP, build_pipeline
+from realtime.capture.sources import VideoFileSource
 
 EVENTS = SAMPLE_CLIP.with_name("sample_events.csv")
 NEGATIVE = ("sadness", "anger", "disgust")

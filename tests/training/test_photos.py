@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime.face_tracker import FaceTracker
+from realtime.perception.face_tracker import FaceTracker
 from training.datasets.photos import (CATEGORY_VALENCE, SPLIT_SHARES, SPLITS, DatasetError, is_photo_set,
                                       load_photos, person_from_filename, person_split)
 from training.photo_clips import photo_clip, read_photo

@@ -105,7 +105,7 @@ def test_generation_is_deterministic_and_writes_the_manifest(tmp_path, one_per_i
 def test_face_tracker_finds_the_face_on_every_identity(one_per_identity):
     """One clip per identity (the fake one: lead-in expression, neutral, posed expression)."""
     root, manifest = one_per_identity
-    from realtime.face_tracker import FaceTracker
+    from realtime.perception.face_tracker import FaceTracker
 
     tracker = FaceTracker()
     found: dict[str, list[int]] = {}
@@ -131,7 +131,7 @@ def test_style_b_renders_the_same_cues_another_way(tmp_path, one_per_identity):
     assert [s["subject"] for s in b["subjects"]] == ["S002"]
     split = next(s["split"] for s in b["subjects"])
     assert (tmp_path / "b" / f"split_{split}.txt").read_text().split() == ["S002"]
-    from realtime.face_tracker import FaceTracker
+    from realtime.perception.face_tracker import FaceTracker
 
     tracker = FaceTracker()
     for c in b["clips"]:
@@ -213,7 +213,7 @@ def cue_set(request, tmp_path_factory):
     """Both generator styles hold the cues: the same separability, rendered differently."""
     out = tmp_path_factory.mktemp("synth_cues")
     manifest = generate(SynthConfig(out=out, subjects=16, seed=5, jobs=2, style=request.param, **SMALL))
-    from realtime.face_tracker import FaceTracker
+    from realtime.perception.face_tracker import FaceTracker
 
     tracker = FaceTracker()
     rows = []

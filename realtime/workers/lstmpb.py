@@ -1,0 +1,108 @@
+"""The LSTM-PB worker: the online PB recognizer on the landmark stream -> P(fake) and the PB vector.
+
+The recognizer (``engines.online_pb.OnlinePBRecognizer``) keeps its own window of the network's
+steps (block means of landmark vectors) and re-estimates the PB every K steps; a job is due every
+K steps' worth of frames. This worker feeds it every face frame's vector in order:
+each job carries the recent vectors from the ring buffer with their frame indices, and the worker
+feeds those it has not seen yet, so a skipped job loses no frames as long as the ring holds them.
+The expression model can be switched while running; the recognizer then starts over.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+
+from engines.bundle import Bundle
+from engines.expressions import check_expression_model
+from realtime.workers.registry import register_worker
+from realtime.perception.ring_buffer import PerceptionBuffers
+from realtime.types import FaceObservation
+from realtime.workers.base import ModelWorker
+
+log = logging.getLogger(__name__)
+
+
+class FakeExpressionWorker(ModelWorker):
+    provides = ("p_fake", "pb")
+
+    def __init__(self, bundle: Bundle, expression_model: str = "pooled", every: int | None = None):
+        super().__init__("lstmpb")
+        self.bundle = bundle
+        self.expression_model = check_expression_model(expression_model)
+        self._recognizer = None
+        self._classifiers = None
+        self._every = every
+        self._since = 0
+        self._last_fed = -1
+        self._pending_model: str | None = None
+        self._pending_reset = False
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"lstmpb ({self.expression_model})"
+
+    def setup(self) -> None:
+        from engines.online_pb import OnlinePBRecognizer
+        from engines.pb_classifier import load_classifiers
+
+        self._classifiers = load_classifiers(self.bundle)
+        if self.expression_model not in self._classifiers:
+            raise ValueError(f"{self.bundle.root / 'bundle.json'}: no '{self.expression_model}' classifier "
+                             f"(the bundle has {sorted(self._classifiers)})")
+        self._recognizer = OnlinePBRecognizer.from_bundle(self.bundle, self.expression_model)
+        self.backend_in_use = "numpy (online PB recognition) + xgboost"
+        if self._every is None:
+            self._every = self._recognizer.frames_per_update
+
+    def set_expression_model(self, name: str) -> None:
+        """Switch the genuine/fake classifier (pooled or one expression); takes effect on the next job."""
+        check_expression_model(name)
+        with self._lock:
+            self._pending_model = name
+
+    def due(self, obs: FaceObservation, buffers: PerceptionBuffers) -> bool:
+        self._since += 1
+        if self._every is None or self._since < self._every:
+            return False
+        self._since = 0
+        return True
+
+    def prepare(self, obs: FaceObservation, buffers: PerceptionBuffers):
+        vecs, idx, _ = buffers.vectors.last(buffers.vectors.capacity)
+        return vecs, idx
+
+    def compute(self, job) -> dict:
+        vecs, idx = job
+        if self._pending_reset:
+            self._pending_reset = False
+            self._recognizer.reset()
+        with self._lock:
+            pending, self._pending_model = self._pending_model, None
+        if pending is not None and pending != self.expression_model:
+            if pending not in self._classifiers:
+                log.warning("no '%s' classifier in the bundle; keeping %s", pending, self.expression_model)
+            else:
+                self.expression_model = pending
+                self._recognizer.set_classifier(self._classifiers[pending])
+                self._last_fed = -1
+        new = idx > self._last_fed
+        for v in vecs[new]:
+            self._recognizer.update(v)
+        if new.any():
+            self._last_fed = int(idx[new][-1])
+        p = self._recognizer.p_fake
+        if p is None:
+            return {}
+        return {"p_fake": float(p), "pb": self._recognizer.pb}
+
+    def on_reset(self) -> None:
+        # Runs on the perception thread: the recognizer belongs to the worker thread, which resets
+        # it before its next job (an in-flight job's output is discarded by the epoch bump).
+        self._since = 0
+        self._pending_reset = True
+
+
+@register_worker("lstmpb")
+def _build(bundle: Bundle, expression_model: str = "pooled", backend: str = "auto") -> FakeExpressionWorker:
+    return FakeExpressionWorker(bundle, expression_model)

@@ -1,0 +1,97 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from realtime.cli import main
+from realtime.sessions.folder import read_session
+
+
+def _cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "realtime.cli", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_every_command():
+    out = _cli("--help").stdout
+    for cmd in ("analyze", "live", "demo", "bench", "synth", "preprocess", "train", "evaluate"):
+        assert cmd in out
+
+
+@pytest.mark.parametrize("args", [
+    ("live",),  # needs --camera or --video
+    ("live", "--camera", "x"),
+    ("analyze", "clip.mp4"),  # needs --out
+    ("live", "--video", "a.mp4", "--expression", "joy"),
+    ("bench", "--seconds", "-3"),
+    ("frobnicate",),
+])
+def test_bad_arguments_one_line_exit_2(args):
+    r = _cli(*args)
+    assert r.returncode == 2
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "error" in lines[0], r.stderr
+
+
+def test_user_errors_are_one_line_exit_1(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "s")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path), "--out", str(tmp_path / "s"), "--bundle", str(tmp_path)]) == 1
+    assert "bundle.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("trainer", ["lstmpb", "sta"])
+def test_training_on_a_missing_cache_is_one_line_exit_1(trainer, tmp_path, capsys):
+    assert main(["train", trainer, "--cache", str(tmp_path / "nothing"), "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"affectscope: error: train {trainer}: ") and "affectscope preprocess" in err
+
+
+def test_analyze_writes_a_session(clip_file, tmp_path):
+    r = _cli("analyze", str(clip_file), "--out", str(tmp_path / "s"))
+    assert r.returncode == 0, r.stderr
+    s = read_session(tmp_path / "s")
+    assert s.complete and len(s) == 300
+    assert s.meta["bundle"]["name"] == "default" and len(s.meta["bundle"]["sha256"]) == 64
+
+
+def test_killed_analyze_leaves_readable_frames(clip_file, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "realtime.cli", "analyze", str(clip_file), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    frames = out / "frames.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if frames.is_file() and frames.read_text().count("\n") > 40:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    s = read_session(out)
+    assert s.cut_off and not s.complete
+    assert len(s) >= 40
+    assert list(s.data["frame"][:40]) == list(range(40))
+
+
+def test_live_headless_on_a_video_prints_figures(clip_file, tmp_path):
+    r = _cli("live", "--video", str(clip_file), "--headless", "--seconds", "2.5", "--record", str(tmp_path / "rec"))
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stdout.splitlines() if line.startswith("t=")]
+    assert len(lines) >= 2 and "fps" in lines[0] and "P(fake)" in lines[0]
+    s = read_session(tmp_path / "rec")
+    assert s.complete and 50 <= len(s) <= 100
+    assert s.video is not None
+
+
+def test_bench_json(tmp_path, clip_file):
+    r = _cli("bench", "--video", str(clip_file), "--seconds", "2", "--json", str(tmp_path / "b.json"), timeout=300)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "b.json").read_text())
+    assert rep["fast"]["frames"] == 300 and rep["fast"]["fps"] > 0
+    assert rep["naive_peer"]["frames"] == 300 and rep["speedup_vs_naive"] > 0
+    assert rep["paced"]["frames_captured"] > 0 and "p95" in rep["paced"]["latency_ms"]
+    assert "speed-up vs naive" in r.stdout

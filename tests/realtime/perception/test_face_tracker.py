@@ -1,0 +1,105 @@
+"""Tracking quality on real frames: a real face photo on known similarity transforms."""
+import cv2
+import dlib
+import numpy as np
+import pytest
+
+from realtime.perception.face_tracker import FaceTracker
+from realtime.perception.landmarks import LandmarkReader, interocular
+
+
+def _run_tracker(frames):
+    ft = FaceTracker()
+    return [ft.process(f, i, i * 33_333_333) for i, f in enumerate(frames)], ft
+
+
+def _run_naive(frames):
+    det, reader = dlib.get_frontal_face_detector(), LandmarkReader()
+    out = []
+    for f in frames:
+        g = cv2.cvtColor(f, cv2.COLOR_BGR2GRAY)
+        rects = det(g, 0)
+        if not rects:
+            out.append(None)
+            continue
+        r = max(rects, key=lambda r: r.width() * r.height())
+        out.append(reader.read(g, (r.left(), r.top(), r.width(), r.height())))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tracked(motion_clip):
+    return _run_tracker(motion_clip.frames)[0]
+
+
+@pytest.fixture(scope="module")
+def naive(motion_clip):
+    return _run_naive(motion_clip.frames)
+
+
+def _errors(clip, pts_list):
+    errs = []
+    for i, pts in enumerate(pts_list):
+        if clip.visible[i] and pts is not None:
+            errs.append(np.linalg.norm(pts - clip.landmarks[i], axis=1).mean() / interocular(clip.landmarks[i]))
+    return np.array(errs)
+
+
+def test_face_found_when_visible_and_never_when_absent(motion_clip, tracked):
+    found = np.array([o.face for o in tracked])
+    assert motion_clip.visible.sum() > 200 and motion_clip.absent.sum() > 20
+    assert found[motion_clip.visible].mean() >= 0.98
+    assert not found[motion_clip.absent].any()
+
+
+def test_landmark_error_small_and_no_worse_than_naive(motion_clip, tracked, naive):
+    ours = _errors(motion_clip, [o.landmarks68 if o.face else None for o in tracked])
+    theirs = _errors(motion_clip, naive)
+    assert ours.mean() <= 0.05
+    assert ours.mean() <= theirs.mean() * 1.05, (ours.mean(), theirs.mean())
+
+
+def test_reacquired_within_ten_frames_of_coming_back(motion_clip, tracked):
+    absent = np.flatnonzero(motion_clip.absent)
+    back = [i for i in range(absent[-1] + 1, len(motion_clip.frames)) if motion_clip.visible[i]][0]
+    found = [i for i in range(back, len(tracked)) if tracked[i].face][0]
+    assert found - back <= 10
+
+
+def test_jitter_on_a_still_face_no_worse_than_naive(still_clip):
+    ours, _ = _run_tracker(still_clip.frames)
+    pts_ours = np.array([o.landmarks68 for o in ours if o.face])
+    pts_naive = np.array([p for p in _run_naive(still_clip.frames) if p is not None])
+    assert len(pts_ours) == len(still_clip.frames) and len(pts_naive) == len(still_clip.frames)
+    iod = interocular(still_clip.landmarks[0])
+    jitter_ours = pts_ours.std(0).mean() / iod
+    jitter_naive = pts_naive.std(0).mean() / iod
+    assert jitter_ours <= jitter_naive * 1.05, (jitter_ours, jitter_naive)
+
+
+def test_detection_stays_rare_while_tracking(motion_clip):
+    ft = FaceTracker()
+    for i, f in enumerate(motion_clip.frames[:120]):
+        ft.process(f, i, i)
+    assert ft.detections <= 120 / ft.s.redetect_every + 6
+
+
+def test_no_face_frames_report_lost():
+    rng = np.random.default_rng(1)
+    ft = FaceTracker()
+    for i in range(10):
+        obs = ft.process(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), i, i)
+        assert not obs.face and obs.landmarks68 is None and obs.vector80 is None
+
+
+def test_landmark_model_is_loaded_once_and_a_bad_file_is_named(tmp_path):
+    from realtime.perception.landmarks import LandmarkModelError
+
+    first, second = LandmarkReader(), LandmarkReader()
+    assert first._predictor is second._predictor  # a rebuilt pipeline does not reload 100 MB
+    bad = tmp_path / "model.dat"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(LandmarkModelError, match=r"model.dat: not a dlib shape predictor"):
+        LandmarkReader(bad)
+    with pytest.raises(LandmarkModelError, match=r"landmark model file not found"):
+        LandmarkReader(tmp_path / "missing.dat")

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from realtime.perception.landmarks import (
+    KEPT, MIDPOINTS, N_POINTS, aligned_crop, crop_transform, eye_centres, landmark_vector, select40,
+    vector_to_points,
+)
+from realtime.benchmarks.motion_clip import FACE_PHOTO, photo_landmarks
+
+
+@pytest.fixture(scope="module")
+def pts68():
+    import cv2
+
+    return photo_landmarks(cv2.imread(str(FACE_PHOTO)))
+
+
+def test_layout_is_the_papers_forty_points():
+    assert list(KEPT) == [*range(17, 27), *range(30, 36), *range(36, 48), 48, 50, 51, 52, 54, 56, 57, 58]
+    assert MIDPOINTS == ((0, 17), (26, 16), (2, 29), (14, 29))
+    assert N_POINTS == 40
+
+
+def test_select40_takes_kept_points_then_midpoints():
+    pts = np.arange(136, dtype=np.float32).reshape(68, 2)
+    p40 = select40(pts)
+    assert p40.shape == (40, 2)
+    np.testing.assert_array_equal(p40[:36], pts[list(KEPT)])
+    np.testing.assert_allclose(p40[36], (pts[0] + pts[17]) / 2)
+    np.testing.assert_allclose(p40[39], (pts[14] + pts[29]) / 2)
+
+
+def _similarity(pts, angle_deg, scale, shift):
+    a = np.deg2rad(angle_deg)
+    r = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return (pts @ r.T + shift).astype(np.float32)
+
+
+def test_similarity_normalization_removes_pose(pts68):
+    v0 = landmark_vector(pts68, (0, 0, 1, 1), "similarity")
+    moved = _similarity(pts68, 17.0, 1.7, np.array([40.0, -25.0]))
+    v1 = landmark_vector(moved, (0, 0, 1, 1), "similarity")
+    assert v0.shape == (80,) and v0.dtype == np.float32
+    assert np.abs(v0).max() <= 1.0
+    np.testing.assert_allclose(v0, v1, atol=1e-4)
+    # ...but an expression (mouth corners pulled up and out) changes it
+    smile = pts68.copy()
+    smile[48] += (-6, -5)
+    smile[54] += (6, -5)
+    assert np.abs(landmark_vector(smile, (0, 0, 1, 1), "similarity") - v0).max() > 0.02
+
+
+def test_roi_normalization_is_relative_to_the_box(pts68):
+    x0, y0 = pts68.min(0)
+    x1, y1 = pts68.max(0)
+    box = (x0, y0, x1 - x0, y1 - y0)
+    v = landmark_vector(pts68, box, "roi")
+    assert v.min() >= -1.0 and v.max() <= 1.0
+    pts = vector_to_points(v)
+    # the brow-end midpoint (0,17) is leftmost-ish: x near -1; the lower lip 57 lies low: y near +1
+    assert pts[36, 0] < -0.7
+    assert pts[KEPT.index(57), 1] > 0.5
+    with pytest.raises(ValueError, match="normalization"):
+        landmark_vector(pts68, box, "affine")
+
+
+def test_aligned_crop_puts_eyes_and_nose_at_fixed_places(pts68):
+    import cv2
+
+    img = cv2.imread(str(FACE_PHOTO))
+    for angle, scale in [(0, 1.0), (20, 1.5), (-12, 0.7)]:
+        pts = _similarity(pts68, angle, scale, np.array([10.0, 5.0]))
+        m = crop_transform(pts, 64)
+        le, re = eye_centres(pts)
+        mapped = np.array([le, re, pts[30]]) @ m[:, :2].T + m[:, 2]
+        np.testing.assert_allclose(mapped[:, 1][:2], [0.40 * 64, 0.40 * 64], atol=1.5)
+        assert mapped[0, 0] < mapped[2, 0] < mapped[1, 0]
+    crop = aligned_crop(img, pts68, 64)
+    assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8

@@ -1,0 +1,72 @@
+"""The LSTM-PB worker in the pipeline: P(fake) and the PB vector on every face row once warm."""
+import numpy as np
+import pytest
+import torch
+
+from engines.bundle import load_bundle
+from engines.lstmpb import LSTMPB, LSTMPBConfig
+from engines.online_pb import RecognizerSettings
+from engines.pb_classifier import PBClassifier, XGBSettings
+from realtime.workers.lstmpb import FakeExpressionWorker
+from realtime.workers.registry import available_models, build_workers
+from realtime.pipeline.runner import build_pipeline
+from realtime.capture.sources import VideoFileSource
+from training.train_xgb import write_lstmpb_bundle
+
+
+@pytest.fixture(scope="module")
+def pb_bundle(tmp_path_factory):
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = LSTMPB(LSTMPBConfig(hidden=16, layers=2))
+    X = rng.normal(0, 0.1, (80, 64)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    subjects = [f"s{i % 8}" for i in range(80)]
+    settings = XGBSettings(max_rounds=30, early_stopping_rounds=10, nfold=4)
+    classifiers = {name: PBClassifier(settings).fit(X, y, subjects) for name in ("pooled", "happiness")}
+    root = tmp_path_factory.mktemp("pb_bundle")
+    write_lstmpb_bundle(root, model, {"happiness/genuine": torch.zeros(64), "happiness/fake": torch.ones(64) * 0.1},
+                        classifiers, RecognizerSettings(window=16, every=4, iters=1, min_frames=8),
+                        base_meta={"name": "tiny-untrained", "trained_on": "random PBs, for tests",
+                                   "landmark_normalization": "similarity", "crop_size": 64,
+                                   "clip_length": 16, "clip_rate_fps": 4.0})
+    return load_bundle(root)
+
+
+def test_bundle_with_lstmpb_builds_the_worker(pb_bundle):
+    assert available_models(pb_bundle) == {"sta": False, "lstmpb": True}
+    assert [type(w) for w in build_workers(pb_bundle, "happiness")] == [FakeExpressionWorker]
+    with pytest.raises(ValueError, match="expression model"):
+        build_workers(pb_bundle, "joy")
+
+
+def test_p_fake_and_pb_on_face_rows(pb_bundle, clip_file, motion_clip):
+    results = []
+    pipe = build_pipeline(VideoFileSource(clip_file), pb_bundle, "pooled", paced=False)
+    pipe.subscribe(lambda r, f: results.append(r))
+    pipe.start()
+    assert pipe.wait(180)
+    pipe.shutdown()
+    w = pipe.workers[0]
+    assert w.stats.failed == 0, pipe.errors()
+    assert w.stats.processed >= 40 and w.stats.skipped == 0
+    with_p = [r for r in results if r.p_fake is not None]
+    assert len(with_p) >= 200
+    assert all(0.0 <= r.p_fake <= 1.0 and r.pb.shape == (64,) for r in with_p)
+    assert all(r.face for r in with_p)
+    # the PB moves with the landmark stream
+    pbs = np.array([r.pb for r in with_p])
+    assert np.abs(np.diff(pbs, axis=0)).sum() > 0
+    # after the face is lost the recognizer starts over: no P(fake) on the first frames back
+    back = int(np.flatnonzero(motion_clip.absent)[-1]) + 1
+    first_face_back = next(r for r in results[back:] if r.face)
+    assert first_face_back.p_fake is None
+
+
+def test_unknown_expression_classifier_faults_with_reason(pb_bundle, clip_file):
+    pipe = build_pipeline(VideoFileSource(clip_file), pb_bundle, "anger", paced=False)
+    pipe.start()
+    pipe.wait(60)
+    pipe.shutdown()
+    assert pipe.workers[0].state.value == "faulted"
+    assert "anger" in pipe.workers[0].stats.error
