@@ -118,6 +118,12 @@ def sta_paper() -> STAConfig:
     return STAConfig()
 
 
+@register("sta")
+def sta_paper_no_attention() -> STAConfig:
+    """``sta_paper`` without the attention branch: the paper's Table 1 ablation."""
+    return STAConfig(attention=False)
+
+
 # ----------------------------------------------------------------------------------------------
 # LSTM-PB (genuine / fake)
 

@@ -70,6 +70,9 @@ class STAConfig:
     # standardising. Most labelled expression photographs are grayscale while webcams give colour;
     # a model that sees colour can learn the photo set's colour mix per category instead of the face.
     grayscale: bool = False
+    # The spatiotemporal attention branch. Off, every pixel of every frame weighs the same (the map
+    # is uniform): the paper's ablation of Table 1, a plain 3D-CNN on the same crops.
+    attention: bool = True
     input_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     input_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
@@ -186,7 +189,7 @@ class STA3DCNN(nn.Module):
         super().__init__()
         self.config = cfg = config or STAConfig()
         w1, w2, w3, w4 = cfg.conv3d_widths
-        self.attention = SpatiotemporalAttention(cfg)
+        self.attention = SpatiotemporalAttention(cfg) if cfg.attention else None
         self.conv1 = nn.Conv3d(3, w1, 3, padding=1)
         self.norm1 = nn.BatchNorm3d(w1) if cfg.batch_norm else nn.Identity()
         layers: list[nn.Module] = []
@@ -220,10 +223,13 @@ class STA3DCNN(nn.Module):
             raise ValueError(f"STA3DCNN expects (B, T, 3, S, S), got {tuple(x.shape)}")
         if x.shape[-1] != self.config.crop_size:
             raise ValueError(f"crop size {x.shape[-1]} differs from the model's {self.config.crop_size}")
-        att = self.attention(x)                                    # (B, T, S, S)
-        s = x.shape[-1]
+        b, t, _, s, _ = x.shape
         feat = F.relu(self.norm1(self.conv1(x.transpose(1, 2))))   # X': (B, C1, T, S, S)
-        feat = feat * (att * float(s * s)).unsqueeze(1)            # X'' = A (.) X'
+        if self.attention is not None:
+            att = self.attention(x)                                # (B, T, S, S)
+            feat = feat * (att * float(s * s)).unsqueeze(1)        # X'' = A (.) X'
+        else:  # the ablation: a uniform map, X'' = X'
+            att = x.new_full((b, t, s, s), 1.0 / (s * s))
         valence = self.head(self.features(feat)).squeeze(-1)       # (B,)
         return valence, att
 

@@ -11,7 +11,8 @@ from engines.sta import STA3DCNN, STAConfig, create_sta, registered_sta, sta_con
 
 def test_every_family_is_listed():
     names = list_models()
-    assert {"sta_small", "sta_small_bn", "sta_small_gray", "sta_paper"} <= set(names)
+    assert {"sta_small", "sta_small_bn", "sta_small_gray", "sta_paper", "sta_paper_no_attention"} <= set(names)
+    assert model_config("sta_paper_no_attention").attention is False and model_config("sta_paper").attention
     assert {"lstmpb", "lstmpb_paper", "lstmpb_live"} <= set(names)
     assert names == sorted(names)
     assert list_models("sta") == registered_sta()

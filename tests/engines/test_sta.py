@@ -48,6 +48,22 @@ def test_tiny_config_batch_and_gradients_reach_both_branches():
         assert part.grad is not None and part.grad.abs().sum() > 0
 
 
+def test_attention_off_is_a_plain_3d_cnn_with_a_uniform_map():
+    """The paper's Table 1 ablation: no attention branch, every pixel weighs the same, and it learns."""
+    cfg = STAConfig.from_dict({**TINY.to_dict(), "attention": False})
+    torch.manual_seed(0)
+    model = STA3DCNN(cfg)
+    assert model.attention is None and not any(k.startswith("attention.") for k in model.state_dict())
+    assert sum(p.numel() for p in model.parameters()) < sum(p.numel() for p in STA3DCNN(TINY).parameters())
+    x = torch.randn(3, *cfg.input_shape)
+    valence, attention = model(x)
+    _check_outputs(valence.detach(), attention.detach(), 3, cfg)
+    torch.testing.assert_close(attention, torch.full_like(attention, 1.0 / cfg.crop_size ** 2))
+    valence.sum().backward()
+    assert model.conv1.weight.grad.abs().sum() > 0 and model.head[-1].weight.grad.abs().sum() > 0
+    assert STAConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "attention"}).attention  # older configs
+
+
 def test_batch_norm_option_normalises_the_regressor_and_keeps_the_papers_keys_without_it():
     plain, normed = STA3DCNN(TINY), STA3DCNN(STAConfig.from_dict({**TINY.to_dict(), "batch_norm": True}))
     assert not any("norm" in k or "running" in k for k in plain.state_dict())  # the paper's form, unchanged
