@@ -16,10 +16,16 @@ Crop-clip cache (valence, STA-3DCNN)::
 
 Rows are appended one per finished item (flushed), so an interrupted preprocessing run resumes
 where it stopped: an item whose key is already indexed is skipped.
+
+``CACHE/cache.json`` records how the cache was made (``landmark_normalization``, ``crop_size``):
+a resumed run with other settings is refused, and ``train xgb`` gives a bundle the cache's
+normalization (a bundle run live with another one would feed its models other numbers).
+Caches made before the file existed have no record; their users say what they are.
 """
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +98,39 @@ def read_crop_cache(root: str | Path) -> list[CropItem]:
     return [CropItem(r["key"], r["subject"], r["recording"], int(r["frames"]), float(r["fps"]),
                      int(r["crop_size"]), base / r["file"])
             for r in _read_index(base / "index.csv", CROP_FIELDS)]
+
+
+SETTINGS_FILE = "cache.json"
+
+
+def cache_settings(root: str | Path) -> dict | None:
+    """How the cache at ``root`` was made (``landmark_normalization``, ``crop_size``), or None for a
+    cache made before this was recorded."""
+    path = Path(root) / SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CacheError(f"{path}: unreadable ({exc}); delete it only if you know how the cache was made") from None
+    if not isinstance(data, dict):
+        raise CacheError(f"{path}: expected a JSON object")
+    return data
+
+
+def claim_settings(root: str | Path, **settings) -> None:
+    """Record ``settings`` for a new cache, or check that a resumed one was made with them."""
+    root = Path(root)
+    known = cache_settings(root)
+    if known is None:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / SETTINGS_FILE).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
+        return
+    differ = {k: (known.get(k), v) for k, v in settings.items() if k in known and known[k] != v}
+    if differ:
+        said = ", ".join(f"{k} {a!r} (asked: {b!r})" for k, (a, b) in differ.items())
+        raise CacheError(f"{root}: this cache was made with {said}; resume it with the same settings or "
+                         f"write a new cache (--out)")
 
 
 class _IndexAppender:

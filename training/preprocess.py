@@ -29,8 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime.landmarks import NORMALIZATIONS, landmark_vector
-from training.cache import CropCacheWriter, LandmarkCacheWriter
+from realtime.perception.landmarks import NORMALIZATIONS, landmark_vector
+from training.cache import CropCacheWriter, LandmarkCacheWriter, claim_settings
 from training.datasets import ClipFrames, ExpressionClip, Recording, load_recola, load_sasefe
 from training.datasets.photos import SPLITS, LabelledPhoto, load_photos, person_split
 from training.photo_clips import PhotoClipSettings, photo_clip, read_photo
@@ -76,7 +76,7 @@ _STATE: dict = {}
 def _tracker(normalization: str, crop_size: int):
     key = (normalization, crop_size)
     if _STATE.get("key") != key:
-        from realtime.face_tracker import FaceTracker
+        from realtime.perception.face_tracker import FaceTracker
 
         if multiprocessing.parent_process() is not None:
             cv2.setNumThreads(1)
@@ -146,6 +146,7 @@ def preprocess_sasefe(dataset: str | Path, cache: str | Path, augment: int = 4, 
                       crop_size: int = 64, jobs: int = 1, seed: int = 0, folder_fps: float = 30.0,
                       progress: bool = True) -> dict:
     """SASE-FE clips -> landmark cache. Returns counts: clips, skipped, sequences, frames, no_face."""
+    claim_settings(cache, landmark_normalization=normalization, crop_size=crop_size)
     from tqdm import tqdm
 
     writer = LandmarkCacheWriter(cache)
@@ -170,6 +171,7 @@ def preprocess_sasefe(dataset: str | Path, cache: str | Path, augment: int = 4, 
 def preprocess_recola(dataset: str | Path, cache: str | Path, normalization: str = "similarity", crop_size: int = 64,
                       jobs: int = 1, folder_fps: float = 30.0, progress: bool = True) -> dict:
     """RECOLA-style recordings -> crop-clip cache. Returns counts: recordings, skipped, frames, no_face."""
+    claim_settings(cache, landmark_normalization=normalization, crop_size=crop_size)
     from tqdm import tqdm
 
     writer = CropCacheWriter(cache)
@@ -211,6 +213,7 @@ def preprocess_photos(dataset: str | Path, cache: str | Path, normalization: str
     ``CACHE/splits/{train,dev,test}.txt`` (the people of each split of :func:`person_split`), which
     ``affectscope train sta --holdout @FILE --test @FILE`` reads. Returns counts.
     """
+    claim_settings(cache, landmark_normalization=normalization, crop_size=crop_size)
     from tqdm import tqdm
 
     photos = load_photos(dataset)

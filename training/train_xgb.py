@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 from engines.bundle import BundleError, load_bundle, write_bundle_json
-from engines.expressions import EXPRESSIONS, POOLED
+from engines.expressions import POOLED
 from engines.lstmpb import LSTMPB, NumpyPBGradient, landmark_steps, save_class_pbs, save_lstmpb
 from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
 from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions
-from training.cache import LandmarkItem, read_landmark_cache
+from training.cache import CacheError, LandmarkItem, cache_settings, read_landmark_cache
 from training.train_lstmpb import load_trained, select_items
 
 MODES = ("stream", "sequence")
@@ -320,6 +320,12 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
     """
     from tqdm import tqdm
 
+    recorded = (cache_settings(cache_dir) or {}).get("landmark_normalization")
+    if recorded and (Path(bundle_dir) / "bundle.json").is_file():
+        existing = load_bundle(bundle_dir).landmark_normalization
+        if existing != recorded:
+            raise BundleError(f"{bundle_dir}: its models read landmarks normalized by {existing!r}, the cache "
+                              f"{cache_dir} holds {recorded!r} ones; write the LSTM-PB into another bundle")
     model, config, class_pbs, state = load_trained(lstmpb_dir)
     recognizer = recognizer or settings_for(config)
     expression = state["settings"]["expression"]
@@ -396,11 +402,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None, help="bundle name (new bundles)")
     parser.add_argument("--trained-on", default=None, help="what the bundle was trained on (new bundles)")
-    parser.add_argument("--normalization", choices=("similarity", "roi"), default="similarity",
-                        help="landmark normalization of the cache (new bundles)")
+    parser.add_argument("--normalization", choices=("similarity", "roi"), default=None,
+                        help="landmark normalization of the cache, for caches that do not record it "
+                             "(default: the cache's record, else similarity)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="processes that find PB vectors (recognition is single-threaded: one per core)")
     parser.add_argument("--no-progress", action="store_true")
+
+
+def cache_normalization(cache_dir: str | Path, given: str | None = None) -> str:
+    """The landmark normalization of a cache: its record (``cache.json``), which ``given`` must
+    match; for a cache without a record, ``given`` (default similarity)."""
+    recorded = (cache_settings(cache_dir) or {}).get("landmark_normalization")
+    if recorded and given and given != recorded:
+        raise CacheError(f"{cache_dir}: made with landmark normalization {recorded!r}, not {given!r}; drop "
+                         f"--normalization or preprocess the data again with --normalization {given}")
+    return recorded or given or "similarity"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -413,12 +430,13 @@ def run(args: argparse.Namespace) -> int:
     recognizer = RecognizerSettings(**base)
     settings = XGBSettings(max_rounds=args.max_rounds, nfold=args.nfold, seed=args.seed,
                            reg_lambda=args.reg_lambda[0], lambda_candidates=tuple(args.reg_lambda[1:]))
+    normalization = cache_normalization(args.cache, args.normalization)
     base_meta = None
     if not (Path(args.bundle) / "bundle.json").is_file():
         if not args.trained_on:
             raise BundleError(f"{args.bundle}: a new bundle needs --trained-on (what data, which subjects)")
         base_meta = {"name": args.name or Path(args.bundle).name, "trained_on": args.trained_on,
-                     "landmark_normalization": args.normalization, "crop_size": 64, "clip_length": 16,
+                     "landmark_normalization": normalization, "crop_size": 64, "clip_length": 16,
                      "clip_rate_fps": 4.0}
     elif args.name or args.trained_on:
         base_meta = {k: v for k, v in (("name", args.name), ("trained_on", args.trained_on)) if v}

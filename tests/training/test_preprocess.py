@@ -7,9 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from training.cache import read_crop_cache, read_landmark_cache
+from training.cache import CacheError, cache_settings, read_crop_cache, read_landmark_cache
 from training.preprocess import BoxJitter, add_arguments, preprocess_recola, preprocess_sasefe, run
 from training.synth import SynthConfig, generate
+from training.train_xgb import cache_normalization
 
 TINY = dict(size=(320, 240), fps=10.0, clip_max_s=3.0, progress=False)
 
@@ -66,6 +67,13 @@ def test_preprocess_resumes_after_an_interruption(sasefe_set, tmp_path):
     assert os.stat(kept).st_mtime_ns == mtime and lost_key in lines[-1]
     again = preprocess_sasefe(root, tmp_path, augment=1, progress=False)
     assert again["skipped"] == 2 and again["sequences"] == 0
+    # the cache says how it was made, and a resumed run with other settings is refused
+    assert cache_settings(tmp_path) == {"landmark_normalization": "similarity", "crop_size": 64}
+    with pytest.raises(CacheError, match=r"made with landmark_normalization 'similarity' \(asked: 'roi'\)"):
+        preprocess_sasefe(root, tmp_path, augment=1, normalization="roi", progress=False)
+    assert cache_normalization(tmp_path) == "similarity"
+    with pytest.raises(CacheError, match=r"made with landmark normalization 'similarity', not 'roi'"):
+        cache_normalization(tmp_path, "roi")
 
 
 def test_crop_cache_for_valence(tmp_path):
