@@ -230,7 +230,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                  batch_size: int = 4, lr: float = 0.01, momentum: float = 0.9,
                  lr_pb: float = 0.9, patience: int = 10, grad_clip: float = 5.0, max_frames: int | None = None,
                  resume: bool = False, seed: int = 0, holdout_subjects: Sequence[str] = (),
-                 test_subjects: Sequence[str] = (), device: str = "cpu", progress: bool = True) -> TrainResult:
+                 test_subjects: Sequence[str] = (), device: str = "cpu", progress: bool = True,
+                 init_from: str | Path | None = None) -> TrainResult:
     """Train an LSTM-PB on the landmark cache at ``cache_dir``; write weights, PBs and logs to ``out_dir``.
 
     The keyword defaults are the paper's learning mode (frame-rate steps, absolute landmarks,
@@ -238,7 +239,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     genuine from posed expressions on unseen subjects (:data:`RECIPE`). hidden defaults to 64, not
     the paper's 512: one core keeps up with live recognition at 64 (see :mod:`engines.online_pb`).
     ``holdout_subjects`` are left out (``train xgb`` scores its classifiers on them);
-    ``test_subjects`` are left out of both, for the figure reported once. ``patience`` 0 never lowers the
+    ``test_subjects`` are left out of both, for the figure reported once. ``init_from`` (a bundle
+    folder) starts from its LSTM-PB weights and class PBs (same config and classes). ``patience`` 0 never lowers the
     learning rates. ``resume`` continues from ``out_dir/checkpoint`` with its settings; other
     arguments must agree.
     """
@@ -285,6 +287,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     mean, scale, copy_mse = input_statistics(items, settings.input_spread, config)
     model.set_normalization(mean, scale)
     class_pbs = torch.zeros(len(classes), config.pb_dim)
+    if init_from is not None and resumed is None:
+        model, class_pbs = _initial_weights(init_from, config, classes, mean, scale)
     optimizer_state: dict[int, dict[str, torch.Tensor]] = {}
     start_epoch, best, since_best = 0, float("inf"), 0
     cur_lr, cur_lr_pb = settings.lr, settings.lr_pb
@@ -374,6 +378,25 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     return TrainResult(out_dir, max(start_epoch, settings.epochs), best, out_dir / WEIGHTS, out_dir / PBS)
 
 
+def _initial_weights(bundle_dir: str | Path, config: LSTMPBConfig, classes: list[str], mean, scale
+                     ) -> tuple[LSTMPB, torch.Tensor]:
+    """The LSTM-PB and class PBs of a bundle to fine-tune from, with this data's input normalization."""
+    from engines.bundle import load_bundle
+    from engines.lstmpb import load_class_pbs, load_lstmpb
+
+    bundle = load_bundle(bundle_dir)
+    model, theirs = load_lstmpb(bundle)
+    if theirs != config:
+        raise ValueError(f"{bundle_dir}: its LSTM-PB config {theirs.to_dict()} differs from this run's "
+                         f"{config.to_dict()}; pass the same options or start from scratch")
+    pbs = load_class_pbs(bundle)
+    missing = [c for c in classes if c not in pbs]
+    if missing:
+        raise ValueError(f"{bundle_dir}: no class PBs for {missing}; start from scratch")
+    model.set_normalization(mean, scale)
+    return model, torch.stack([pbs[c].reshape(-1) for c in classes]).float()
+
+
 def load_trained(out_dir: str | Path) -> tuple[LSTMPB, LSTMPBConfig, dict[str, torch.Tensor], dict[str, Any]]:
     """The best weights, class PBs and train.json of a finished (or running) training folder."""
     out_dir = Path(out_dir)
@@ -430,6 +453,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    parser.add_argument("--init-from", metavar="BUNDLE", default=None,
+                        help="start from this bundle's LSTM-PB weights and class PBs (fine-tuning)")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -453,7 +478,7 @@ def run(args: argparse.Namespace) -> int:
                           batch_size=args.batch_size, lr=args.lr,
                           lr_pb=args.lr_pb, patience=args.patience, max_frames=args.max_frames,
                           resume=args.resume, seed=args.seed, holdout_subjects=holdout, test_subjects=test,
-                          device=args.device,
+                          device=args.device, init_from=args.init_from,
                           progress=not args.no_progress)
     if is_main_process():
         print(f"LSTM-PB: {result.epochs} epochs, best training mse {result.best_mse:.5f}; "

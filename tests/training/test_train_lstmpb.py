@@ -367,3 +367,21 @@ def test_input_statistics_of_steps_keep_the_reference_and_measure_the_closed_loo
     expected = np.mean(np.concatenate([(st[2:] - st[1]) * scale for st in steps]) ** 2)
     assert hold_mse == pytest.approx(expected, rel=1e-5)
 
+
+
+def test_fine_tuning_starts_from_a_bundle_and_refuses_another_config(cache, tmp_path):
+    torch.set_num_threads(1)
+    long = make_cache(tmp_path / "long", subjects=2, augs=1, frames=60)  # 12 steps of 5 frames: past the prompt
+    shipped = load_bundle()
+    start, _ = load_lstmpb(shipped)
+    out = tmp_path / "ft"
+    tl.train_lstmpb(long, out, epochs=1, init_from=shipped.root, progress=False,
+                    **{k: v for k, v in tl.RECIPE.items() if k not in ("epochs", "patience")})
+    state = json.loads((out / "train.json").read_text())
+    tuned, _, pbs, _ = tl.load_trained(out)
+    # one epoch of small steps from the shipped weights: close to them, not a fresh network
+    w0, w1 = start.state_dict(), tuned.state_dict()
+    moved = max(float((w1[k] - w0[k]).abs().max()) for k in w0 if not k.startswith("input_") and w0[k].is_floating_point())
+    assert 0 < moved < 0.05 and state["epoch"] == 1
+    with pytest.raises(ValueError, match=r"LSTM-PB config .* differs from this run's"):
+        tl.train_lstmpb(cache, tmp_path / "bad", epochs=1, init_from=shipped.root, **TINY)
