@@ -35,7 +35,7 @@ def photo_valence(bundle: Bundle, photos: Sequence[LabelledPhoto], seed: int = 1
     from tqdm import tqdm
 
     from engines.sta import load_sta, preprocess_clip
-    from realtime.face_tracker import FaceTracker
+    from realtime.perception.face_tracker import FaceTracker
     from training.photo_clips import photo_clip, read_photo
 
     model = load_sta(bundle).eval()

@@ -5,7 +5,7 @@ photo is put into a 640 x 480 frame at a webcam's face size (a tight crop gets a
 surround, since cascade and landmark fits need the head's outline), then moved a little over the
 clip (a slow drift of position, scale and roll: the small head motion of a person holding an
 expression), with sensor noise, a brightness drift and JPEG compression on every frame. Each frame
-goes through :class:`realtime.face_tracker.FaceTracker`, as a live frame does; its aligned crops
+goes through :class:`realtime.perception.face_tracker.FaceTracker`, as a live frame does; its aligned crops
 are the clip. Training (``affectscope preprocess --format photos``) and evaluation
 (``affectscope evaluate BUNDLE PHOTO_DIR``) both use :func:`photo_clip`, so the crops a model is
 scored on are made the way the crops it learned from were, and the way the live pipeline makes

@@ -145,7 +145,7 @@ def track_landmarks(frames, tracker=None) -> np.ndarray:
 
     frames: an iterable of BGR frames (e.g. ``training.datasets.ClipFrames(path)``).
     """
-    from realtime.face_tracker import FaceTracker
+    from realtime.perception.face_tracker import FaceTracker
 
     tracker = tracker or FaceTracker()
     tracker.reset()

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime.landmarks import LandmarkReader
+from realtime.perception.landmarks import LandmarkReader
 from training.synth.action_units import MIRROR, face_frame, to_face
 from training.synth.warp import FaceWarper
 
