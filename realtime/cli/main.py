@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_arguments(sp)
         sp.set_defaults(fn=command.run)
 
-    for name, (_, help_text) in COMMANDS.items():
+    for name, help_text in COMMANDS.items():
         s = sub.add_parser(name, help=help_text, add_help=False)
         s.add_argument("rest", nargs=argparse.REMAINDER)
         s.set_defaults(fn=cmd_training)

@@ -12,63 +12,44 @@ from types import ModuleType
 from realtime.cli.options import CliError, OneLineParser
 
 
-def _synth() -> ModuleType:
-    from training.synth import layouts
-
-    return layouts
-
-
-def _preprocess() -> ModuleType:
-    from training import preprocess
-
-    return preprocess
-
-
-def _evaluate() -> ModuleType:
-    from training import evaluate
-
-    return evaluate
-
-
-def _train_lstmpb() -> ModuleType:
-    from training import train_lstmpb
-
-    return train_lstmpb
-
-
-def _train_xgb() -> ModuleType:
-    from training import train_xgb
-
-    return train_xgb
-
-
-def _train_sta() -> ModuleType:
-    from training import train_sta
-
-    return train_sta
+def _module(name: str) -> ModuleType:
+    """The training module of a command name: explicit imports, so the import contracts see them."""
+    if name == "synth":
+        from training.synth import layouts as module
+    elif name == "preprocess":
+        from training import preprocess as module
+    elif name == "evaluate":
+        from training import evaluate as module
+    elif name == "lstmpb":
+        from training import train_lstmpb as module
+    elif name == "xgb":
+        from training import train_xgb as module
+    else:
+        from training import train_sta as module
+    return module
 
 
 COMMANDS = {
-    "synth": (_synth, "make synthetic expression videos (SASE-FE or RECOLA layout)"),
-    "preprocess": (_preprocess, "videos -> cached landmark sequences and aligned crop clips"),
-    "train": (None, "train a model: train lstmpb | train xgb | train sta"),
-    "evaluate": (_evaluate, "evaluate a bundle on a dataset"),
+    "synth": "make synthetic expression videos (SASE-FE or RECOLA layout)",
+    "preprocess": "videos -> cached landmark sequences and aligned crop clips",
+    "train": "train a model: train lstmpb | train xgb | train sta",
+    "evaluate": "evaluate a bundle on a dataset",
 }
-TRAINERS = {"lstmpb": _train_lstmpb, "xgb": _train_xgb, "sta": _train_sta}
+TRAINERS = ("lstmpb", "xgb", "sta")
 
 
 def cmd_training(args) -> int:
     """Run a training-package command on ``args.rest`` (everything after the command's name)."""
-    load = COMMANDS[args.command][0]
+    name = args.command
     rest = list(args.rest)
     prog = f"affectscope {args.command}"
     if args.command == "train":
         if not rest or rest[0] not in TRAINERS:
             raise CliError(f"train needs a model: {' | '.join(TRAINERS)} (e.g. 'affectscope train sta --help')")
-        load, prog = TRAINERS[rest[0]], f"affectscope train {rest[0]}"
+        name, prog = rest[0], f"affectscope train {rest[0]}"
         rest = rest[1:]
     try:
-        mod = load()
+        mod = _module(name)
     except ImportError as exc:
         raise CliError(f"'{prog}' is not available in this build ({exc})") from None
     parser = OneLineParser(prog=prog, description=(mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else None)

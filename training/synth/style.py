@@ -41,9 +41,10 @@ class GeneratorStyle:
     jpeg_quality: tuple[int, int] | None  # a JPEG pass before the encoder (None: none)
 
     def draw_rendering(self, seed: int, aus: tuple[int, ...]) -> dict:
-        """Per-clip rendering values (JSON-ready), from their own generator so that style ``a``
-        draws exactly what the generator drew before styles existed."""
-        if self.name == "a":
+        """Per-clip rendering values (JSON-ready), from their own generator; none for a style that
+        varies none of them (``a``), whose clips are those the generator made before styles existed."""
+        if self.au_scale == (1.0, 1.0) and not self.au_jitter and not any(self.blur_sigma) \
+                and self.jpeg_quality is None:
             return {}
         rng = np.random.default_rng([seed, 202])
         scale = float(rng.uniform(*self.au_scale))
