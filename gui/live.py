@@ -1,4 +1,5 @@
-"""One live run: a source, its pipeline, the GUI bridge, and an optional session recording.
+"""One live run in the window: a :class:`~realtime.sessions.live.LiveSession` (source, pipeline,
+optional recording), the GUI bridge that carries its results, and Qt signals for its start.
 
 Opening a camera, loading the landmark model and building model workers can take seconds, so
 :meth:`LiveRun.start` does them on a short-lived "pipeline-start" thread and reports back with a
@@ -19,9 +20,9 @@ from engines.bundle import Bundle, BundleError
 from gui.bridge import ResultBridge
 from realtime.pipeline.core import Pipeline
 from realtime.pipeline.runner import SAMPLE_CLIP, build_pipeline
-from realtime.sessions.run import open_session_writer
-from realtime.sessions.run import stats_summary
-from realtime.sessions.folder import SessionError, SessionWriter
+from realtime.sessions.folder import SessionError
+from realtime.sessions.live import LiveSession
+from realtime.sessions.run import ModelSelection
 from realtime.capture.sources import (
     CameraSource,
     FrameSource,
@@ -109,8 +110,11 @@ class CameraProbe:
 
 
 class LiveRun(QObject):
-    """Owns one pipeline for its whole life. Signals arrive on the GUI thread:
-    ``started(run)`` once the pipeline runs, ``failed(run, message)`` if it could not start."""
+    """The window's handle on one :class:`~realtime.sessions.live.LiveSession`: it starts the
+    session on a "pipeline-start" thread and turns the outcome into signals that arrive on the GUI
+    thread: ``started(run)`` once it runs, ``failed(run, message)`` if it could not start. Results
+    reach the window through :attr:`bridge`; everything else it reads from :attr:`session`'s typed
+    snapshots."""
 
     started = Signal(object)
     failed = Signal(object, str)
@@ -120,21 +124,20 @@ class LiveRun(QObject):
                  record_to: str | Path | None = None, record_video: bool = True, loop: bool = False,
                  parent: QObject | None = None):
         super().__init__(parent)
-        self.spec, self.bundle, self.expression_model = spec, bundle, expression_model
-        self.backend, self.landmark_model = backend, landmark_model
-        self.factory = factory or default_pipeline_factory
+        self.spec, self.bundle, self.expression_model, self.backend = spec, bundle, expression_model, backend
+        make = factory or default_pipeline_factory
         self.bridge = ResultBridge()
-        self.pipeline: Pipeline | None = None
-        self.writer: SessionWriter | None = None
-        self.record_path: Path | None = None
+        self.session = LiveSession(
+            lambda: spec.open(loop=loop and record_to is None),
+            ModelSelection(bundle, expression_model, backend, landmark_model),
+            pipeline_factory=lambda source: make(source, bundle, expression_model, backend, landmark_model),
+            subscribers=(self.bridge,),
+            settings={"command": "gui", "backend": backend, "source": spec.label})
         self.error: str | None = None
         self._record_to = Path(record_to) if record_to else None
         self._record_video = record_video
         self._loop = loop
-        self._cancel = threading.Event()
         self._starter: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._closed = False
 
     # -- start (starter thread) -----------------------------------------------------------------
     def start(self) -> None:
@@ -144,46 +147,27 @@ class LiveRun(QObject):
         self._starter.start()
 
     def _build(self) -> None:
-        pipeline = None
         try:
-            source = self.spec.open(loop=self._loop and self._record_to is None)
-            try:
-                pipeline = self.factory(source, self.bundle, self.expression_model, self.backend, self.landmark_model)
-            except BaseException:
-                source.close()
-                raise
-            pipeline.subscribe(self.bridge)
-            if self._record_to is not None:
-                self._open_writer(pipeline, self._record_to)
-            with self._lock:
-                if self._cancel.is_set():
-                    pipeline.shutdown()
-                    return
-                pipeline.start()
-                self.pipeline = pipeline
+            if not self.session.start(self._record_to, self._record_video, loop=self._loop):
+                return  # stopped while starting: nobody waits for a signal
         except (SourceError, BundleError, SessionError) as exc:
-            self._fail(pipeline, f"{self.spec.label}: {exc}")
+            self._fail(f"{self.spec.label}: {exc}")
             return
         except Exception as exc:
             log.exception("could not start %s", self.spec.label)
-            self._fail(pipeline, f"{self.spec.label}: could not start ({type(exc).__name__}: {exc})")
+            self._fail(f"{self.spec.label}: could not start ({type(exc).__name__}: {exc})")
             return
         self.started.emit(self)
 
-    def _fail(self, pipeline: Pipeline | None, message: str) -> None:
+    def _fail(self, message: str) -> None:
         self.error = message
-        if self.writer is not None:
-            self.writer.finish({"stopped": "failed to start"})
-            self.writer = None
-        if pipeline is not None:
-            pipeline.shutdown()
-        if not self._cancel.is_set():
+        if not self.session.cancelled:  # a stop while starting wants no message
             self.failed.emit(self, message)
 
     # -- state ----------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.pipeline is not None and not self._closed
+        return self.session.running
 
     @property
     def starting(self) -> bool:
@@ -191,78 +175,43 @@ class LiveRun(QObject):
 
     @property
     def recording(self) -> bool:
-        return self.writer is not None
+        return self.session.recording() is not None
+
+    @property
+    def record_path(self) -> Path | None:
+        rec = self.session.recording()
+        return rec.path if rec is not None else None
 
     # -- recording (GUI thread) -----------------------------------------------------------------
-    def _open_writer(self, pipeline: Pipeline, folder: Path) -> None:
-        self.writer = open_session_writer(pipeline, self.bundle, folder, self.expression_model, self._record_video,
-                                          settings={"command": "gui", "backend": self.backend,
-                                                    "source": self.spec.label})
-        self.record_path = folder
-
     def start_recording(self, folder: str | Path, record_video: bool = True) -> Path:
         """Record from now on into ``folder`` (new or empty); raises SessionError otherwise."""
-        if self.pipeline is None:
-            raise RuntimeError("the pipeline is not running")
-        if self.writer is not None:
-            raise RuntimeError(f"already recording to {self.record_path}")
-        self._record_video = record_video
-        self._open_writer(self.pipeline, Path(folder))
-        self._apply_looping()
-        return Path(folder)
+        return self.session.start_recording(folder, record_video)
 
     def set_looping(self, on: bool) -> None:
         """Loop a video source at its end (never while recording: a session is one pass)."""
         self._loop = on
-        self._apply_looping()
-
-    def _apply_looping(self) -> None:
-        source = self.pipeline.source if self.pipeline is not None else None
-        if isinstance(source, LoopingVideoSource):
-            source.looping = self._loop and not self.recording
+        self.session.set_looping(on)
 
     def stop_recording(self, why: str = "stopped by the user") -> tuple[Path, int] | None:
         """Finish the session folder; returns (folder, rows written) or None if not recording."""
-        writer, self.writer = self.writer, None
-        if writer is None:
-            return None
-        if self.pipeline is not None:
-            self.pipeline.unsubscribe(writer)
-        done = {"stopped": why}
-        if self.pipeline is not None:  # the same summary and faults as every other front end writes
-            done.update(stats=stats_summary(self.pipeline.stats()), faults=self.pipeline.faults())
-        writer.finish(done)
-        self._apply_looping()
-        return self.record_path, writer.rows
+        return self.session.stop_recording(why)
 
     def add_marker(self, label: str) -> float | None:
-        """Write a marker at the session time of the newest result; None when not recording."""
-        if self.writer is None:
-            return None
-        latest = self.bridge.latest()
-        t_s = 0.0 if latest is None else self.writer.t_s(latest)  # the plots' clock too
-        self.writer.add_event(label, t_s)
-        return t_s
+        """Write a marker at the session time of the newest result (the plots' clock too); None
+        when not recording."""
+        return self.session.add_marker(label, self.bridge.latest())
 
     def set_expression_model(self, name: str) -> bool:
         """Switch the genuine/fake classifier of running workers; False if no worker can."""
         self.expression_model = name
-        if self.pipeline is None:
-            return False
-        return self.pipeline.set_expression_model(name)
+        return self.session.set_expression_model(name)
 
     # -- stop -----------------------------------------------------------------------------------
     def shutdown(self, why: str = "stopped by the user", timeout: float = 5.0) -> bool:
         """Finish a recording, stop every pipeline thread (also a start still in progress);
         True if no thread of this run is left alive."""
-        self._cancel.set()
-        ok = True
+        ok = self.session.shutdown(why, timeout)
         if self._starter is not None:
-            self._starter.join(timeout * 4)
-            ok = not self._starter.is_alive()
-        with self._lock:
-            self._closed = True
-            self.stop_recording(why)
-            if self.pipeline is not None:
-                ok &= self.pipeline.shutdown(timeout)
+            self._starter.join(timeout)
+            ok &= not self._starter.is_alive()
         return ok

@@ -34,6 +34,7 @@ from gui.status_readouts import StatusReadouts
 from gui.window_layout import restore_settings, setup_ui
 from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.sessions.folder import SessionError
+from realtime.sessions.live import LiveState
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
     def _on_started(self, run: LiveRun) -> None:
         if run is not self.run:
             return
-        info = run.pipeline.source.info
+        info = run.session.source_info
         self.messages.dismiss_all()
         folder, self._pending_record = self._pending_record, None
         if folder is not None:
@@ -239,10 +240,10 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
 
     def _source_ended(self) -> None:
         run = self.run
-        errors = [e for e in run.pipeline.errors() if e.startswith("capture:")]
-        if errors:
+        fault = run.session.source_fault()
+        if fault is not None:
             why = "source failed"
-            self.messages.error(f"{run.spec.label}: {errors[0].split(': ', 1)[1]}")
+            self.messages.error(f"{run.spec.label}: {fault.message}")
         else:
             why = "end of video"
         # A looping video never ends here: it starts over inside its source, with no rebuild.
@@ -279,7 +280,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
             elif self._last_frame_wall and time.monotonic() - self._last_frame_wall > STALL_S:
                 self.video.caption.setText(f" no frames from {run.spec.label} for "
                                            f"{time.monotonic() - self._last_frame_wall:.0f} s… ")
-            if run.pipeline.finished and not run.bridge.dirty:
+            if run.session.state is LiveState.ENDED and not run.bridge.dirty:
                 self._source_ended()
                 return
         elif self.replay is not None and self.replay.playing:

@@ -13,7 +13,6 @@ from engines.bundle import BundleError, load_bundle
 from engines.expressions import EXPRESSION_MODELS
 from gui.info_panel import MODEL_NAMES
 from realtime.workers.registry import available_models
-from realtime.concurrency.stats import WorkerState
 
 
 class ModelChoice:
@@ -53,13 +52,13 @@ class ModelChoice:
     def model_availability(self) -> dict[str, str | None]:
         """For 'valence' and 'p_fake': None if available, else why not (shown to the user)."""
         out: dict[str, str | None] = {}
-        if self.run is not None and self.run.pipeline is not None:
-            provided = {f for w in self.run.pipeline.workers for f in w.provides}
-            faulted = {f: w for w in self.run.pipeline.workers for f in w.provides
-                       if w.stats.state is WorkerState.FAULTED}
+        if self.run is not None and self.run.session.source_info is not None:
+            models = self.run.session.models()
+            provided = {f for m in models for f in m.provides}
+            faulted = {f: m for m in models for f in m.provides if not m.available}
             for key in ("valence", "p_fake"):
                 if key in faulted:
-                    out[key] = f"unavailable: the {faulted[key].name} model failed ({faulted[key].stats.error})"
+                    out[key] = f"unavailable: the {faulted[key].name} model failed ({faulted[key].error})"
                 elif key in provided:
                     out[key] = None
                 else:
@@ -87,7 +86,7 @@ class ModelChoice:
         if self.run is not None and self.run.running:
             if self.run.set_expression_model(name):
                 self.messages.info(f"Expression model: {name} (the P(fake) estimate starts over).")
-            elif self.run.pipeline.workers and not self.run.recording:
+            elif self.run.session.models() and not self.run.recording:
                 self._restart(f"expression model changed to {name}")
 
     @property

@@ -1,6 +1,6 @@
 """The status bar's permanent fields: what runs and how healthy it is.
 
-Live: capture and processing fps (from ``Pipeline.stats()``), the window's own display fps,
+Live: capture and processing fps (from the live session's ``stats()``), the window's own display fps,
 dropped frames, latency p95, the inference backend in use, the bundle, face or not, recording.
 """
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 
 from PySide6.QtWidgets import QLabel, QStatusBar
+
+from realtime.pipeline.health import PipelineStats
 
 FIELDS = (
     ("mode", "What is running"),
@@ -59,13 +61,13 @@ class StatusLine:
         self._set("face", "" if face is None else f"face: {'yes' if face else 'no'}")
         self.labels["face"].setStyleSheet("color: #b3261e; font-weight: bold;" if face is False else "")
 
-    def show_live(self, source: str, stats: dict, backend: str, recording: str = "") -> None:
-        """``stats`` is ``Pipeline.stats()``; ``recording`` e.g. '● REC 120 frames → session-…'."""
-        p95 = stats["latency_ms"]["p95"]
+    def show_live(self, source: str, stats: PipelineStats, backend: str, recording: str = "") -> None:
+        """``stats`` from the live session; ``recording`` e.g. '● REC 120 frames → session-…'."""
+        p95 = stats.latency_ms["p95"]
         self._set("mode", f"live: {source}")
-        self._set("capture", f"capture {stats['capture_fps']:4.1f} fps")
-        self._set("processing", f"processing {stats['processing_fps']:4.1f} fps")
-        self._set("dropped", f"dropped {stats['dropped']}")
+        self._set("capture", f"capture {stats.capture_fps:4.1f} fps")
+        self._set("processing", f"processing {stats.processing_fps:4.1f} fps")
+        self._set("dropped", f"dropped {stats.dropped}")
         self._set("latency", "latency p95 —" if math.isnan(p95) else f"latency p95 {p95:.0f} ms")
         self._set("backend", f"backend: {backend}")
         self._set("rec", recording)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from gui.live import LiveRun
+from realtime.pipeline.health import FaultKind
 from gui.readouts import show_p_fake, show_valence
 
 
@@ -18,7 +19,7 @@ class StatusReadouts:
 
     Keeps on the window (initialised by ``MainWindow.__init__``): ``_last_status``, when the status
     bar was last refreshed (read by the draw tick); ``_shown_errors``, the pipeline errors already
-    shown (cleared by ``start``); and ``_writer_warned``, whether "recording is falling behind" was
+    shown, by thread (cleared by ``start``); and ``_writer_warned``, whether "recording is falling behind" was
     said (reset by ``start_recording``).
 
     Uses from the window: ``run``, ``replay``, ``bundle``, ``backend``, ``settings``, ``_probe``,
@@ -47,10 +48,11 @@ class StatusReadouts:
         self._refresh_info()
         st, run = self.status, self.run
         st.show_display_rate(self.video.rate.rate())
-        if run is not None and run.running:
-            rec = f"● REC {run.writer.rows} frames" if run.recording else ""
-            st.show_live(run.spec.label, run.pipeline.stats(), self._backend_label(run), rec)
-            st["rec"].setToolTip(f"Recording to {run.record_path}" if run.recording else "Recording")
+        stats = run.session.stats() if run is not None and run.running else None
+        if stats is not None:
+            rec = run.session.recording()
+            st.show_live(run.spec.label, stats, self._backend_label(run), f"● REC {rec.rows} frames" if rec else "")
+            st["rec"].setToolTip(f"Recording to {rec.path}" if rec else "Recording")
             latest = run.bridge.latest()
             st.show_face(None if latest is None else latest.face)
             self._show_pipeline_errors(run)
@@ -72,41 +74,41 @@ class StatusReadouts:
             self.info.show_replay(self.replay)
             return
         run = self.run
-        running = run is not None and run.pipeline is not None
+        uri = run.session.source_info if run is not None else None
+        running = uri is not None
         if running:
-            source, uri = run.spec.label, run.pipeline.source.info
+            source = run.spec.label
         else:
             sel = self.selected_source
-            source, uri = (f"{sel.label} (not started)" if sel is not None else "none selected"), None
+            source = f"{sel.label} (not started)" if sel is not None else "none selected"
         recording = None
-        if run is not None and run.recording:
-            recording = f"{run.record_path} ({run.writer.rows} frames{', with video' if self.settings.record_video else ''})"
+        rec = run.session.recording() if run is not None else None
+        if rec is not None:
+            recording = f"{rec.path} ({rec.rows} frames{', with video' if self.settings.record_video else ''})"
         self.info.show_live(source, uri, self.bundle, self.model_availability(), running, self.expression_model,
                             recording, self.settings.sessions_dir, self._marker_count if running else None)
 
     @staticmethod
     def _backend_label(run: LiveRun) -> str:
-        names = []
-        for w in run.pipeline.workers:
-            used = getattr(w, "backend_in_use", None)
-            if used:
-                names.append(str(used))
+        models = run.session.models()
+        names = [m.backend for m in models if m.backend]
         if names:
             return ", ".join(dict.fromkeys(names))
-        if not run.pipeline.workers:
+        if not models:
             return "— (no model in the bundle)"
         return run.backend
 
     def _show_pipeline_errors(self, run: LiveRun) -> None:
-        if run.writer is not None and run.writer.failure:  # a full disk: say it now, keep analysing
-            failure = run.writer.failure
+        rec = run.session.recording()
+        if rec is not None and rec.failure:  # a full disk: say it now, keep analysing
             self.stop_recording()
-            self.messages.error(failure)
-        elif run.writer is not None and run.writer.behind and not self._writer_warned:
+            self.messages.error(rec.failure)
+        elif rec is not None and rec.behind and not self._writer_warned:
             self._writer_warned = True  # once per recording: it repeats every status tick otherwise
-            self.messages.warning(run.writer.behind)
-        for err in run.pipeline.errors():
-            if err in self._shown_errors or err.startswith("capture:"):
+            self.messages.warning(rec.behind)
+        for fault in run.session.faults():
+            # a failed source ends the run (said then); a faulted model shows in its readout
+            if fault.kind is not FaultKind.JOBS_FAILED or fault.where in self._shown_errors:
                 continue
-            self._shown_errors.add(err)
-            self.messages.warning(f"{err} (counted; analysis goes on)")
+            self._shown_errors.add(fault.where)  # once per thread: the count in the message grows
+            self.messages.warning(f"{fault} (counted; analysis goes on)")

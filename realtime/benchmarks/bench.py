@@ -115,9 +115,9 @@ def _fast_run(path: Path, bundle, expression_model: str, backend: str, with_mode
     pipe.shutdown()
     s = pipe.stats()
     return {
-        "frames": s["frames_processed"],
-        "frames_with_face": s["frames_with_face"],
-        "fps": round(s["frames_processed"] / wall, 2),
+        "frames": s.frames_processed,
+        "frames_with_face": s.frames_with_face,
+        "fps": round(s.frames_processed / wall, 2),
         "stages_ms": {"perception": pipe.perception.track_ms.percentiles()}
         | {w.name: w.stats.latency.percentiles() for w in pipe.workers},
         "workers": {w.name: {"jobs": w.stats.processed, "skipped": w.stats.skipped} for w in pipe.workers},
@@ -152,10 +152,10 @@ def run_bench(video: str | None = None, seconds: float = 10.0, bundle_dir: str |
         paced = pipe.stats()
         paced_report = {
             "fps_target": fps,
-            "frames_captured": paced["frames_captured"],
-            "frames_processed": paced["frames_processed"],
-            "dropped": paced["dropped"],
-            "latency_ms": paced["latency_ms"],
+            "frames_captured": paced.frames_captured,
+            "frames_processed": paced.frames_processed,
+            "dropped": paced.dropped,
+            "latency_ms": paced.latency_ms,
             "workers": {w.name: {"jobs": w.stats.processed, "skipped": w.stats.skipped,
                                  "latency_ms": w.stats.latency.percentiles()} for w in pipe.workers},
         }

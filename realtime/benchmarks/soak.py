@@ -21,7 +21,6 @@ from typing import Callable
 from engines.bundle import load_bundle
 from realtime.pipeline.runner import build_pipeline
 from realtime.sessions.run import open_session_writer
-from realtime.sessions.run import stats_summary
 from realtime.capture.sources import LoopingVideoSource
 
 
@@ -74,17 +73,16 @@ def run_soak(video: str | Path, minutes: float, bundle_dir: str | None = None, r
             while not stop.wait(max(0.0, t0 + (len(samples) + 1) * every_s - time.monotonic())):
                 s = pipeline.stats()
                 sample = SoakSample(round(time.monotonic() - t0, 1), rss_mb(), threading.active_count(), open_files(),
-                                    s["frames_captured"], s["frames_processed"], s["dropped"], writer.rows,
-                                    s["latency_ms"]["p95"])
+                                    s.frames_captured, s.frames_processed, s.dropped, writer.rows,
+                                    s.latency_ms["p95"])
                 samples.append(sample)
                 out(_sample_line(sample))
                 if sample.t_s >= minutes * 60.0 or pipeline.finished:
                     break
         finally:
             pipeline.shutdown()
-            faults = pipeline.faults()
-            writer.finish({"stats": stats_summary(pipeline.stats()),
-                           "stopped": "soak ended", "faults": faults})
+            writer.finish({"stats": pipeline.stats().summary(),
+                           "stopped": "soak ended", "faults": [str(f) for f in pipeline.faults()]})
         captured = pipeline.capture.stats.processed
         accounted = writer.rows + writer.frames_dropped
         report = {

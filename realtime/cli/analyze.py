@@ -33,12 +33,12 @@ def cmd_analyze(args) -> int:
     except SessionError as exc:
         raise CliError(str(exc)) from None
     s = done.stats
-    print(f"\r{args.out}: {done.writer.rows} frames, face on {s['frames_with_face']}, "
-          f"{s['processing_fps']:.0f} fps, perception p50 {s['perception_ms']['p50']:.1f} ms ({done.why})")
+    print(f"\r{args.out}: {done.writer.rows} frames, face on {s.frames_with_face}, "
+          f"{s.processing_fps:.0f} fps, perception p50 {s.perception_ms['p50']:.1f} ms ({done.why})")
     return report_faults(done.faults, args.out)  # the writer's own failure (a full disk) included
 
 
-def report_faults(faults: list[str], session) -> int:
+def report_faults(faults: list, session) -> int:
     """Each fault on stderr (they are in session.json too); exit code 1 when there is any."""
     for f in faults:
         print(f"affectscope: fault: {f}", file=sys.stderr)

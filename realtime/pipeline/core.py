@@ -23,6 +23,7 @@ from realtime.perception.ring_buffer import PerceptionBuffers
 from realtime.capture.sources import FrameSource, SourceError
 from realtime.concurrency.stats import LatencyWindow, WorkerState
 from realtime.concurrency.threads import StoppableThread
+from realtime.pipeline.health import Fault, FaultKind, ModelStatus, PipelineStats
 from realtime.types import AffectResult, FaceObservation, Frame, TrackState
 from realtime.workers.base import ModelWorker
 
@@ -306,42 +307,47 @@ class Pipeline:
             return WorkerState.RUNNING
         return WorkerState.STOPPED
 
-    def errors(self) -> list[str]:
-        return [f"{t.name}: {t.stats.error}" for t in self.threads if t.stats.error]
-
-    def faults(self) -> list[str]:
-        """What went wrong in this run, one line each, for ``session.json`` and the exit code: a
+    def faults(self) -> list[Fault]:
+        """What went wrong in this run, for ``session.json``, the exit code and the window: a
         source that failed or ended before its stated length, a thread that faulted (a model that
-        did not load included), jobs of a model that failed. Empty for a clean run."""
+        did not load included), jobs of a thread that failed. Empty for a clean run."""
         out = []
         if getattr(self.source, "ended_early", False):
             n = self.source.info.frame_count
-            out.append(f"source: {self.source.info.uri} ended after {self.capture.stats.processed} of {n} frames "
-                       f"(truncated or corrupt file)")
+            out.append(Fault("source", FaultKind.SOURCE_TRUNCATED,
+                             f"{self.source.info.uri} ended after {self.capture.stats.processed} of {n} frames "
+                             f"(truncated or corrupt file)"))
         for t in self.threads:
             if t.stats.state is WorkerState.FAULTED:
-                out.append(f"{t.name}: {t.stats.error or 'faulted'}")
+                kind = FaultKind.SOURCE_FAILED if t is self.capture else FaultKind.THREAD_FAULTED
+                out.append(Fault(t.name, kind, t.stats.error or "faulted"))
             elif t.stats.failed:
-                out.append(f"{t.name}: {t.stats.failed} failed job(s), last: {t.stats.error}")
+                out.append(Fault(t.name, FaultKind.JOBS_FAILED,
+                                 f"{t.stats.failed} failed job(s), last: {t.stats.error}"))
         return out
 
-    def stats(self) -> dict:
+    def models(self) -> list[ModelStatus]:
+        """How each model worker stands (state, backend in use, jobs, last error)."""
+        return [ModelStatus(w.name, tuple(w.provides), w.stats.state, w.backend_in_use, w.stats.error,
+                            w.stats.processed, w.stats.skipped, w.stats.failed) for w in self.workers]
+
+    def stats(self) -> PipelineStats:
         cap, per = self.capture.stats, self.perception.stats
-        return {
-            "state": self.state.value,
-            "capture_fps": round(cap.rate.rate(), 2),
-            "processing_fps": round(per.rate.rate(), 2),
-            "frames_captured": cap.processed,
-            "frames_processed": per.processed,
-            "frames_with_face": self.perception.faces,
-            "dropped": cap.dropped,
-            "failed": per.failed,
-            "perception_ms": self.perception.track_ms.percentiles(),
-            "queue_wait_ms": per.wait.percentiles(),
-            "latency_ms": self.perception.result_latency.percentiles(),
-            "bus_errors": self.bus.errors,
-            "threads": {t.name: t.stats.snapshot() for t in self.threads},
-        }
+        return PipelineStats(
+            state=self.state,
+            capture_fps=round(cap.rate.rate(), 2),
+            processing_fps=round(per.rate.rate(), 2),
+            frames_captured=cap.processed,
+            frames_processed=per.processed,
+            frames_with_face=self.perception.faces,
+            dropped=cap.dropped,
+            failed=per.failed,
+            perception_ms=self.perception.track_ms.percentiles(),
+            queue_wait_ms=per.wait.percentiles(),
+            latency_ms=self.perception.result_latency.percentiles(),
+            bus_errors=self.bus.errors,
+            threads={t.name: t.stats.snapshot() for t in self.threads},
+        )
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Stop every thread (capture first), join each; True if none is left alive."""

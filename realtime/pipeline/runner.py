@@ -55,9 +55,9 @@ def status_line(pipeline: Pipeline, latest: LatestResult) -> str:
     pf = "  —  " if r is None or r.p_fake is None else f"{r.p_fake:.3f}"
     face = "yes" if r is not None and r.face else "no "
     t = f"{r.media_s:7.2f}s" if r is not None else "   0.00s"
-    return (f"t={t} in {s['capture_fps']:5.1f} fps  out {s['processing_fps']:5.1f} fps  "
-            f"dropped {s['dropped']:4d}  face {face}  valence {val}  P(fake) {pf}  "
-            f"latency p95 {s['latency_ms']['p95']:6.1f} ms")
+    return (f"t={t} in {s.capture_fps:5.1f} fps  out {s.processing_fps:5.1f} fps  "
+            f"dropped {s.dropped:4d}  face {face}  valence {val}  P(fake) {pf}  "
+            f"latency p95 {s.latency_ms['p95']:6.1f} ms")
 
 
 def run_until_done(pipeline: Pipeline, seconds: float | None = None, every_s: float = 1.0,

@@ -85,7 +85,7 @@ def analyze_one(job: BatchJob) -> tuple[str, bool, str]:
                               record_video=job.save_video, settings={"command": "batch", "backend": job.backend})
         if done.faults:
             return job.video, False, "; ".join(done.faults)
-        return job.video, True, (f"{done.writer.rows} frames, face on {done.stats['frames_with_face']}, "
+        return job.video, True, (f"{done.writer.rows} frames, face on {done.stats.frames_with_face}, "
                                  f"{time.monotonic() - t0:.1f} s")
     except (SourceError, SessionError, BundleError) as exc:  # messages that already name the file
         return job.video, False, str(exc)

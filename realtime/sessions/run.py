@@ -4,8 +4,8 @@
 :class:`ModelSelection` is the model choice of a run (bundle, genuine/fake expression model, STA
 backend, landmark model) as one value; :func:`run_to_session` builds the pipeline, opens the
 session writer, runs until the source ends (or ``seconds`` pass, or a signal), and finishes the
-session with the one stats summary every front end writes (:func:`stats_summary`) and the
-pipeline's faults. LSL outlets and other subscribers attach through ``on_start``.
+session with the one stats summary every front end writes
+(:meth:`~realtime.pipeline.health.PipelineStats.summary`) and the pipeline's faults. LSL outlets and other subscribers attach through ``on_start``.
 """
 from __future__ import annotations
 
@@ -15,19 +15,10 @@ from typing import Any, Callable
 
 from engines.bundle import Bundle, load_bundle
 from realtime.pipeline.core import Pipeline
+from realtime.pipeline.health import PipelineStats
 from realtime.pipeline.runner import build_pipeline, run_until_done
 from realtime.sessions.folder import SessionError, SessionWriter
 from realtime.capture.sources import FrameSource
-
-# The pipeline stats a finished session keeps in session.json, whichever front end recorded it.
-SUMMARY_KEYS = ("frames_captured", "frames_processed", "frames_with_face", "dropped", "failed",
-                "perception_ms", "latency_ms")
-
-
-def stats_summary(stats: dict[str, Any]) -> dict[str, Any]:
-    """The part of :meth:`Pipeline.stats` that goes into session.json."""
-    return {k: stats[k] for k in SUMMARY_KEYS}
-
 
 def open_session_writer(pipeline: Pipeline, bundle: Bundle, out: str | Path, expression_model: str,
                         record_video: bool, settings: dict | None = None) -> SessionWriter:
@@ -71,7 +62,7 @@ class SessionOutcome:
     writer: SessionWriter
     why: str
     faults: list[str]
-    stats: dict[str, Any] = field(repr=False)
+    stats: PipelineStats = field(repr=False)
     pipeline: Pipeline = field(repr=False)
 
 
@@ -108,5 +99,5 @@ def run_to_session(source: FrameSource, models: ModelSelection, out: str | Path,
     if before_finish is not None:
         before_finish(writer)
     stats = pipeline.stats()
-    writer.finish({"stats": stats_summary(stats), "stopped": why, "faults": pipeline.faults()})
+    writer.finish({"stats": stats.summary(), "stopped": why, "faults": [str(f) for f in pipeline.faults()]})
     return SessionOutcome(writer, why, list(writer.meta["faults"]), stats, pipeline)

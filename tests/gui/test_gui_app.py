@@ -86,7 +86,7 @@ def test_expression_model_choice_reaches_the_recorded_session(make_window, qtbot
     w.set_expression_model("happiness")
     w.open_video(short_clip, start=False)
     w.start_recording(tmp_path / "rec")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 3, timeout=8000)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 3, timeout=8000)
     assert not w.session_bar.expression.isEnabled()  # fixed while recording
     w.stop()
     meta = json.loads((tmp_path / "rec" / "session.json").read_text())

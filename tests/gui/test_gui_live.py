@@ -92,7 +92,7 @@ def test_recording_from_the_window_writes_a_valid_session(make_window, qtbot, af
     w.open_video(short_clip, start=False)
     out = tmp_path / "rec"
     assert w.start_recording(out) == out
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 20, timeout=8000)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 20, timeout=8000)
     t_plot, _ = w.add_marker("stimulus")
     w.activateWindow()
     w.setFocus()
@@ -174,11 +174,11 @@ def test_end_of_a_video_stops_cleanly_and_loop_starts_over(make_window, qtbot, t
     w.source_bar.loop.setChecked(True)
     w.start()
     qtbot.waitUntil(lambda: w.run is not None and w.run.running, timeout=8000)
-    run, pipeline = w.run, w.run.pipeline
+    run, pipeline = w.run, w.run.session._pipeline
     # a second pass with a time axis that keeps running past the clip's 1 s, in the same pipeline:
     # a loop costs no rebuild (no model or landmark reload, no pause of the video)
     qtbot.waitUntil(lambda: w.plots.ring.column(0).size and w.plots.ring.column(0)[-1] > 1.3, timeout=12000)
-    assert w.mode == "live" and w.run is run and w.run.pipeline is pipeline
+    assert w.mode == "live" and w.run is run and w.run.session._pipeline is pipeline
     assert pipeline.source.loops >= 1
     t = w.plots.ring.column(0)
     assert np.all(np.diff(t[np.isfinite(t)]) > 0)  # one clock across the loop
@@ -192,7 +192,7 @@ def test_closing_the_window_stops_every_thread_and_finishes_the_recording(make_w
     w = make_window()
     w.open_video(short_clip, start=False)
     w.start_recording(tmp_path / "closing")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 5, timeout=8000)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 5, timeout=8000)
     assert {"capture", "perception", "session-writer"} <= _pipeline_threads()
     w.close()
     assert _pipeline_threads() - before == set()
@@ -219,8 +219,8 @@ def test_a_full_disk_is_shown_at_once_and_analysis_goes_on(make_window, qtbot, s
     w.source_bar.loop.setChecked(False)
     w.open_video(short_clip, start=False)
     w.start_recording(tmp_path / "full")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 3, timeout=8000)
-    fill_disk_after(w.run.writer, room=0)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 3, timeout=8000)
+    fill_disk_after(w.run.session._writer, room=0)
     qtbot.waitUntil(lambda: w.messages.current is not None and "disk is full" in w.messages.current.text,
                     timeout=3000)
     assert w.messages.current.level == "error" and not w.run.recording
@@ -233,7 +233,7 @@ def test_enter_in_the_marker_label_field_adds_a_marker(make_window, qtbot, affec
     w = make_window(pipeline_factory=affect_factory)
     w.open_video(short_clip, start=False)
     w.start_recording(tmp_path / "rec")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 5, timeout=8000)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 5, timeout=8000)
     field = w.session_bar.marker_label
     field.clear()
     field.setFocus()
@@ -249,7 +249,7 @@ def test_recording_never_widens_the_window(make_window, qtbot, affect_factory, s
     w.resize(1400, 900)
     w.open_video(short_clip, start=False)
     w.start_recording(tmp_path / ("a-long-session-folder-name-" + "x" * 60))
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 20, timeout=8000)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 20, timeout=8000)
     qtbot.wait(600)  # a few status refreshes with the recording's text
     assert w.width() == 1400 and w.minimumSizeHint().width() < 1400
     assert w.status["rec"].text().startswith("● REC") and "x" * 60 in w.status["rec"].toolTip()
@@ -263,7 +263,7 @@ def test_a_recording_started_mid_run_shares_the_plots_clock(make_window, qtbot, 
     qtbot.waitUntil(lambda: w.run is not None and w.run.running and w.run.bridge.latest() is not None
                     and w.run.bridge.latest().media_s > 0.5, timeout=8000)
     w.start_recording(tmp_path / "rec")
-    qtbot.waitUntil(lambda: w.run.writer.rows >= 10, timeout=8000)
+    qtbot.waitUntil(lambda: w.run.session.recording().rows >= 10, timeout=8000)
     t_plot, _ = w.add_marker("late")
     w.stop_recording()
     s = read_session(tmp_path / "rec")
@@ -277,8 +277,8 @@ def test_a_recording_that_falls_behind_is_said(make_window, qtbot, affect_factor
     w = make_window(pipeline_factory=affect_factory)
     w.open_video(SAMPLE_CLIP, start=False)  # long enough for a quarter of the writer's buffer to fill
     w.start_recording(tmp_path / "slow")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.writer.rows >= 3, timeout=8000)
-    writer = w.run.writer
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 3, timeout=8000)
+    writer = w.run.session._writer  # the test stalls its disk
     gate = threading.Event()
     real_write = writer._write
     writer._write = lambda result, image: (gate.wait(10), real_write(result, image))  # the disk stalls

@@ -29,13 +29,13 @@ def test_event_loop_stays_responsive_while_the_pipeline_runs(make_window, qtbot,
     qtbot.waitUntil(lambda: w.video.frames_shown >= 20 and w.plots.points[0] > 0, timeout=10000)
 
     monitor = StallMonitor(period_ms=10, threshold_ms=50.0)
-    shown0, processed0, t0 = w.video.frames_shown, w.run.pipeline.perception.stats.processed, time.perf_counter()
+    shown0, processed0, t0 = w.video.frames_shown, w.run.session.stats().frames_processed, time.perf_counter()
     monitor.start()
     qtbot.waitUntil(lambda: time.perf_counter() - t0 >= MEASURE_S, timeout=int(MEASURE_S * 1000) + 5000)
     monitor.stop()
     elapsed = time.perf_counter() - t0
     shown = w.video.frames_shown - shown0
-    processed = w.run.pipeline.perception.stats.processed - processed0
+    processed = w.run.session.stats().frames_processed - processed0
     stalls = monitor.report()
     report = {
         "timer_lateness_ms": {"p50": stalls.p50_ms, "p95": stalls.p95_ms, "max": stalls.max_ms},

@@ -6,6 +6,7 @@ import pytest
 
 from realtime.perception.face_tracker import FaceTracker
 from realtime.pipeline.core import Pipeline, PipelineSettings
+from realtime.pipeline.health import FaultKind
 from realtime.capture.sources import FrameSource, VideoFileSource
 from realtime.concurrency.stats import WorkerState
 from realtime.types import SourceInfo
@@ -75,7 +76,7 @@ def test_slow_worker_skips_and_counts_live(clip_file):
     pipe.shutdown()
     assert worker.stats.skipped > 5
     assert worker.stats.processed <= 12
-    assert stats["frames_processed"] >= 40  # perception was not held up by the slow worker
+    assert stats.frames_processed >= 40  # perception was not held up by the slow worker
 
 
 class SlowSource(FrameSource):
@@ -109,8 +110,8 @@ def test_slow_consumer_drops_instead_of_growing():
     assert pipe.wait(timeout=30)
     pipe.shutdown()
     s = pipe.stats()
-    assert s["dropped"] > 100
-    assert s["frames_processed"] + s["dropped"] == s["frames_captured"]
+    assert s.dropped > 100
+    assert s.frames_processed + s.dropped == s.frames_captured
     assert pipe._frames.maxsize == 1 and pipe._frames.qsize() <= 1
 
 
@@ -125,6 +126,9 @@ def test_failing_job_is_counted_and_the_loop_goes_on(clip_file):
     assert worker.stats.failed == 2
     assert worker.stats.processed >= 10
     assert len(results) == 300
+    (fault,) = pipe.faults()  # typed: counted failures of one thread, which went on
+    assert fault.kind is FaultKind.JOBS_FAILED and fault.where == worker.name and not fault.fatal
+    assert str(fault).startswith(f"{worker.name}: 2 failed job(s)")
 
 
 def test_video_without_a_face_gives_rows_with_face_0(noface_file):
@@ -135,7 +139,7 @@ def test_video_without_a_face_gives_rows_with_face_0(noface_file):
     assert pipe.wait(timeout=60)
     pipe.shutdown()
     assert len(results) == 45 and not any(r.face for r in results)
-    assert pipe.errors() == []
+    assert pipe.faults() == []
 
 
 def test_shutdown_mid_stream_leaves_no_thread(clip_file):

@@ -48,7 +48,7 @@ def test_p_fake_and_pb_on_face_rows(pb_bundle, clip_file, motion_clip):
     assert pipe.wait(180)
     pipe.shutdown()
     w = pipe.workers[0]
-    assert w.stats.failed == 0, pipe.errors()
+    assert w.stats.failed == 0, pipe.faults()
     assert w.stats.processed >= 40 and w.stats.skipped == 0
     with_p = [r for r in results if r.p_fake is not None]
     assert len(with_p) >= 200

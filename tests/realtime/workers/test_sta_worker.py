@@ -45,7 +45,7 @@ def test_valence_every_16_face_frames_into_the_session(sta_bundle, clip_file, tm
     pipe.shutdown()
     writer.finish()
     worker = pipe.workers[0]
-    assert worker.stats.failed == 0 and worker.stats.skipped == 0, pipe.errors()
+    assert worker.stats.failed == 0 and worker.stats.skipped == 0, pipe.faults()
     updated = [r for r in results if r.valence_updated]
     # clip span at 30 fps and 10 clip/s: 3 frames apart -> 22 frames before the first clip
     assert len(updated) >= 10
@@ -98,7 +98,7 @@ def test_shipped_model_follows_the_valence_of_a_synthetic_face_it_never_saw(tmp_
     pipe.start()
     assert pipe.wait(300)
     pipe.shutdown()
-    assert not pipe.errors()
+    assert not pipe.faults()
     times = np.array([r.frame_index for r in results]) / src.info.fps
     truth = rec.valence_at(times)
     m = regression_metrics(truth, np.array([r.valence for r in results]))
