@@ -22,6 +22,7 @@ class PlotSample:
     valence: float | None
     valence_updated: bool
     p_fake: float | None
+    poor: bool = False  # a face whose landmarks cannot be trusted (turned too far, a jump)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ class ResultBridge:
 
     def __call__(self, result: AffectResult, frame: Frame) -> None:
         sample = PlotSample(result.media_s, result.face, result.valence,
-                            result.valence_updated, result.p_fake)
+                            result.valence_updated, result.p_fake, result.face and not result.good)
         with self._lock:
             self._result, self._frame = result, frame
             if len(self._samples) >= self._max_pending:

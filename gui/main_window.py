@@ -264,7 +264,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         if run is not None and run.running:
             taken = run.bridge.take()
             for s in taken.samples:
-                self.plots.append(s.t_s, s.valence, s.valence_updated, s.p_fake)
+                self.plots.append(s.t_s, s.valence, s.valence_updated, s.p_fake, s.poor)
                 if s.valence_updated:
                     self._last_valence_t = s.t_s
             if taken.result is not None:
@@ -273,10 +273,10 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
                 self._last_frame_wall = time.monotonic()
                 rec = " ● REC" if run.recording else ""
                 self.video.show_frame(f.image, r.face, r.box, r.landmarks68, r.attention,
-                                      f" {fmt_time(t)}  ·  frame {r.frame_index}{rec} ")
+                                      f" {fmt_time(t)}  ·  frame {r.frame_index}{rec} ", pose=r.pose, good=r.good)
                 self.plots.draw()
                 self._set_readouts(r.face, r.valence, r.p_fake, self.model_availability(), t_now=t,
-                                   expression=r.expression_model)
+                                   expression=r.expression_model, quality=(r.valence_quality, r.p_fake_quality))
             elif self._last_frame_wall and time.monotonic() - self._last_frame_wall > STALL_S:
                 self.video.caption.setText(f" no frames from {run.spec.label} for "
                                            f"{time.monotonic() - self._last_frame_wall:.0f} s… ")

@@ -21,6 +21,8 @@ VALENCE_COLOR = "#1a73e8"
 PFAKE_COLOR = "#e8710a"
 MARKER_COLOR = "#9334e6"
 CURSOR_COLOR = "#202124"
+POOR_COLOR = "#f9ab00"  # frames with poor landmarks (as the face box in the video)
+POOR_Y = (-1.02, -0.015)  # where their band runs on the valence and P(fake) plots
 LIVE_WINDOW_S = 30.0
 AXIS_WIDTH = 56
 
@@ -133,7 +135,7 @@ class AffectPlots(QWidget):
     def __init__(self, parent: QWidget | None = None, window_s: float = LIVE_WINDOW_S, capacity: int = 4096):
         super().__init__(parent)
         self.window_s = window_s
-        self.ring = TimeSeriesRing(capacity, 3)  # t, valence, p_fake
+        self.ring = TimeSeriesRing(capacity, 4)  # t, valence, p_fake, 1 where the face's landmarks were poor
         self.dots = TimeSeriesRing(max(64, capacity // 8), 2)  # t, valence where a new value arrived
         self._dirty = False
         self._live = True
@@ -156,13 +158,17 @@ class AffectPlots(QWidget):
         self.valence_dots = vp.plot([], [], pen=None, symbol="o", symbolSize=7, symbolBrush=VALENCE_COLOR,
                                     symbolPen=pg.mkPen("w", width=1))
         self.pfake_curve = pp.plot([], [], pen=pg.mkPen(PFAKE_COLOR, width=2), connect="finite")
-        for c in (self.valence_curve, self.pfake_curve):
+        # frames whose landmarks cannot be trusted: a band along the bottom of each plot
+        self.valence_poor = vp.plot([], [], pen=pg.mkPen(POOR_COLOR, width=5), connect="finite")
+        self.pfake_poor = pp.plot([], [], pen=pg.mkPen(POOR_COLOR, width=5), connect="finite")
+        for c in (self.valence_curve, self.pfake_curve, self.valence_poor, self.pfake_poor):
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
         # The legend is the plot's title line: it never covers data or marker labels.
         vp.setTitle(_legend([(f"<b style='color:{VALENCE_COLOR}'>━━</b>", "valence, held between clips"),
                              (f"<b style='color:{VALENCE_COLOR}'>●</b>", "new value (one per 16-frame clip)"),
-                             (f"<b style='color:{MARKER_COLOR}'>┆</b>", "marker")]), size="10pt")
+                             (f"<b style='color:{MARKER_COLOR}'>┆</b>", "marker"),
+                             (f"<b style='color:{POOR_COLOR}'>▬</b>", "poor landmarks")]), size="10pt")
         pp.setTitle(_legend([(f"<b style='color:{PFAKE_COLOR}'>━━</b>", "P(fake): probability the expression is posed"),
                              ("<b style='color:#80868b'>╌╌</b>", "0.5 threshold")]), size="10pt")
 
@@ -218,14 +224,16 @@ class AffectPlots(QWidget):
         self._dirty = True
         self.draw()
 
-    def append(self, t_s: float, valence: float | None, valence_updated: bool, p_fake: float | None) -> None:
-        """One result's values (None where there is none: no face, or no model)."""
+    def append(self, t_s: float, valence: float | None, valence_updated: bool, p_fake: float | None,
+               poor: bool = False) -> None:
+        """One result's values (None where there is none: no face, or no model); ``poor``: a face
+        whose landmarks cannot be trusted (models skip windows made mostly of such frames)."""
         v = math.nan if valence is None else float(valence)
         p = math.nan if p_fake is None else float(p_fake)
         if len(self.ring) and t_s < self.ring.column(0)[-1]:
             self.ring.clear()  # time went backwards (a new source): start over
             self.dots.clear()
-        self.ring.append(t_s, v, p)
+        self.ring.append(t_s, v, p, 1.0 if poor else math.nan)
         if valence_updated and not math.isnan(v):
             self.dots.append(t_s, v)
         self._t_latest = t_s
@@ -242,6 +250,7 @@ class AffectPlots(QWidget):
         t = self.ring.column(0)
         self.valence_curve.setData(t, self.ring.column(1), connect="finite")
         self.pfake_curve.setData(t, self.ring.column(2), connect="finite")
+        self._draw_poor(t, self.ring.column(3))
         self.valence_dots.setData(self.dots.column(0), self.dots.column(1))
         right = max(self._t_latest, self.window_s)
         self.valence_plot.setXRange(right - self.window_s, right, padding=0)
@@ -256,9 +265,15 @@ class AffectPlots(QWidget):
         return n(self.valence_curve), n(self.valence_dots), n(self.pfake_curve)
 
     # -- replay ---------------------------------------------------------------------------------
+    def _draw_poor(self, t: np.ndarray, poor: np.ndarray) -> None:
+        """``poor``: 1 where a frame's landmarks were poor, NaN elsewhere."""
+        self.valence_poor.setData(t, poor * POOR_Y[0], connect="finite")
+        self.pfake_poor.setData(t, poor * POOR_Y[1], connect="finite")
+
     def show_session(self, t_s: np.ndarray, valence: np.ndarray, valence_updated: np.ndarray,
-                     p_fake: np.ndarray, events: list[tuple[float, str]]) -> None:
-        """A whole recorded session: arrays of one value per row (NaN where empty)."""
+                     p_fake: np.ndarray, events: list[tuple[float, str]], poor: np.ndarray | None = None) -> None:
+        """A whole recorded session: arrays of one value per row (NaN where empty); ``poor``: True
+        on rows whose face had poor landmarks (sessions before the quality flag: None)."""
         self._live = False
         self.clear_markers()
         t = np.asarray(t_s, np.float64)
@@ -266,6 +281,7 @@ class AffectPlots(QWidget):
         upd = np.asarray(valence_updated, np.float64) > 0.5
         self.valence_curve.setData(t, v, connect="finite")
         self.pfake_curve.setData(t, np.asarray(p_fake, np.float64), connect="finite")
+        self._draw_poor(t, np.where(np.asarray(poor, bool), 1.0, np.nan) if poor is not None else np.full(len(t), np.nan))
         mask = upd & np.isfinite(v)
         self.valence_dots.setData(t[mask], v[mask])
         for t_ev, label in events:

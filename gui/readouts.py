@@ -72,9 +72,15 @@ class ValueReadout(QFrame):
 
 
 
+def _quality(share: float | None) -> str:
+    """' · from 94 % good frames' (the share of trusted frames the value was computed from)."""
+    return "" if share is None else f" · from {100 * share:.0f} % good frames"
+
+
 def show_valence(readout: ValueReadout, valence: float | None, face: bool, unavailable: str | None = None,
-                 idle: bool = False, updated_ago_s: float | None = None) -> None:
-    """Valence in [-1, 1] with positive / neutral / negative, or why there is none."""
+                 idle: bool = False, updated_ago_s: float | None = None, quality: float | None = None) -> None:
+    """Valence in [-1, 1] with positive / neutral / negative, or why there is none; ``quality``:
+    the share of good frames in the clip it came from."""
     if unavailable:
         readout.set("n/a", GREY, "", detail=unavailable)
     elif idle:
@@ -91,12 +97,13 @@ def show_valence(readout: ValueReadout, valence: float | None, face: bool, unava
         else:
             color, verdict = "#5f6368", "neutral"
         ago = "" if updated_ago_s is None else f"updated {max(updated_ago_s, 0.0):.1f} s ago · "
-        readout.set(f"{valence:+.2f}", color, verdict, color, f"{ago}one value per 16-frame clip")
+        readout.set(f"{valence:+.2f}", color, verdict, color, f"{ago}one value per 16-frame clip{_quality(quality)}")
 
 
 def show_p_fake(readout: ValueReadout, p_fake: float | None, face: bool, expression_model: str,
-                unavailable: str | None = None, idle: bool = False) -> None:
-    """P(fake) in [0, 1] with "reads as posed / genuine" at the 0.5 threshold, or why there is none."""
+                unavailable: str | None = None, idle: bool = False, quality: float | None = None) -> None:
+    """P(fake) in [0, 1] with "reads as posed / genuine" at the 0.5 threshold, or why there is none;
+    ``quality``: the share of good frames among those its last update read."""
     model = f"expression model: {expression_model}"
     if unavailable:
         readout.set("n/a", GREY, "", detail=unavailable)
@@ -109,4 +116,5 @@ def show_p_fake(readout: ValueReadout, p_fake: float | None, face: bool, express
     else:
         posed = p_fake >= 0.5
         color = "#e8710a" if posed else "#12848f"
-        readout.set(f"{p_fake:.2f}", color, "reads as posed" if posed else "reads as genuine", color, model)
+        readout.set(f"{p_fake:.2f}", color, "reads as posed" if posed else "reads as genuine", color,
+                    model + _quality(quality))

@@ -29,6 +29,10 @@ class ReplayRow:
     landmarks68: np.ndarray | None
     valence: float | None
     p_fake: float | None
+    pose: tuple[float, float, float] | None = None  # yaw, pitch, roll (sessions before schema /2: None)
+    good: bool = True
+    valence_quality: float | None = None
+    p_fake_quality: float | None = None
 
 
 def _opt(x: float) -> float | None:
@@ -130,5 +134,9 @@ class SessionReplay:
         if face and not math.isnan(v["box_x"]):
             box = (v["box_x"], v["box_y"], v["box_w"], v["box_h"])
         pts = self.session.landmarks(item.row) if face else None
+        pose = None
+        if face and not math.isnan(v["yaw"]):
+            pose = (v["yaw"], v["pitch"], v["roll"])
         return ReplayRow(item.row, item.frame_index, item.t_s, item.image, bool(face), box, pts,
-                         _opt(v["valence"]), _opt(v["p_fake"]))
+                         _opt(v["valence"]), _opt(v["p_fake"]), pose, v["good"] != 0,  # NaN (not judged): good
+                         _opt(v["valence_quality"]), _opt(v["p_fake_quality"]))

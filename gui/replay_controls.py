@@ -50,7 +50,8 @@ class ReplayControls:
         self.replay = replay
         self.settings.last_session = str(Path(folder))
         data = replay.session.data
-        self.plots.show_session(replay.t_s, data["valence"], data["valence_updated"], data["p_fake"], replay.events)
+        self.plots.show_session(replay.t_s, data["valence"], data["valence_updated"], data["p_fake"], replay.events,
+                                poor=(data["face"] == 1) & (data["good"] == 0))
         rb = self.replay_bar
         rb.slider.blockSignals(True)
         rb.slider.setRange(0, replay.rows - 1)
@@ -142,7 +143,7 @@ class ReplayControls:
         frame = r.image
         caption = f" {fmt_time(r.t_s)}  ·  frame {r.frame}  ·  row {r.row + 1}/{rep.rows} "
         if frame is not None:
-            self.video.show_frame(frame, r.face, r.box, r.landmarks68, None, caption)
+            self.video.show_frame(frame, r.face, r.box, r.landmarks68, None, caption, pose=r.pose, good=r.good)
         else:
             self.video.clear("No video in this session: the results are replayed alone."
                              if not rep.has_video else "The video ends before this row.")
@@ -155,5 +156,6 @@ class ReplayControls:
         self.replay_bar.position.setText(f"{fmt_time(r.t_s)} / {fmt_time(rep.duration_s)}  #{r.frame}")
         missing = {k: None if rep.has_values(k) else "not recorded in this session" for k in ("valence", "p_fake")}
         self._set_readouts(r.face, r.valence, r.p_fake, missing, t_now=r.t_s,
-                           expression=rep.session.meta.get("expression_model"))
+                           expression=rep.session.meta.get("expression_model"),
+                           quality=(r.valence_quality, r.p_fake_quality))
         self.status.show_face(r.face)

@@ -35,11 +35,13 @@ class StatusReadouts:
                            idle=True)
 
     def _set_readouts(self, face: bool, valence: float | None, p_fake: float | None,
-                      missing: dict[str, str | None], t_now: float, expression: str | None, idle: bool = False) -> None:
+                      missing: dict[str, str | None], t_now: float, expression: str | None, idle: bool = False,
+                      quality: tuple[float | None, float | None] = (None, None)) -> None:
+        """``quality``: the shares of good frames behind the valence and the P(fake) shown."""
         ago = None if self._last_valence_t is None or self.replay is not None else t_now - self._last_valence_t
-        show_valence(self.plots.valence_readout, valence, face, missing.get("valence"), idle, ago)
+        show_valence(self.plots.valence_readout, valence, face, missing.get("valence"), idle, ago, quality[0])
         show_p_fake(self.plots.pfake_readout, p_fake, face, expression or self.expression_model, missing.get("p_fake"),
-                    idle)
+                    idle, quality[1])
         self.plots.set_notes(missing.get("valence") or "", missing.get("p_fake") or "")
 
     # -- status bar -------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """The video panel: the current frame with the face box, the 40 landmarks and the attention map.
 
+With the box: the head pose (yaw, pitch, roll in degrees) written above it and drawn as the line
+the nose points along, and the box's colour says whether the frame's landmarks can be trusted
+(green) or not (amber: turned too far, or the fit jumped).
+
 Items are created once; each new frame only updates them (``setImage(autoLevels=False)``,
 ``setData``, ``setRect``). The BGR frame is converted into a preallocated RGB buffer.
 
@@ -14,12 +18,38 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsRectItem
 
 from realtime.perception.landmarks import crop_transform, select40
 from realtime.concurrency.stats import RateMeter
 
 OVERLAYS = ("box", "landmarks", "attention")
+GOOD_COLOR, POOR_COLOR = "#34d058", "#f9ab00"
+
+
+def pose_label(pose: tuple[float, float, float] | None, good: bool) -> str:
+    """'yaw +12° pitch −3° roll +25°', and ' · poor' when the landmarks cannot be trusted."""
+    if pose is None:
+        return ""
+    text = " ".join(f"{name} {v:+.0f}°".replace("-", "−") for name, v in zip(("yaw", "pitch", "roll"), pose))
+    return text if good else f"{text} · poor"
+
+
+def nose_line(landmarks68: np.ndarray, pose: tuple[float, float, float]) -> tuple[float, float, float, float]:
+    """The line the nose points along: from the nose tip, one inter-ocular distance long when the head
+    is turned 90° (viewer's signs: yaw right +, pitch up +)."""
+    tip = landmarks68[30]
+    iod = float(np.linalg.norm(landmarks68[42:48].mean(0) - landmarks68[36:42].mean(0)))
+    yaw, pitch = np.radians(pose[0]), np.radians(pose[1])
+    return float(tip[0]), float(tip[1]), float(tip[0] + iod * np.sin(yaw)), float(tip[1] - iod * np.sin(pitch))
+
+
+def _screen_pen(color: str, width_px: float) -> QPen:
+    """A pen as wide on screen whatever the zoom."""
+    pen = QPen(QColor(color))
+    pen.setWidthF(width_px)
+    pen.setCosmetic(True)
+    return pen
 
 
 def heat_lut(n: int = 256) -> np.ndarray:
@@ -63,15 +93,21 @@ class VideoView(pg.GraphicsView):
         self.heat.setLookupTable(heat_lut())
         self.heat.setZValue(1)
         self.box = QGraphicsRectItem()
-        pen = QPen(QColor("#34d058"))
-        pen.setWidthF(2.0)
-        pen.setCosmetic(True)
-        self.box.setPen(pen)
+        self.box.setPen(_screen_pen(GOOD_COLOR, 2.0))
         self.box.setZValue(2)
+        self._box_good: bool | None = True
+        self.nose = QGraphicsLineItem()
+        self.nose.setPen(_screen_pen("#4fc3f7", 3.0))
+        self.nose.setZValue(4)
+        self.pose_text = pg.TextItem("", color="#e8eaed", fill=pg.mkBrush(0, 0, 0, 150), anchor=(0, 1))
+        self.pose_text.setZValue(9)
+        small = QFont()
+        small.setPointSize(8)
+        self.pose_text.setFont(small)
         self.points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("#0b3d1a", width=0.8),
                                          brush=pg.mkBrush("#7CFC9A"), pxMode=True)
         self.points.setZValue(3)
-        for item in (self.image, self.heat, self.box, self.points):
+        for item in (self.image, self.heat, self.box, self.points, self.nose, self.pose_text):
             self.vb.addItem(item)
 
         big = QFont()
@@ -110,7 +146,9 @@ class VideoView(pg.GraphicsView):
             raise ValueError(f"unknown overlay {name!r}; expected one of {OVERLAYS}")
         self._visible[name] = bool(on)
         if not on:
-            {"box": self.box, "landmarks": self.points, "attention": self.heat}[name].setVisible(False)
+            for item in {"box": (self.box, self.nose, self.pose_text), "landmarks": (self.points,),
+                         "attention": (self.heat,)}[name]:
+                item.setVisible(False)
 
     def overlay_visible(self, name: str) -> bool:
         return self._visible[name]
@@ -124,7 +162,7 @@ class VideoView(pg.GraphicsView):
         """No frame: an empty panel with a centred message."""
         self._shape = None
         self.image.clear()
-        for item in (self.heat, self.box, self.points, self.badge, self.caption):
+        for item in (self.heat, self.box, self.points, self.nose, self.pose_text, self.badge, self.caption):
             item.setVisible(False)
         self.placeholder.setText(message)
         self.placeholder.setVisible(bool(message))
@@ -133,9 +171,11 @@ class VideoView(pg.GraphicsView):
         self.face_shown = False
 
     def show_frame(self, image_bgr: np.ndarray, face: bool, box=None, landmarks68: np.ndarray | None = None,
-                   attention: np.ndarray | None = None, caption: str = "", no_face_text: str = "NO FACE") -> None:
+                   attention: np.ndarray | None = None, caption: str = "", no_face_text: str = "NO FACE",
+                   pose: tuple[float, float, float] | None = None, good: bool = True) -> None:
         """Draw one frame. ``box`` (x, y, w, h) and ``landmarks68`` (68 x 2) in image pixels;
-        ``attention`` (S x S, any scale) in the aligned-crop frame of these landmarks."""
+        ``attention`` (S x S, any scale) in the aligned-crop frame of these landmarks; ``pose``
+        (yaw, pitch, roll in degrees) and ``good`` (the landmarks can be trusted) with the box."""
         h, w = image_bgr.shape[:2]
         if self._rgb is None or self._rgb.shape[:2] != (h, w):
             self._rgb = np.empty((h, w, 3), np.uint8)
@@ -151,6 +191,12 @@ class VideoView(pg.GraphicsView):
         if self.box.isVisible():
             x, y, bw, bh = (float(v) for v in box)
             self.box.setRect(x, y, bw, bh)
+            if good != self._box_good:
+                pen = self.box.pen()
+                pen.setColor(QColor(GOOD_COLOR if good else POOR_COLOR))
+                self.box.setPen(pen)
+                self._box_good = good
+        self._draw_pose(pose if self.box.isVisible() else None, good, box, landmarks68 if has_pts else None)
         self.points.setVisible(bool(has_pts and self._visible["landmarks"]))
         if self.points.isVisible():
             self.points.setData(pos=select40(landmarks68))
@@ -167,6 +213,19 @@ class VideoView(pg.GraphicsView):
         self.face_shown = bool(face)
         self.frames_shown += 1
         self.rate.tick()
+
+    def _draw_pose(self, pose, good: bool, box, landmarks68) -> None:
+        self.pose_text.setVisible(pose is not None)
+        self.nose.setVisible(pose is not None and landmarks68 is not None)
+        if pose is None:
+            return
+        text = pose_label(pose, good)
+        if self.pose_text.textItem.toPlainText() != text:
+            self.pose_text.setText(text)
+        self.pose_text.setColor(GOOD_COLOR if good else POOR_COLOR)
+        self.pose_text.setPos(float(box[0]), float(box[1]))
+        if landmarks68 is not None:
+            self.nose.setLine(*nose_line(np.asarray(landmarks68, np.float64), pose))
 
     def _draw_attention(self, attention: np.ndarray | None, landmarks68: np.ndarray | None) -> None:
         if attention is None or landmarks68 is None or attention.ndim != 2:

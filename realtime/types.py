@@ -45,6 +45,8 @@ class FaceObservation:
     landmarks68: np.ndarray | None = None  # 68 x 2 float32, image pixels
     vector80: np.ndarray | None = None  # 40-point normalized vector: x0..x39, y0..y39 in [-1, 1]
     crop: np.ndarray | None = None  # S x S x 3 uint8 aligned face crop (BGR)
+    pose: tuple[float, float, float] | None = None  # yaw, pitch, roll in degrees (perception.head_pose)
+    good: bool = True  # the landmarks can be trusted (FaceTracker.quality; True when not judged)
 
     @property
     def face(self) -> bool:
@@ -66,4 +68,8 @@ class AffectResult:
     expression_model: str | None = None
     latency_ms: float = 0.0  # capture -> publication
     attention: np.ndarray | None = None  # S x S map of the last clip (mean over time), or None
+    pose: tuple[float, float, float] | None = None  # yaw, pitch, roll in degrees (perception.head_pose)
+    good: bool = False  # this frame's landmarks can be trusted (FaceTracker.quality)
+    valence_quality: float | None = None  # share of good frames in the clip that gave the valence
+    p_fake_quality: float | None = None  # share of good frames among those the PB update read
     extras: dict = field(default_factory=dict)

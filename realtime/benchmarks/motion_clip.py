@@ -26,6 +26,7 @@ class MotionClip:
     visible: np.ndarray  # (N,) bool: every ground-truth landmark lies inside the frame (with margin)
     absent: np.ndarray  # (N,) bool: no part of the face is in the frame
     fps: float = 30.0
+    rolls: np.ndarray | None = None  # (N,) the head's roll in degrees, counter-clockwise on screen
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
@@ -76,11 +77,15 @@ def make_motion_clip(
     noise_sigma: float = 3.0,
     base_scale: float = 1.4,
     photo: np.ndarray | None = None,
+    roll_deg: float = 0.0,
+    roll_amp_deg: float = 14.0,
 ) -> MotionClip:
     """A clip of ``n_frames`` at 30 fps with smooth translation, scale and roll.
 
     ``leave`` = (start, end): the face slides out to the right, is fully absent, and slides back
-    in; ``still`` = (start, end): the face holds still (for jitter measurement).
+    in; ``still`` = (start, end): the face holds still (for jitter measurement). The head's roll
+    swings by ``roll_amp_deg`` around ``roll_deg`` (counter-clockwise on screen, as OpenCV's
+    rotations; the clip's ``rolls`` holds each frame's).
     """
     rng = np.random.default_rng(seed)
     w, h = size
@@ -95,19 +100,19 @@ def make_motion_clip(
     cv2.ellipse(alpha, (pw // 2, int(ph * 0.48)), (int(pw * 0.48), int(ph * 0.5)), 0, 0, 360, 1.0, -1)
     alpha = cv2.GaussianBlur(alpha, (0, 0), 9)
     phase = rng.uniform(0, 2 * np.pi, 4)
-    frames, mats, lms, vis, absent = [], [], [], [], []
+    frames, mats, lms, vis, absent, rolls = [], [], [], [], [], []
     t = np.arange(n_frames) / 30.0
     for i in range(n_frames):
         cx = w / 2 + 0.18 * w * np.sin(0.35 * t[i] * 2 * np.pi / 3 + phase[0])
         cy = h / 2 + 0.10 * h * np.sin(0.25 * t[i] * 2 * np.pi / 3 + phase[1])
         scale = base_scale * (1.0 + 0.22 * np.sin(0.2 * t[i] * 2 * np.pi / 3 + phase[2]))
-        roll = 14.0 * np.sin(0.3 * t[i] * 2 * np.pi / 3 + phase[3])
+        roll = roll_deg + roll_amp_deg * np.sin(0.3 * t[i] * 2 * np.pi / 3 + phase[3])
         if still is not None and still[0] <= i < still[1]:
             j = still[0]
             cx = w / 2 + 0.18 * w * np.sin(0.35 * t[j] * 2 * np.pi / 3 + phase[0])
             cy = h / 2 + 0.10 * h * np.sin(0.25 * t[j] * 2 * np.pi / 3 + phase[1])
             scale = base_scale * (1.0 + 0.22 * np.sin(0.2 * t[j] * 2 * np.pi / 3 + phase[2]))
-            roll = 14.0 * np.sin(0.3 * t[j] * 2 * np.pi / 3 + phase[3])
+            roll = roll_deg + roll_amp_deg * np.sin(0.3 * t[j] * 2 * np.pi / 3 + phase[3])
         if leave is not None:
             a, b = leave
             ramp = 12  # frames to slide out / back in
@@ -131,4 +136,6 @@ def make_motion_clip(
         absent.append(bool(corners[:, 0].min() >= w or corners[:, 0].max() < 0))
         mats.append(m)
         lms.append(pts.astype(np.float32))
-    return MotionClip(frames, np.array(mats), np.array(lms), np.array(vis), np.array(absent))
+        rolls.append(roll)
+    return MotionClip(frames, np.array(mats), np.array(lms), np.array(vis), np.array(absent),
+                      rolls=np.array(rolls))

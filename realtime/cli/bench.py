@@ -1,4 +1,5 @@
-"""``affectscope bench``: throughput, latency and drops, or a soak run with memory and frame counts."""
+"""``affectscope bench``: throughput, latency and drops; or a soak run with memory and frame counts; or
+perception on tilted heads (``--roll``); or perception beside MediaPipe (``--peer mediapipe``)."""
 from __future__ import annotations
 
 import json
@@ -9,15 +10,61 @@ from realtime.cli.options import CliError
 
 # -- bench --------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
+    modes = [flag for flag, on in (("--soak", args.soak is not None), ("--roll", args.roll),
+                                   ("--peer", args.peer is not None)) if on]
+    if len(modes) > 1:
+        raise CliError(f"bench: {' and '.join(modes)} are separate runs; choose one")
+    if args.peer_python and args.peer is None:
+        raise CliError("bench: --peer-python goes with --peer mediapipe")
     if args.soak is not None:
         return _soak(args)
+    if args.roll:
+        return _roll(args)
+    if args.peer is not None:
+        return _peer(args)
     from realtime.benchmarks.bench import run_bench
 
     report = run_bench(video=args.video, seconds=args.seconds, bundle_dir=args.bundle,
                        expression_model=args.expression, backend=args.backend, fps=args.fps)
+    _write_json(args, report)
+    return 0
+
+
+def _write_json(args, report) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
+
+
+def _roll(args) -> int:
+    from realtime.benchmarks.roll import run_roll_bench
+
+    _write_json(args, {"rolls": run_roll_bench(n_frames=int(round(args.seconds * args.fps)))})
+    return 0
+
+
+def _peer(args) -> int:
+    import tempfile
+
+    from realtime.benchmarks.motion_clip import make_motion_clip
+    from realtime.benchmarks.peer import PeerUnavailable, run_peer_bench
+    from realtime.cli.options import selected_models
+    from realtime.pipeline.runner import make_tracker
+
+    models = selected_models(args)
+    with tempfile.TemporaryDirectory(prefix="affectscope-peer-") as tmp:
+        video = args.video
+        if video is None:
+            video = make_motion_clip(n_frames=int(round(args.seconds * args.fps)), leave=(90, 150), seed=1) \
+                .write(Path(tmp) / "peer.mp4")
+        elif not Path(video).is_file():
+            raise CliError(f"bench: --video {video}: no such file")
+        try:
+            report = run_peer_bench(video, make_tracker(models.bundle, models.landmark_model),
+                                    python=args.peer_python)
+        except PeerUnavailable as exc:
+            raise CliError(f"bench --peer mediapipe: {exc}") from None
+    _write_json(args, report)
     return 0
 
 
@@ -32,9 +79,7 @@ def _soak(args) -> int:
                           every_s=args.every, expression_model=args.expression, backend=args.backend)
     except (SourceError, SessionError) as exc:
         raise CliError(str(exc)) from None
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+    _write_json(args, report)
     return 1 if report["faults"] else 0
 
 

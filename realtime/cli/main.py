@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "recording for MINUTES, sampling memory, threads, open files and frame counts")
     b.add_argument("--every", type=positive_float, default=10.0, metavar="S", help="--soak: seconds between samples")
     b.add_argument("--record", metavar="SESSION_DIR", help="--soak: keep the recording in this (new) folder")
+    b.add_argument("--roll", action="store_true",
+                   help="instead: perception on a real face photo tilted 0, ±20, ±35 and ±45 degrees (found, "
+                        "landmark error, head-pose roll error, time per frame)")
+    b.add_argument("--peer", choices=("mediapipe",),
+                   help="instead: time perception beside MediaPipe FaceMesh on the same frames of the clip")
+    b.add_argument("--peer-python", metavar="PYTHON",
+                   help="--peer: the interpreter that has mediapipe installed (default: this one)")
     add_model_options(b)
     b.set_defaults(fn=cmd_bench)
 

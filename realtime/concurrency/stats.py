@@ -85,7 +85,8 @@ class ThreadStats:
     processed: int = 0
     dropped: int = 0
     failed: int = 0
-    skipped: int = 0
+    skipped: int = 0  # jobs not run because the worker was still busy
+    poor: int = 0  # jobs not run because their input was mostly poor frames
     rate: RateMeter = field(default_factory=RateMeter)
     latency: LatencyWindow = field(default_factory=LatencyWindow)
     wait: LatencyWindow = field(default_factory=LatencyWindow)
@@ -98,6 +99,7 @@ class ThreadStats:
             "dropped": self.dropped,
             "failed": self.failed,
             "skipped": self.skipped,
+            "poor": self.poor,
             "fps": round(self.rate.rate(), 2),
             "latency_ms": self.latency.percentiles(),
             "queue_wait_ms": self.wait.percentiles(),

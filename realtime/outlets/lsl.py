@@ -4,8 +4,9 @@ Optional extra ``lab`` (``pip install affectscope[lab]``: pylsl, which bundles l
 
 - :class:`LSLOutlet`, a result-bus subscriber, publishes two streams:
 
-  * ``NAME`` (type ``Affect``): 3 float32 channels ``valence, p_fake, face`` (NaN where a value
-    does not exist yet; face 1/0), nominal rate = the source's fps. Each sample is stamped with
+  * ``NAME`` (type ``Affect``): 7 float32 channels ``valence, p_fake, face, yaw, pitch, roll,
+    good`` (NaN where a value does not exist yet; face and good 1/0; head pose in degrees),
+    nominal rate = the source's fps. Each sample is stamped with
     its frame's capture time on the LSL clock:
     ``local_clock() - (time.monotonic_ns() - result.t_ns) / 1e9``, so a recorder (LabRecorder)
     aligns it with EEG, eye tracking, ... without the pipeline's latency.
@@ -31,8 +32,9 @@ from realtime.types import AffectResult, Frame
 log = logging.getLogger(__name__)
 
 LAB_HINT = "pip install affectscope[lab]"
-AFFECT_CHANNELS = ("valence", "p_fake", "face")
-_CHANNEL_UNITS = {"valence": "arbitrary (-1..1)", "p_fake": "probability", "face": "bool"}
+AFFECT_CHANNELS = ("valence", "p_fake", "face", "yaw", "pitch", "roll", "good")
+_CHANNEL_UNITS = {"valence": "arbitrary (-1..1)", "p_fake": "probability", "face": "bool", "yaw": "degrees",
+                  "pitch": "degrees", "roll": "degrees", "good": "bool"}
 
 
 class LSLUnavailable(RuntimeError):
@@ -86,9 +88,10 @@ class LSLOutlet:
 
     def __call__(self, result: AffectResult, frame: Frame | None = None) -> None:
         nan = float("nan")
+        pose = result.pose if result.face and result.pose is not None else (nan, nan, nan)
         sample = [nan if result.valence is None else float(result.valence),
                   nan if result.p_fake is None else float(result.p_fake),
-                  1.0 if result.face else 0.0]
+                  1.0 if result.face else 0.0, *map(float, pose), 1.0 if result.good else 0.0]
         with self._lock:
             if self._outlet is None:
                 return

@@ -1,20 +1,43 @@
-"""Face finding for the live pipeline: Haar detection, MOSSE tracking, dlib landmarks, validation.
+"""Face finding for the live pipeline: Haar detection, MOSSE tracking, dlib landmarks, head pose,
+validation and a per-frame quality flag.
 
-Costs measured on these machines (1 thread, 640 x 480) drive the design: Haar on a half-size frame
-≈ 17 ms and MOSSE on a 200 px face at full size ≈ 5.6 ms, both over a 4 ms per-frame budget, while
-dlib's predictor costs ≈ 1–2 ms. So detection runs on a downscaled frame and only when needed (no
-track, a tracking failure, a drift between the landmark box and the tracked box, every N frames),
-and MOSSE tracks on a downscaled frame as well. MOSSE keeps "tracking" a face that has left the
-frame, so every frame's result is validated (tracker confidence, box inside the frame, landmark box
-consistent with the tracked box) before a face is reported.
+Costs measured on these machines (1 thread, 640 x 480) drive the design: Haar on a 320 px wide
+frame ≈ 10–18 ms and MOSSE on a 200 px face at full size ≈ 5.6 ms, while dlib's predictor costs
+≈ 1–3 ms (whatever the face's size) and rotating a face-sized patch ≈ 0.2 ms. So:
+
+- Whole-frame detection runs on a downscaled frame and only when there is no face. It tries the
+  upright frame and rotated copies of it (±25°, ±50°: Haar's frontal cascade holds about ±15° of
+  roll, dlib's HOG detector about as much, so rotated copies are what finds a tilted head), one
+  angle per frame, nearest the last known roll first, so a face that can be found is found within
+  five frames at the cost of one Haar pass per frame without a face. A new detection must fit as
+  a face looking at the camera (the frontal cascade finds no other) and be seen again by dlib's
+  HOG detector in an upright patch (≈ 3 ms, only on detections): on a turned copy of the frame
+  Haar takes hair or a pattern for a face often enough that a second opinion pays.
+- While a face is tracked, MOSSE follows it on a downscaled frame and the landmarks are read in a
+  **roll-corrected patch** around it (the face turned upright by the last roll): dlib's predictor
+  was trained on upright faces and slides off a head tilted past ~20°.
+- The periodic check that the tracked thing is still a face runs Haar on that small upright patch
+  (the face ≈ 48 px), not over the whole frame: it costs 2–3 ms instead of a spike of 15–35 ms
+  every 15th frame. Only when it fails does a whole-frame search run.
+- MOSSE keeps "tracking" a face that has left the frame, and the predictor always returns 68
+  points, so every fit is validated before a face is reported: inside the frame, plausible
+  geometry, the fit's box consistent with the box it searched, its roll consistent with the
+  patch's (a fit that slid onto the brows or a hand is refused).
+
+Each face also gets its head pose (:mod:`realtime.perception.head_pose`) and a quality flag
+(:meth:`FaceTracker.quality`): False when the pose is beyond what the 68-point model reads well or
+the fit jumped from the previous frame.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
+import dlib
 import numpy as np
 
+from realtime.perception.head_pose import HeadPose, roll_from_eyes
 from realtime.perception.landmarks import LandmarkReader, aligned_crop, interocular, landmark_vector
 from realtime.perception.one_euro import OneEuroFilter
 from realtime.types import FaceObservation, TrackState
@@ -22,22 +45,47 @@ from realtime.types import FaceObservation, TrackState
 # The Haar box sits higher and a little wider than the HOG box dlib's predictor was trained on.
 # Mapping measured on rotated/scaled/shifted astronaut frames (x, y offsets and size, in Haar widths).
 _HAAR_TO_HOG = (0.015, 0.13, 0.96)
+# Points that move little with expression (eye corners, nose): a jump of these is a bad fit.
+_RIGID = np.array([36, 39, 42, 45, 27, 30, 31, 35])
 
 
 @dataclass
 class TrackerSettings:
     detect_width: int = 320  # frames are downscaled to this width for Haar detection
     track_width: int = 320  # ... and for MOSSE tracking
-    redetect_every: int = 15  # periodic re-detection (frames)
-    lost_detect_every: int = 2  # while no face, try detection every this many frames
+    redetect_every: int = 15  # periodic check that the tracked face is a face (frames)
+    lost_detect_every: int = 1  # while no face, try detection every this many frames
+    roll_angles: tuple[float, ...] = (0.0, 25.0, -25.0, 50.0, -50.0)  # copies of the frame searched
     min_face_frac: float = 0.08  # smallest face, as a fraction of the frame width
-    drift_iou: float = 0.45  # landmark box vs tracked box IoU below this -> re-detect
+    drift_iou: float = 0.45  # landmark box vs searched box IoU below this -> not a face
+    upright_below_deg: float = 8.0  # below this roll, landmarks are read on the frame itself; a fit
+    #                                 tilted more than this in the frame it was read in is read again
+    max_roll_step_deg: float = 10.0  # a tracked head turns at most this much in one frame (300°/s)
+    check_face_px: int = 48  # face width in the periodic check's patch
+    verify_face_px: int = 90  # face width in the patch where a new detection is verified (HOG sees ≥ 80 px)
     min_inside: float = 0.85  # fraction of the landmark box that must lie inside the frame
     haar_scale_factor: float = 1.15
     haar_min_neighbors: int = 4
+    max_yaw_deg: float = 40.0  # quality: beyond these the 68-point fit is rough
+    max_pitch_deg: float = 30.0
+    max_jump: float = 0.08  # quality: rigid points moving (shape, not position) over this many IODs
     smooth: bool = True  # One-Euro filter on the landmarks (less jitter on a still face, no lag)
     smooth_min_cutoff_hz: float = 1.0
     smooth_beta: float = 40.0  # speed in inter-ocular distances per second
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Where a face is: centre, side of its (HOG-convention) box, and roll in degrees
+    (counter-clockwise on screen). The box is square in the face's own upright frame."""
+
+    cx: float
+    cy: float
+    size: float
+    roll: float
+
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.cx - self.size / 2, self.cy - self.size / 2, self.size, self.size)
 
 
 def _iou(a, b) -> float:
@@ -66,6 +114,17 @@ def landmark_box(pts68: np.ndarray) -> tuple[float, float, float, float]:
     return (cx - w / 2, cy - w / 2, w, w)
 
 
+def upright_transform(face: FaceFrame, side: int, scale: float = 1.0) -> np.ndarray:
+    """2 x 3 affine from the frame into a ``side`` x ``side`` patch with the face upright at its centre."""
+    m = cv2.getRotationMatrix2D((face.cx, face.cy), -face.roll, scale)
+    m[:, 2] += (side / 2.0 - face.cx, side / 2.0 - face.cy)
+    return m
+
+
+def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return (np.asarray(pts, np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
 class FaceTracker:
     """Frame (BGR) -> FaceObservation: one face, detected rarely, tracked always, validated each frame."""
 
@@ -81,9 +140,16 @@ class FaceTracker:
         self.crop_size = crop_size
         self.s = settings or TrackerSettings()
         self._filter = OneEuroFilter(self.s.smooth_min_cutoff_hz, self.s.smooth_beta)
+        self._pose = HeadPose()
+        self._hog = dlib.get_frontal_face_detector()
         self._cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
         if self._cascade.empty():
             raise RuntimeError("OpenCV's Haar frontal-face cascade could not be loaded; reinstall opencv-contrib-python-headless")
+        self._last_roll = 0.0
+        self._attempt = 0
+        self.detections = 0  # whole-frame Haar passes
+        self.checks = 0  # periodic checks on the face's patch
+        self.verifications = 0  # new detections checked by the HOG detector
         self.reset()
 
     def reset(self) -> None:
@@ -91,119 +157,253 @@ class FaceTracker:
         self._track_scale = 1.0
         self._since_detect = 0
         self._since_lost = 0
-        self._pred_box: tuple[float, float, float, float] | None = None  # HOG-convention box, full res
-        self.detections = 0
+        self._face: FaceFrame | None = None  # the last fitted face
+        self._rigid: np.ndarray | None = None  # its rigid points (for the jump check)
         if hasattr(self, "_filter"):
             self._filter.reset()
+            self._pose.reset()
 
     # -- detection -------------------------------------------------------------------------
-    def detect(self, gray: np.ndarray, prefer=None):
-        """Haar boxes (full-resolution pixels) on a downscaled gray frame; the preferred one first."""
+    def _angles(self, n: int) -> list[float]:
+        """The next ``n`` roll angles to search, nearest the last known roll first."""
+        order = sorted(self.s.roll_angles, key=lambda a: abs(a - self._last_roll))
+        return [order[(self._attempt + k) % len(order)] for k in range(n)]
+
+    def find(self, gray: np.ndarray, angles: list[float]) -> FaceFrame | None:
+        """Haar on the downscaled frame turned by each angle in turn; the first face found (the one
+        nearest the last face, else the largest), in full-resolution pixels."""
         h, w = gray.shape
         scale = min(1.0, self.s.detect_width / w)
         small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-        min_side = max(20, int(self.s.min_face_frac * small.shape[1]))
-        boxes = self._cascade.detectMultiScale(
-            small, self.s.haar_scale_factor, self.s.haar_min_neighbors, minSize=(min_side, min_side)
-        )
-        self.detections += 1
-        out = [tuple(float(v) / scale for v in b) for b in boxes]
-        if prefer is not None:
-            out.sort(key=lambda b: (-_iou(b, prefer), -b[2] * b[3]))
-            if out and _iou(out[0], prefer) == 0.0:
-                out.sort(key=lambda b: -b[2] * b[3])
-        else:
-            out.sort(key=lambda b: -b[2] * b[3])
-        return out
+        sh, sw = small.shape
+        min_side = max(20, int(self.s.min_face_frac * sw))
+        max_side = max(min_side + 1, int(0.9 * min(sw, sh)))  # a "face" bigger than the frame is a texture
+        for angle in angles:
+            if angle:
+                # turn the frame so a head tilted by ``angle`` is upright; the canvas grows to keep the corners
+                c, s_ = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
+                rw, rh = int(sw * c + sh * s_) + 1, int(sw * s_ + sh * c) + 1
+                m = cv2.getRotationMatrix2D((sw / 2, sh / 2), -angle, 1.0)
+                m[:, 2] += (rw / 2 - sw / 2, rh / 2 - sh / 2)
+                img = cv2.warpAffine(small, m, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+                back = cv2.invertAffineTransform(m)
+            else:
+                img, back = small, np.array([[1.0, 0, 0], [0, 1.0, 0]])
+            boxes = self._cascade.detectMultiScale(img, self.s.haar_scale_factor, self.s.haar_min_neighbors,
+                                                   minSize=(min_side, min_side), maxSize=(max_side, max_side))
+            self.detections += 1
+            if len(boxes) == 0:
+                continue
+            faces = []
+            for b in boxes:
+                x, y, bw, bh = haar_to_hog(tuple(float(v) for v in b))
+                cx, cy = _apply(back, [[x + bw / 2, y + bh / 2]])[0] / scale
+                faces.append(FaceFrame(float(cx), float(cy), bw / scale, float(angle)))
+            last = self._face
+            if last is not None:
+                faces.sort(key=lambda f: math.hypot(f.cx - last.cx, f.cy - last.cy))
+            else:
+                faces.sort(key=lambda f: -f.size)
+            return faces[0]
+        return None
+
+    def _confirm(self, gray: np.ndarray, face: FaceFrame) -> FaceFrame | None:
+        """The periodic check: Haar on a small upright patch around the tracked face; the face it
+        finds there (image pixels, the fit's size and roll), or None."""
+        px = self.s.check_face_px
+        k = px / max(face.size, 1.0)
+        side = int(2.2 * px)
+        patch = cv2.warpAffine(gray, upright_transform(face, side, k), (side, side), flags=cv2.INTER_AREA,
+                               borderMode=cv2.BORDER_REPLICATE)
+        haar = px / _HAAR_TO_HOG[2]
+        boxes = self._cascade.detectMultiScale(patch, self.s.haar_scale_factor, self.s.haar_min_neighbors,
+                                               minSize=(int(0.7 * haar),) * 2, maxSize=(int(1.4 * haar),) * 2)
+        self.checks += 1
+        back = cv2.invertAffineTransform(upright_transform(face, side, k))
+        for b in boxes:
+            x, y, bw, bh = haar_to_hog(tuple(float(v) for v in b))
+            if math.hypot(x + bw / 2 - side / 2, y + bh / 2 - side / 2) < 0.3 * px:
+                cx, cy = _apply(back, [[x + bw / 2, y + bh / 2]])[0]
+                return FaceFrame(float(cx), float(cy), face.size, face.roll)
+        return None
+
+    def _verify(self, gray: np.ndarray, face: FaceFrame) -> bool:
+        """A new detection seen again by dlib's HOG detector (other features than Haar's) in an
+        upright patch where the fitted face is ``verify_face_px`` wide: ≈ 3 ms, only on detections."""
+        px = self.s.verify_face_px
+        side = int(2.2 * px)
+        patch = cv2.warpAffine(gray, upright_transform(face, side, px / max(face.size, 1.0)), (side, side),
+                               flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        self.verifications += 1
+        for r in self._hog(patch, 0):
+            size = 0.5 * (r.width() + r.height())
+            cx, cy = 0.5 * (r.left() + r.right()), 0.5 * (r.top() + r.bottom())
+            if math.hypot(cx - side / 2, cy - side / 2) < 0.35 * px and 0.6 * px < size < 1.6 * px:
+                return True
+        return False
 
     # -- tracking --------------------------------------------------------------------------
     def _track_frame(self, gray: np.ndarray) -> np.ndarray:
         return cv2.resize(gray, None, fx=self._track_scale, fy=self._track_scale, interpolation=cv2.INTER_AREA) \
             if self._track_scale < 1 else gray
 
-    def _start_tracker(self, gray: np.ndarray, box) -> None:
+    def _start_tracker(self, gray: np.ndarray, face: FaceFrame) -> None:
         self._track_scale = min(1.0, self.s.track_width / gray.shape[1])
-        x, y, w, h = (v * self._track_scale for v in box)
+        side = face.size / _HAAR_TO_HOG[2] * self._track_scale  # the size of Haar's box
+        x, y = face.cx * self._track_scale - side / 2, face.cy * self._track_scale - side / 2
         self._mosse = cv2.legacy.TrackerMOSSE_create()
-        self._mosse.init(self._track_frame(gray), (x, y, w, h))
+        self._mosse.init(self._track_frame(gray), (x, y, side, side))
+        self._since_detect = 0
 
-    def _update_tracker(self, gray: np.ndarray):
+    def _update_tracker(self, gray: np.ndarray) -> FaceFrame | None:
+        """The last face moved to where MOSSE follows it (size and roll carried over)."""
         ok, b = self._mosse.update(self._track_frame(gray))
         if not ok:
             return None
-        return tuple(v / self._track_scale for v in b)
+        cx = (b[0] + b[2] / 2) / self._track_scale
+        cy = (b[1] + b[3] / 2) / self._track_scale
+        last = self._face
+        # MOSSE's place (anchored on a detection), the last fit's size and roll: taking the last
+        # fit's place instead would feed its bias back into the next fit, frame after frame
+        moved = FaceFrame(cx, cy, last.size, last.roll)
+        if _iou(moved.box(), last.box()) < self.s.drift_iou:  # MOSSE jumped: not the face any more
+            return None
+        return moved
+
+    # -- landmarks -------------------------------------------------------------------------
+    def fit(self, gray: np.ndarray, face: FaceFrame) -> tuple[np.ndarray, FaceFrame] | None:
+        """68 landmarks (image pixels) for a face searched at ``face``, and where they put it;
+        None when the fit is not consistent with the search (drifted, sheared off, turned).
+
+        dlib's predictor reads a face tilted up to about 15° in its box well, and beyond that it
+        may fit the right points at the wrong tilt, even the opposite one. So a fit is accepted only
+        when its roll is within ``upright_below_deg`` of the frame it was read in; otherwise it is
+        read once more in a patch turned by what the first fit found, and must settle there."""
+        for _ in range(2):
+            if abs(face.roll) < self.s.upright_below_deg:  # read on the frame itself: no warp
+                searched_roll, box = 0.0, face.box()
+                pts = self.reader.read(gray, box)
+                local = pts
+            else:  # read in a patch with the face turned upright
+                side = int(1.6 * face.size) + 1
+                m = upright_transform(face, side)
+                patch = cv2.warpAffine(gray, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                searched_roll, box = face.roll, FaceFrame(side / 2.0, side / 2.0, face.size, 0.0).box()
+                local = self.reader.read(patch, box)
+                pts = _apply(cv2.invertAffineTransform(m), local)
+            if _iou(landmark_box(local), box) < self.s.drift_iou:
+                return None
+            found = self._frame_of(pts)
+            if abs(found.roll - searched_roll) <= self.s.upright_below_deg:
+                return pts, found
+            face = found
+        return None
+
+    @staticmethod
+    def _frame_of(pts: np.ndarray) -> FaceFrame:
+        """The face frame the landmarks put the face in (their box measured in the face's upright frame)."""
+        roll = roll_from_eyes(pts)
+        centre = pts.mean(0)
+        upright = _apply(cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), -roll, 1.0), pts)
+        x, y, w, _ = landmark_box(upright)
+        c = _apply(cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0), [[x + w / 2, y + w / 2]])[0]
+        return FaceFrame(float(c[0]), float(c[1]), float(w), roll)
 
     # -- per frame -------------------------------------------------------------------------
     def process(self, image: np.ndarray, frame_index: int, t_ns: int, gray: np.ndarray | None = None) -> FaceObservation:
         if gray is None:
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        state = TrackState.TRACKED
-        tracked_box = None
+        state, face = TrackState.TRACKED, None
         if self._mosse is not None:
-            tracked_box = self._update_tracker(gray)
+            face = self._update_tracker(gray)
             self._since_detect += 1
-            if tracked_box is None or self._since_detect >= self.s.redetect_every:
-                tracked_box = None
-        if tracked_box is None:
+        if face is None:
             if self._mosse is None and self._since_lost % self.s.lost_detect_every != 0:
                 self._since_lost += 1
                 return FaceObservation(frame_index, t_ns, TrackState.LOST)
-            found = self._redetect(gray)
-            if found is None:
+            # a face just lost is looked for at its last roll; a search goes one angle a frame
+            face = self.find(gray, self._angles(1))
+            self._attempt += 1
+            if face is None:
                 return self._lose(frame_index, t_ns)
-            tracked_box = found
             state = TrackState.DETECTED
+            self._start_tracker(gray, face)
 
-        pts = self._landmarks(gray, tracked_box, state)
-        if pts is None or not self._plausible(pts, gray.shape):
+        fitted = self.fit(gray, face)
+        if fitted is None or not self._plausible(fitted[0], gray.shape) or \
+                (state is TrackState.TRACKED and not self._continues(face, fitted[1])):
             if state is TrackState.DETECTED:
                 return self._lose(frame_index, t_ns)
-            found = self._redetect(gray)  # drift or a face that left: one more look this frame
-            if found is None:
-                return self._lose(frame_index, t_ns)
-            pts = self._landmarks(gray, found, TrackState.DETECTED)
-            if pts is None or not self._plausible(pts, gray.shape):
-                return self._lose(frame_index, t_ns)
-            tracked_box = found
-            state = TrackState.DETECTED
-        self._since_lost = 0
+            return self._search_again(image, gray, frame_index, t_ns)
+        if state is TrackState.TRACKED and self._since_detect >= self.s.redetect_every:
+            confirmed = self._confirm(gray, fitted[1])
+            if confirmed is None:  # not a face any more (or turned away): look again
+                return self._search_again(image, gray, frame_index, t_ns)
+            self._start_tracker(gray, confirmed)  # re-anchored on the detection: no drift builds up
+        return self._observe(image, gray, frame_index, t_ns, state, *fitted)
+
+    def _continues(self, searched: FaceFrame, found: FaceFrame) -> bool:
+        """A tracked face moves on from the last frame's: its roll by at most ``max_roll_step_deg``
+        and its size by at most a quarter (a fit that flips its tilt or shrinks onto a part of the
+        face does not)."""
+        ratio = found.size / max(searched.size, 1e-6)
+        return abs(found.roll - searched.roll) <= self.s.max_roll_step_deg and 0.8 <= ratio <= 1.25
+
+    def _search_again(self, image, gray, frame_index, t_ns) -> FaceObservation:
+        """A tracked face failed its fit or check: one whole-frame look this frame, at its roll."""
+        self._mosse = None
+        face = self.find(gray, self._angles(1))
+        if face is not None:
+            self._start_tracker(gray, face)
+            fitted = self.fit(gray, face)
+            if fitted is not None and self._plausible(fitted[0], gray.shape):
+                return self._observe(image, gray, frame_index, t_ns, TrackState.DETECTED, *fitted)
+        return self._lose(frame_index, t_ns)
+
+    def _observe(self, image, gray, frame_index, t_ns, state, pts, face: FaceFrame) -> FaceObservation:
+        if state is TrackState.DETECTED:  # a new detection starts afresh: no smoothing or pose carried over
+            self._filter.reset()
+            self._pose.reset()
         if self.s.smooth:
             pts = self._filter(pts, t_ns, scale=interocular(pts))
+        pose = self._pose.estimate(pts, (gray.shape[1], gray.shape[0]))
+        if pose is None:  # no head of any pose projects to these points: not a face
+            return self._lose(frame_index, t_ns)
+        if state is TrackState.DETECTED and not (self._frontal(pose) and self._verify(gray, face)):
+            # the frontal cascade finds faces that look at the camera; a detection whose fit says
+            # otherwise, or that a second, independent detector does not see, is hair, a hand or a
+            # pattern with a face-like fit
+            return self._lose(frame_index, t_ns)
+        self._since_lost = 0
+        self._attempt = 0
+        self._face = face
+        self._last_roll = face.roll
+        good = self.quality(pts, pose)
         lbox = landmark_box(pts)
         box = tuple(int(round(v)) for v in lbox)
         vec = landmark_vector(pts, lbox, self.normalization)
         crop = aligned_crop(image, pts, self.crop_size)
-        return FaceObservation(frame_index, t_ns, state, box, pts, vec, crop)
+        return FaceObservation(frame_index, t_ns, state, box, pts, vec, crop, pose, good)
 
-    def _redetect(self, gray):
-        prefer = self._pred_box
-        boxes = self.detect(gray, prefer=prefer)
-        if not boxes:
-            return None
-        box = boxes[0]
-        self._start_tracker(gray, box)
-        self._since_detect = 0
-        return box
+    def _frontal(self, pose: tuple[float, float, float]) -> bool:
+        return abs(pose[0]) <= self.s.max_yaw_deg and abs(pose[1]) <= self.s.max_pitch_deg
 
-    def _landmarks(self, gray, tracked_box, state):
-        hog = haar_to_hog(tracked_box)
-        if state is TrackState.TRACKED and self._pred_box is not None:
-            # The tracker follows translation; the last landmark box carries scale. Combine both.
-            _, _, pw, ph = self._pred_box
-            cx = tracked_box[0] + tracked_box[2] / 2
-            cy = tracked_box[1] + tracked_box[3] / 2
-            hx, hy, hw, hh = hog
-            off_x = (hx + hw / 2) - cx
-            off_y = (hy + hh / 2) - cy
-            hog = (cx + off_x - pw / 2, cy + off_y - ph / 2, pw, ph)
-            if _iou(hog, self._pred_box) < self.s.drift_iou:
-                return None
-        pts = self.reader.read(gray, hog)
-        lbox = landmark_box(pts)
-        if _iou(lbox, hog) < self.s.drift_iou:
-            return None
-        self._pred_box = lbox
-        return pts
+    def quality(self, pts: np.ndarray, pose: tuple[float, float, float]) -> bool:
+        """Whether these landmarks can be trusted: a pose within the 68-point model's range and no
+        jump of the rigid points' shape since the previous frame."""
+        rigid = np.asarray(pts, np.float64)[_RIGID]
+        prev, self._rigid = self._rigid, rigid
+        if not self._frontal(pose):
+            return False
+        if prev is None:
+            return True
+        # shape change of the rigid points once position, scale and roll are taken out
+        a, b = prev - prev.mean(0), rigid - rigid.mean(0)
+        u, sig, vt = np.linalg.svd(b.T @ a)
+        rot = u @ vt
+        scale = sig.sum() / max((a ** 2).sum(), 1e-9)
+        resid = np.linalg.norm(scale * a @ rot.T - b, axis=1).mean()
+        return bool(resid <= self.s.max_jump * max(interocular(pts), 1e-6))
 
     def _plausible(self, pts: np.ndarray, shape) -> bool:
         h, w = shape
@@ -214,21 +414,24 @@ class FaceTracker:
         iy = max(0.0, min(y1, h) - max(y0, 0))
         if ix * iy / area < self.s.min_inside:
             return False
-        # Geometry: eyes above the nose tip above the mouth, eyes apart by a sane fraction of the face.
+        # Geometry, in the face's own frame: eyes apart by a sane fraction of the face, the nose tip
+        # below the eyes and the mouth below the nose.
         le, re = pts[36:42].mean(0), pts[42:48].mean(0)
-        iod = np.linalg.norm(re - le)
-        face_w = x1 - x0
-        if not (0.25 * face_w < iod < 0.6 * face_w):
-            return False
-        eye_y = 0.5 * (le[1] + re[1])
-        nose, mouth = pts[33], pts[51:58].mean(0)
+        iod = float(np.linalg.norm(re - le))
         axis = (re - le) / max(iod, 1e-6)
         normal = np.array([-axis[1], axis[0]])
-        return bool(np.dot(nose - le, normal) > 0.15 * iod and np.dot(mouth - nose, normal) > 0.05 * iod and eye_y < y1)
+        across = pts @ axis
+        face_w = float(across.max() - across.min())
+        if not (0.25 * face_w < iod < 0.6 * face_w):
+            return False
+        nose, mouth = pts[33], pts[51:58].mean(0)
+        return bool(np.dot(nose - le, normal) > 0.15 * iod and np.dot(mouth - nose, normal) > 0.05 * iod)
 
     def _lose(self, frame_index, t_ns) -> FaceObservation:
         self._mosse = None
-        self._pred_box = None
+        self._face = None
+        self._rigid = None
         self._since_lost = 1
         self._filter.reset()
+        self._pose.reset()
         return FaceObservation(frame_index, t_ns, TrackState.LOST)

@@ -63,16 +63,20 @@ class RingBuffer:
 
 
 class PerceptionBuffers:
-    """The face stream the model workers read: aligned crops and 80-value landmark vectors."""
+    """The face stream the model workers read: aligned crops, 80-value landmark vectors and each
+    frame's quality flag (its landmarks can be trusted), entry for entry."""
 
     def __init__(self, capacity: int, crop_size: int):
         self.crops = RingBuffer(capacity, (crop_size, crop_size, 3), np.uint8)
         self.vectors = RingBuffer(capacity, (80,), np.float32)
+        self.good = RingBuffer(capacity, (), np.bool_)
 
-    def push(self, frame_index: int, t_ns: int, crop: np.ndarray, vector: np.ndarray) -> None:
+    def push(self, frame_index: int, t_ns: int, crop: np.ndarray, vector: np.ndarray, good: bool = True) -> None:
         self.crops.push(frame_index, t_ns, crop)
         self.vectors.push(frame_index, t_ns, vector)
+        self.good.push(frame_index, t_ns, good)
 
     def clear(self) -> None:
         self.crops.clear()
         self.vectors.clear()
+        self.good.clear()

@@ -176,7 +176,7 @@ class PerceptionThread(StoppableThread):
         self.track_ms.add((time.monotonic_ns() - t_start) / 1e6)
         if obs.face:
             self.faces += 1
-            self.buffers.push(obs.frame_index, obs.t_ns, obs.crop, obs.vector80)
+            self.buffers.push(obs.frame_index, obs.t_ns, obs.crop, obs.vector80, obs.good)
             for w in self.workers:
                 w.offer(obs)
         elif self._had_face:
@@ -214,6 +214,10 @@ class PerceptionThread(StoppableThread):
             expression_model=self.expression_model,
             latency_ms=latency,
             attention=fields.get("attention") if obs.face else None,
+            pose=obs.pose,
+            good=obs.face and obs.good,
+            valence_quality=fields.get("valence_quality") if obs.face else None,
+            p_fake_quality=fields.get("p_fake_quality") if obs.face else None,
         )
         self.bus.publish(result, frame)
 

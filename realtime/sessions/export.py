@@ -24,7 +24,7 @@ import numpy as np
 from realtime.sessions.folder import COLUMNS, Session, read_session
 
 FORMATS = ("csv", "parquet")
-INT_COLUMNS = frozenset(("frame", "face", "box_x", "box_y", "box_w", "box_h", "valence_updated"))
+INT_COLUMNS = frozenset(("frame", "face", "box_x", "box_y", "box_w", "box_h", "valence_updated", "good"))
 LANDMARK_COLUMNS = frozenset(c for c in COLUMNS if c[0] in "xy" and c[1:].isdigit())
 PARQUET_HINT = "pip install affectscope[parquet]"
 

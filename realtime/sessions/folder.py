@@ -43,12 +43,17 @@ from realtime.types import AffectResult, Frame, SourceInfo
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "affectscope.session/1"
-COLUMNS: tuple[str, ...] = (
-    "frame", "t_s", "face", "box_x", "box_y", "box_w", "box_h",
-    "valence", "valence_updated", "p_fake", "latency_ms",
-    *(f"x{i}" for i in range(68)), *(f"y{i}" for i in range(68)),
-)
+SCHEMA = "affectscope.session/2"
+_LANDMARKS = (*(f"x{i}" for i in range(68)), *(f"y{i}" for i in range(68)))
+_HEAD = ("frame", "t_s", "face", "box_x", "box_y", "box_w", "box_h", "valence", "valence_updated", "p_fake",
+         "latency_ms")
+# Added in /2: head pose (degrees), whether the frame's landmarks can be trusted (1/0), and the share
+# of such frames in the input of each model output.
+POSE_QUALITY_COLUMNS = ("yaw", "pitch", "roll", "good", "valence_quality", "p_fake_quality")
+COLUMNS: tuple[str, ...] = (*_HEAD, *POSE_QUALITY_COLUMNS, *_LANDMARKS)
+#: The frames.csv columns of every schema this version reads (older sessions read with NaN in the
+#: columns they lack).
+SCHEMA_COLUMNS: dict[str, tuple[str, ...]] = {"affectscope.session/1": (*_HEAD, *_LANDMARKS), SCHEMA: COLUMNS}
 EVENT_COLUMNS = ("t_s", "label")
 DROP_COLUMNS = ("first_frame", "frames", "t_s")  # a run of frames captured but not processed
 # Matroska: written as it goes, so a killed recording leaves its video readable up to the muxer's
@@ -90,9 +95,11 @@ def result_row(r: AffectResult, t_s: float) -> list[str]:
         ys = [f"{v:.1f}" for v in r.landmarks68[:, 1]]
     else:
         xs = ys = [""] * 68
+    pose = [f"{v:.1f}" for v in r.pose] if r.face and r.pose is not None else ["", "", ""]
     return [
         str(r.frame_index), f"{t_s:.4f}", "1" if r.face else "0", *box,
         _fmt(r.valence), "1" if r.valence_updated else "0", _fmt(r.p_fake), f"{r.latency_ms:.2f}",
+        *pose, ("1" if r.good else "0") if r.face else "", _fmt(r.valence_quality, 3), _fmt(r.p_fake_quality, 3),
         *xs, *ys,
     ]
 
@@ -387,23 +394,26 @@ def read_session(root: str | Path) -> Session:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise SessionError(f"{meta_path}: not valid JSON ({exc})") from None
-    if meta.get("schema") != SCHEMA:
-        raise SessionError(f"{meta_path}: field 'schema' is {meta.get('schema')!r}, expected {SCHEMA!r}")
+    columns = SCHEMA_COLUMNS.get(meta.get("schema"))
+    if columns is None:
+        raise SessionError(f"{meta_path}: field 'schema' is {meta.get('schema')!r}, expected one of "
+                           f"{', '.join(SCHEMA_COLUMNS)} (a newer affectscope wrote it? update affectscope)")
     if not frames_path.is_file():
         raise SessionError(f"{frames_path}: missing")
     with frames_path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    if not rows or tuple(rows[0]) != COLUMNS:
-        raise SessionError(f"{frames_path}: header does not match the affectscope.session/1 columns")
+    if not rows or tuple(rows[0]) != columns:
+        raise SessionError(f"{frames_path}: header does not match the {meta['schema']} columns")
     body = rows[1:]
     truncated = 0
-    if body and len(body[-1]) != len(COLUMNS):
+    if body and len(body[-1]) != len(columns):
         body = body[:-1]  # the last line was cut off mid-write
         truncated = 1
-    bad = [i + 2 for i, r in enumerate(body) if len(r) != len(COLUMNS)]
+    bad = [i + 2 for i, r in enumerate(body) if len(r) != len(columns)]
     if bad:
         raise SessionError(f"{frames_path}: line {bad[0]} has the wrong number of cells")
-    data = {name: _column(body, j, name, frames_path) for j, name in enumerate(COLUMNS)}
+    data = {name: np.full(len(body), np.nan) for name in COLUMNS}  # what an older schema lacks stays NaN
+    data.update({name: _column(body, j, name, frames_path) for j, name in enumerate(columns)})
     if len(body) and np.isnan(data["t_s"]).any():
         line = int(np.flatnonzero(np.isnan(data["t_s"]))[0]) + 2
         raise SessionError(f"{frames_path}: line {line} has no time (column 't_s' is empty); every frame needs "
@@ -418,4 +428,4 @@ def read_session(root: str | Path) -> Session:
                         events.append((float(r[0]), r[1]))
                     except ValueError:
                         continue
-    return Session(root, meta, COLUMNS, data, events, truncated)
+    return Session(root, meta, columns, data, events, truncated)

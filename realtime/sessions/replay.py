@@ -75,6 +75,10 @@ class PlaybackItem:
             p_fake=None if np.isnan(pf) else float(pf),
             expression_model=session.meta.get("expression_model"),
             latency_ms=0.0 if np.isnan(v["latency_ms"]) else float(v["latency_ms"]),
+            pose=(v["yaw"], v["pitch"], v["roll"]) if face and not np.isnan(v["yaw"]) else None,
+            good=bool(face) and v["good"] != 0,  # NaN (a session before the quality flag): good
+            valence_quality=None if np.isnan(v["valence_quality"]) else float(v["valence_quality"]),
+            p_fake_quality=None if np.isnan(v["p_fake_quality"]) else float(v["p_fake_quality"]),
             extras={"replayed_from": str(session.root), "row": self.row},
         )
 
@@ -96,7 +100,7 @@ class SessionPlayer:
         self.session = session if isinstance(session, Session) else read_session(session)
         self.t = self.session.data["t_s"]
         self._t_sorted = np.maximum.accumulate(self.t) if len(self.t) else self.t
-        self._cols = self.session.columns
+        self._cols = tuple(self.session.data)  # every column this version knows (NaN where a session lacks one)
         self._next = 0
         self._anchor: tuple[float, float] | None = None  # (wall monotonic s, session t_s)
         self._paused_at: float | None = None

@@ -6,6 +6,10 @@ snapshot of what it needs (:meth:`ModelWorker.prepare`, copies), and computes on
 perception never waits, and an output appears on the first row published after it is ready.
 Offline (``lossless``), perception waits for each job, so every job runs, its output lands on the
 row of the frame that completed its input, and the results do not depend on the machine's speed.
+
+Each output carries the share of good frames (landmarks the tracker trusts) in the input it was
+computed from, as ``<quality_key>``. A window with fewer than ``min_good_share`` good frames is not
+computed: the worker's output goes blank (counted in ``stats.poor``) rather than publish noise.
 """
 from __future__ import annotations
 
@@ -29,6 +33,10 @@ class ModelWorker(StoppableThread):
     provides: tuple[str, ...] = ()
     #: The inference backend actually running (set once the worker has started), for status displays.
     backend_in_use: str | None = None
+    #: Output field with the share of good frames in the job's input (e.g. "valence_quality").
+    quality_key: str | None = None
+    #: Below this share of good frames in its input a job is not run (0: always run).
+    min_good_share: float = 0.5
 
     def __init__(self, name: str):
         super().__init__(name)
@@ -59,6 +67,11 @@ class ModelWorker(StoppableThread):
     def on_reset(self) -> None:
         """Runs on the perception thread when the face is lost; drop per-face state here."""
 
+    def good_share(self, buffers: PerceptionBuffers) -> float | None:
+        """Perception thread: the share of good frames in the input the next job reads (None:
+        not known, always run)."""
+        return None
+
     # -- called by the pipeline (perception thread) -----------------------------------------
     def attach(self, buffers: PerceptionBuffers, lossless: bool, fps: float = 30.0) -> None:
         self.buffers, self.lossless, self.fps = buffers, lossless, fps
@@ -66,11 +79,19 @@ class ModelWorker(StoppableThread):
     def offer(self, obs: FaceObservation) -> None:
         if not self.due(obs, self.buffers):
             return
+        share = self.good_share(self.buffers)
+        if share is not None and share < self.min_good_share:  # mostly poor landmarks: publish nothing
+            self.stats.poor += 1
+            with self._out_lock:
+                if self._output:
+                    self._output = {}
+                    self._seq += 1
+            return
         with self._job_ready:
             if self._busy:  # only live: offline, the previous job was waited for
                 self.stats.skipped += 1
                 return
-            self._job = (self._epoch, time.monotonic_ns(), self.prepare(obs, self.buffers))
+            self._job = (self._epoch, time.monotonic_ns(), self.prepare(obs, self.buffers), share)
             self._busy = True
             self._job_ready.notify_all()
             if self.lossless:
@@ -112,7 +133,7 @@ class ModelWorker(StoppableThread):
                     self._job_ready.wait(0.1)
                 if self.stopping:
                     return
-                epoch, queued_ns, job = self._job
+                epoch, queued_ns, job, share = self._job
                 self._job = None
             self.stats.wait.add((time.monotonic_ns() - queued_ns) / 1e6)
             t0 = time.perf_counter()
@@ -124,6 +145,8 @@ class ModelWorker(StoppableThread):
                 log.warning("%s: job failed: %s", self.name, self.stats.error)
                 out = None
             self.stats.latency.add((time.perf_counter() - t0) * 1e3)
+            if out and self.quality_key is not None and share is not None:
+                out[self.quality_key] = round(float(share), 3)
             with self._job_ready:
                 if out is not None and epoch == self._epoch:
                     with self._out_lock:

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class FakeExpressionWorker(ModelWorker):
-    provides = ("p_fake", "pb")
+    provides = ("p_fake", "pb", "p_fake_quality")
+    quality_key = "p_fake_quality"
 
     def __init__(self, bundle: Bundle, expression_model: str = "pooled", every: int | None = None):
         super().__init__("lstmpb")
@@ -67,6 +68,12 @@ class FakeExpressionWorker(ModelWorker):
             return False
         self._since = 0
         return True
+
+    def good_share(self, buffers: PerceptionBuffers) -> float | None:
+        """Good frames among those not yet fed to the recognizer (what the next update reads)."""
+        good, idx, _ = buffers.good.last(buffers.good.capacity)
+        new = idx > self._last_fed  # read across threads: at worst one job's frames off
+        return float(good[new].mean()) if new.any() else None
 
     def prepare(self, obs: FaceObservation, buffers: PerceptionBuffers):
         vecs, idx, _ = buffers.vectors.last(buffers.vectors.capacity)

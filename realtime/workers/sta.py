@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class ValenceWorker(ModelWorker):
-    provides = ("valence", "attention")
+    provides = ("valence", "attention", "valence_quality")
+    quality_key = "valence_quality"
 
     def __init__(self, bundle: Bundle, backend: str = "auto", every: int = 16, cache_dir=None):
         super().__init__("sta")
@@ -66,6 +67,11 @@ class ValenceWorker(ModelWorker):
             return False
         self._new_frames = 0
         return True
+
+    def good_share(self, buffers: PerceptionBuffers) -> float | None:
+        """Good frames among the clip's crops (the same samples :meth:`prepare` takes)."""
+        sample = buffers.good.sample(self.clip_length, self.stride)
+        return None if sample is None else float(sample[0].mean())
 
     def prepare(self, obs: FaceObservation, buffers: PerceptionBuffers):
         sample = buffers.crops.sample(self.clip_length, self.stride)

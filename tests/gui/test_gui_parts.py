@@ -9,7 +9,7 @@ import pytest
 
 from gui.bridge import ResultBridge
 from gui.live import SourceSpec, new_session_dir
-from gui.plots import AffectPlots, TimeSeriesRing
+from gui.plots import POOR_Y, AffectPlots, TimeSeriesRing
 from gui.settings import AppSettings
 from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.types import AffectResult, Frame, SourceInfo
@@ -64,6 +64,41 @@ def test_live_plots_scroll_a_fixed_window_with_fixed_storage(qtbot):
     p.append(120.0, 0.1, False, 0.2)
     p.draw()
     assert [label for _, label in p.markers] == ["new"]  # scrolled-out markers are removed
+
+
+def test_poor_frames_run_as_a_band_under_both_plots(qtbot):
+    p = AffectPlots(window_s=30.0, capacity=256)
+    qtbot.addWidget(p)
+    for i in range(90):  # frames 30..59 are faces with poor landmarks
+        p.append(i / 30, 0.2, False, 0.4, poor=30 <= i < 60)
+    p.draw()
+    for band, y in ((p.valence_poor, POOR_Y[0]), (p.pfake_poor, POOR_Y[1])):
+        x, ys = band.getData()
+        shown = np.isfinite(ys)
+        np.testing.assert_allclose(x[shown], np.arange(30, 60) / 30)
+        assert np.all(ys[shown] == y)
+
+
+def test_the_video_shows_the_head_pose_and_says_when_landmarks_are_poor(qtbot):
+    from gui.video_view import GOOD_COLOR, POOR_COLOR, VideoView, nose_line, pose_label
+
+    v = VideoView()
+    qtbot.addWidget(v)
+    pts = np.zeros((68, 2))
+    pts[36:42], pts[42:48], pts[30] = (100.0, 100.0), (160.0, 100.0), (130.0, 140.0)
+    image = np.zeros((240, 320, 3), np.uint8)
+    v.show_frame(image, True, (80, 60, 120, 140), pts, pose=(12.4, -3.0, 25.2), good=True)
+    assert v.pose_text.isVisible() and v.pose_text.textItem.toPlainText() == "yaw +12° pitch −3° roll +25°"
+    assert v.box.pen().color().name() == GOOD_COLOR and v.nose.isVisible()
+    x0, y0, x1, y1 = nose_line(pts, (30.0, 30.0, 0.0))
+    assert (x0, y0) == (130.0, 140.0) and x1 == pytest.approx(160.0) and y1 == pytest.approx(110.0)  # right, up
+    v.show_frame(image, True, (80, 60, 120, 140), pts, pose=(48.0, 0.0, 0.0), good=False)
+    assert v.box.pen().color().name() == POOR_COLOR and v.pose_text.textItem.toPlainText().endswith("· poor")
+    v.set_overlay_visible("box", False)
+    v.show_frame(image, True, (80, 60, 120, 140), pts, pose=(0.0, 0.0, 0.0))
+    assert not v.pose_text.isVisible() and not v.nose.isVisible()
+    v.show_frame(image, False)
+    assert not v.pose_text.isVisible() and pose_label(None, True) == ""
 
 
 def _result(i: int, face: bool = True, valence=None) -> tuple[AffectResult, Frame]:

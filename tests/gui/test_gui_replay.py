@@ -58,6 +58,9 @@ def test_seek_moves_the_video_and_the_cursor_to_the_recorded_frame(make_window, 
     w.seek_row(row)
     assert w.video.points.isVisible() and w.video.face_shown
     assert not w.video.attention_shown  # attention maps are not stored in sessions
+    # and its recorded head pose, as frames.csv has it
+    yaw = s.data["yaw"][row]
+    assert w.video.pose_text.isVisible() and f"yaw {yaw:+.0f}°".replace("-", "−") in w.video.pose_text.textItem.toPlainText()
 
 
 def test_play_advances_at_the_chosen_speed_and_stops_at_the_end(make_window, qtbot, recorded_session):

@@ -94,3 +94,11 @@ def test_bench_json(tmp_path, clip_file):
     assert rep["naive_peer"]["frames"] == 300 and rep["speedup_vs_naive"] > 0
     assert rep["paced"]["frames_captured"] > 0 and "p95" in rep["paced"]["latency_ms"]
     assert "speed-up vs naive" in r.stdout
+
+
+def test_bench_roll_json(tmp_path, capsys):
+    assert main(["bench", "--roll", "--seconds", "2", "--json", str(tmp_path / "r.json")]) == 0
+    rows = json.loads((tmp_path / "r.json").read_text())["rolls"]
+    assert [r["roll_deg"] for r in rows] == [0, 20, -20, 35, -35, 45, -45]
+    assert all(r["found_settled"] >= 0.9 and r["false_faces"] == 0 for r in rows), rows
+    assert "settled" in capsys.readouterr().out

@@ -82,6 +82,10 @@ def test_affect_stream_of_a_live_pipeline_matches_frames_csv(tmp_path):
     np.testing.assert_array_equal(samples[:, 2], s.data["face"])  # face channel = frames.csv
     assert 0 < s.data["face"].sum() < 40  # both present and absent frames are in the check
     np.testing.assert_array_equal(np.isnan(samples[:, 0]), np.isnan(s.data["valence"]))
+    # head pose (frames.csv rounds to 0.1 degree) and the quality flag; no face: NaN pose, not good
+    pose = np.c_[s.data["yaw"], s.data["pitch"], s.data["roll"]]
+    np.testing.assert_allclose(samples[:, 3:6], pose, atol=0.051)
+    np.testing.assert_array_equal(samples[:, 6], np.nan_to_num(s.data["good"]))
     assert np.all(np.diff(stamps) > 0)  # monotonic
     # stamped with the capture time: paced at 30 fps against a fixed schedule, so each stamp sits at
     # its frame's media time (up to scheduling jitter on a busy machine, which the pacing catches

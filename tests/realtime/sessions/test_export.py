@@ -39,7 +39,7 @@ def test_csv_round_trips_every_column(session, tmp_path):
 def test_csv_without_landmarks(session, tmp_path):
     res = export_session(session, tmp_path / "t.csv", landmarks=False)
     data, _ = read_table(res.path)
-    assert list(data) == [c for c in COLUMNS if c not in LANDMARK_COLUMNS] and len(res.columns) == 11
+    assert list(data) == [c for c in COLUMNS if c not in LANDMARK_COLUMNS] and len(res.columns) == 17
     assert _same(data["p_fake"], session.data["p_fake"])
 
 
@@ -56,7 +56,7 @@ def test_parquet_round_trips_every_column_with_types_and_metadata(session, tmp_p
         assert _same(data[c], session.data[c]), c
     assert events == list(EVENTS)
     meta = json.loads(table.schema.metadata[b"affectscope.session"])
-    assert meta["schema"] == "affectscope.session/1" and meta["bundle"]["name"] == "test"
+    assert meta["schema"] == "affectscope.session/2" and meta["bundle"]["name"] == "test"
 
 
 def test_parquet_without_pyarrow_names_the_extra(session, tmp_path, monkeypatch):
@@ -77,7 +77,7 @@ def test_export_command(session, tmp_path, capsys):
     add_arguments(p)
     assert run(p.parse_args([str(session.root), "--format", "csv", "--out", str(tmp_path / "x.csv")])) == 0
     out = capsys.readouterr().out
-    assert f"wrote {tmp_path / 'x.csv'}: 60 rows × 147 columns" in out and "x.events.csv" in out
+    assert f"wrote {tmp_path / 'x.csv'}: 60 rows × 153 columns" in out and "x.events.csv" in out
     assert read_table(tmp_path / "x.csv")[0]["frame"].tolist() == list(range(60))
     with pytest.raises(CliError, match="session.json: missing"):
         run(p.parse_args([str(tmp_path), "--out", str(tmp_path / "y.csv")]))

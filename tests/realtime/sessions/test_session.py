@@ -14,7 +14,8 @@ def test_columns_are_exactly_the_documented_ones():
     head = ["frame", "t_s", "face", "box_x", "box_y", "box_w", "box_h", "valence", "valence_updated",
             "p_fake", "latency_ms"]
     assert list(COLUMNS[:11]) == head
-    assert list(COLUMNS[11:]) == [f"x{i}" for i in range(68)] + [f"y{i}" for i in range(68)]
+    assert list(COLUMNS[11:17]) == ["yaw", "pitch", "roll", "good", "valence_quality", "p_fake_quality"]
+    assert list(COLUMNS[17:]) == [f"x{i}" for i in range(68)] + [f"y{i}" for i in range(68)]
 
 
 def _record(clip_file, out, video=False):
@@ -35,13 +36,18 @@ def test_session_round_trip(clip_file, tmp_path, motion_clip):
     _record(clip_file, tmp_path / "s", video=True)
     s = read_session(tmp_path / "s")
     assert s.complete and not s.cut_off and len(s) == 300
-    assert s.meta["schema"] == "affectscope.session/1" and s.meta["frames"] == 300
+    assert s.meta["schema"] == "affectscope.session/2" and s.meta["frames"] == 300
     assert s.meta["source"]["fps"] == pytest.approx(30.0)
     np.testing.assert_allclose(s.data["t_s"][:3], [0, 1 / 30, 2 / 30], atol=1e-3)
     face = s.data["face"] == 1
     assert face[motion_clip.visible].mean() > 0.98 and not face[motion_clip.absent].any()
     assert np.isnan(s.data["valence"]).all() and np.isnan(s.data["p_fake"]).all()  # no models yet
     assert np.isnan(s.data["box_x"][~face]).all() and not np.isnan(s.data["box_x"][face]).any()
+    # head pose and quality on every face row, blank without a face; an upright face at rest is good
+    assert not np.isnan(s.data["yaw"][face]).any() and np.isnan(s.data["roll"][~face]).all()
+    roll_error = np.abs(s.data["roll"][face] - motion_clip.rolls[face])
+    assert np.median(roll_error) < 3 and s.data["good"][face].mean() > 0.95
+    assert np.isnan(s.data["good"][~face]).all()
     lm = s.landmarks(int(np.flatnonzero(face)[0]))
     assert lm.shape == (68, 2)
     assert s.events == [(1.25, "stimulus on")]
@@ -148,3 +154,31 @@ def test_a_writer_falling_behind_says_so(tmp_path):
     gate.set()
     writer.finish()
     assert writer.behind is None and read_session(tmp_path / "s").meta["frames"] == 20
+
+
+def test_a_session_of_the_first_schema_still_reads(clip_file, tmp_path):
+    """Sessions recorded before head pose and quality existed read with those columns empty."""
+    import csv
+
+    from realtime.sessions.folder import POSE_QUALITY_COLUMNS
+
+    _record(clip_file, tmp_path / "s")
+    new = read_session(tmp_path / "s")
+    meta = json.loads((tmp_path / "s" / "session.json").read_text())
+    meta["schema"] = "affectscope.session/1"
+    (tmp_path / "s" / "session.json").write_text(json.dumps(meta))
+    with (tmp_path / "s" / "frames.csv").open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    keep = [j for j, c in enumerate(rows[0]) if c not in POSE_QUALITY_COLUMNS]
+    with (tmp_path / "s" / "frames.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([[r[j] for j in keep] for r in rows])
+    old = read_session(tmp_path / "s")
+    assert len(old) == len(new) == 300 and len(old.columns) == len(COLUMNS) - len(POSE_QUALITY_COLUMNS)
+    for c in POSE_QUALITY_COLUMNS:
+        assert np.isnan(old.data[c]).all()
+    for c in ("t_s", "face", "box_x", "x30", "y30"):
+        np.testing.assert_array_equal(old.data[c], new.data[c])
+    meta["schema"] = "affectscope.session/9"
+    (tmp_path / "s" / "session.json").write_text(json.dumps(meta))
+    with pytest.raises(SessionError, match="session/9.*update affectscope"):
+        read_session(tmp_path / "s")

@@ -59,6 +59,32 @@ def test_valence_every_16_face_frames_into_the_session(sta_bundle, clip_file, tm
     vals = s.data["valence"][s.data["valence_updated"] == 1]
     np.testing.assert_allclose(vals, [r.valence for r in updated], atol=1e-4)
     assert np.isnan(s.data["valence"][s.data["face"] == 0]).all()
+    # each valence says the share of good frames in its clip (an upright face moving smoothly: all)
+    assert all(r.valence_quality is not None and r.valence_quality > 0.9 for r in updated)
+    np.testing.assert_allclose(s.data["valence_quality"][s.data["valence_updated"] == 1],
+                               [r.valence_quality for r in updated], atol=1e-3)
+
+
+def test_a_window_of_poor_frames_publishes_no_valence(sta_bundle, clip_file):
+    """Frames whose fit moved more than the tracker allows are faces, but poor ones: the worker
+    does not turn clips of them into a valence. (A negative jump limit makes every frame after a
+    track's first one poor.)"""
+    from realtime.perception.face_tracker import FaceTracker, TrackerSettings
+    from realtime.pipeline.core import Pipeline
+
+    src = VideoFileSource(clip_file)
+    tracker = FaceTracker(crop_size=sta_bundle.crop_size, settings=TrackerSettings(max_jump=-1.0))
+    pipe = Pipeline(src, tracker, build_workers(sta_bundle, backend="eager"))
+    results = []
+    pipe.subscribe(lambda r, f: results.append(r))
+    pipe.start()
+    assert pipe.wait(180)
+    pipe.shutdown()
+    worker = pipe.workers[0]
+    faces = [r for r in results if r.face]
+    assert len(faces) > 200 and sum(r.good for r in faces) <= 10  # faces, nearly every one poor
+    assert all(r.valence is None and r.valence_quality is None for r in results)
+    assert worker.stats.poor >= 10 and worker.stats.processed == 0 and worker.stats.failed == 0
 
 
 def test_mismatched_clip_length_is_refused(sta_bundle, tmp_path, clip_file):

@@ -1,0 +1,119 @@
+"""``affectscope bench --peer mediapipe``: affectscope's perception and MediaPipe FaceMesh timed on the
+same decoded frames of one clip, side by side, in one run (and dlib's HOG detector with the 68
+landmarks on every frame, the usual baseline).
+
+Both read the clip with OpenCV and time only their per-frame work (decoding excluded): for
+affectscope the face tracker's ``process`` (tracking, the periodic check, landmarks, head pose,
+quality, the 80-value vector and the aligned crop), for MediaPipe the RGB conversion and
+``FaceMesh.process``. Wall time per frame (p50, p95) and process CPU per frame (its mean: what a
+frame costs the machine, MediaPipe's own threads included) are reported with their ratios.
+
+MediaPipe runs in the interpreter given (``--peer-python``; default this one) through the standalone
+script :mod:`realtime.benchmarks.mediapipe_peer`, so it can live in an environment of its own.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from realtime.perception.face_tracker import FaceTracker
+
+PEER_SCRIPT = Path(__file__).with_name("mediapipe_peer.py")
+NOT_INSTALLED = 3  # the peer script's exit status when MediaPipe is missing
+INSTALL_HINT = ("install it in an environment of its own (python -m venv mp && "
+                "mp/bin/pip install 'mediapipe<0.10.30') and pass --peer-python mp/bin/python")
+
+
+class PeerUnavailable(RuntimeError):
+    """The peer cannot run (not installed in the interpreter given, or it failed)."""
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    v = np.asarray(values, np.float64)
+    return {"p50": round(float(np.percentile(v, 50)), 3), "p95": round(float(np.percentile(v, 95)), 3),
+            "mean": round(float(v.mean()), 3)}
+
+
+def time_perception(video: str | Path, tracker: FaceTracker, max_frames: int | None = None) -> dict:
+    """affectscope's per-frame perception on every frame of ``video`` (decoding not timed)."""
+    cap = cv2.VideoCapture(str(video))
+    if not cap.isOpened():
+        raise PeerUnavailable(f"{video}: cannot open the video")
+    wall, cpu, faces = [], [], 0
+    try:
+        while max_frames is None or len(wall) < max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            i = len(wall)
+            t0, c0 = time.perf_counter(), time.process_time()
+            obs = tracker.process(frame, i, int(i * 1e9 / 30))
+            cpu.append((time.process_time() - c0) * 1e3)
+            wall.append((time.perf_counter() - t0) * 1e3)
+            faces += obs.face
+    finally:
+        cap.release()
+    if not wall:
+        raise PeerUnavailable(f"{video}: no frame could be decoded")
+    return {"frames": len(wall), "frames_with_face": faces, "wall_ms": _stats(wall), "cpu_ms": _stats(cpu)}
+
+
+def time_mediapipe(video: str | Path, python: str | None = None, max_frames: int | None = None,
+                   timeout_s: float = 1800.0) -> dict:
+    """MediaPipe FaceMesh on the same clip, in the interpreter ``python`` (default: this one)."""
+    python = python or sys.executable
+    cmd = [python, str(PEER_SCRIPT), str(video)] + ([str(max_frames)] if max_frames else [])
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except FileNotFoundError:
+        raise PeerUnavailable(f"--peer-python {python}: no such interpreter") from None
+    except subprocess.TimeoutExpired:
+        raise PeerUnavailable(f"the MediaPipe peer ran over {timeout_s:.0f} s and was stopped") from None
+    if done.returncode == NOT_INSTALLED:
+        why = (done.stderr.strip().splitlines() or [f"MediaPipe is not installed for {python}"])[-1]
+        raise PeerUnavailable(f"{why}: {INSTALL_HINT}")
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise PeerUnavailable(f"the MediaPipe peer failed (exit {done.returncode}): {tail[0]}")
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        raise PeerUnavailable(f"the MediaPipe peer printed no result: {done.stdout[-200:]!r}") from None
+
+
+def compare(ours: dict, peer: dict) -> dict:
+    """Ratios affectscope / peer (below 1: affectscope costs less)."""
+    def ratio(a, b):
+        return round(a / b, 3) if b else None
+
+    return {"cpu_per_frame": ratio(ours["cpu_ms"]["mean"], peer["cpu_ms"]["mean"]),
+            "wall_p50": ratio(ours["wall_ms"]["p50"], peer["wall_ms"]["p50"]),
+            "wall_p95": ratio(ours["wall_ms"]["p95"], peer["wall_ms"]["p95"])}
+
+
+def run_peer_bench(video: str | Path, tracker: FaceTracker, python: str | None = None,
+                   max_frames: int | None = None, out=print) -> dict:
+    from realtime.benchmarks.bench import naive_peer
+
+    peer = time_mediapipe(video, python, max_frames)  # first: a missing peer fails before the long part
+    ours = time_perception(video, tracker, max_frames)
+    naive = naive_peer(Path(video), max_frames)
+    report = {"clip": str(video), "affectscope": ours, "mediapipe": peer, "dlib_hog_every_frame": naive,
+              "ratio": compare(ours, peer)}
+    out(f"perception on the same {ours['frames']} frames of {video}")
+    out(f"  {'':<12} {'faces':>6} {'wall p50':>9} {'wall p95':>9} {'CPU/frame':>10}")
+    for name, r in (("affectscope", ours), ("mediapipe", peer)):
+        out(f"  {name:<12} {r['frames_with_face']:6d} {r['wall_ms']['p50']:8.2f}  {r['wall_ms']['p95']:8.2f}  "
+            f"{r['cpu_ms']['mean']:8.2f} ms")
+    n = naive["per_frame_ms"]
+    out(f"  {'dlib HOG':<12} {naive['frames_with_face']:6d} {n['p50']:8.2f}  {n['p95']:8.2f}  "
+        f"{'':>8}    (detector + 68 landmarks on every frame)")
+    q = report["ratio"]
+    out(f"  affectscope / mediapipe: CPU per frame {q['cpu_per_frame']}x, p50 {q['wall_p50']}x, p95 {q['wall_p95']}x")
+    return report

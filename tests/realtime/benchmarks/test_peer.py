@@ -1,0 +1,51 @@
+"""bench --peer mediapipe: affectscope's perception timed beside MediaPipe FaceMesh on the same frames.
+
+MediaPipe does not install beside affectscope (it pulls its own OpenCV and an older protobuf), so
+the side-by-side run is skipped unless the interpreter running the tests has it; what is tested
+always is the affectscope side and that a missing peer is said with what to do.
+"""
+import importlib.util
+import sys
+
+import pytest
+
+from realtime.benchmarks.peer import PeerUnavailable, run_peer_bench, time_mediapipe, time_perception
+from realtime.cli import main
+from realtime.perception.face_tracker import FaceTracker
+
+HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
+
+
+def test_perception_is_timed_on_every_frame_of_the_clip(clip_file, motion_clip):
+    r = time_perception(clip_file, FaceTracker(), max_frames=120)
+    assert r["frames"] == 120
+    assert r["frames_with_face"] >= 0.95 * motion_clip.visible[:120].sum()
+    assert 0 < r["wall_ms"]["p50"] <= r["wall_ms"]["p95"] and r["cpu_ms"]["mean"] > 0
+
+
+@pytest.mark.skipif(HAS_MEDIAPIPE, reason="mediapipe is installed here")
+def test_a_missing_peer_says_how_to_install_it(clip_file, capsys):
+    with pytest.raises(PeerUnavailable, match=r"not installed.*python -m venv mp.*--peer-python"):
+        time_mediapipe(clip_file, sys.executable, max_frames=5)
+    assert main(["bench", "--peer", "mediapipe", "--video", str(clip_file)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "mediapipe" in err.lower()
+    with pytest.raises(PeerUnavailable, match="no such interpreter"):
+        time_mediapipe(clip_file, "/nonexistent/python", max_frames=5)
+
+
+def test_bench_modes_are_exclusive(capsys):
+    assert main(["bench", "--roll", "--peer", "mediapipe"]) == 1
+    assert "choose one" in capsys.readouterr().err
+    assert main(["bench", "--peer-python", sys.executable]) == 1
+    assert "goes with --peer" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not HAS_MEDIAPIPE, reason="mediapipe is not installed (it needs an environment of its own; "
+                                              "see README, How a face is followed)")
+def test_mediapipe_and_affectscope_on_the_same_frames(clip_file):
+    lines = []
+    r = run_peer_bench(clip_file, FaceTracker(), sys.executable, max_frames=90, out=lines.append)
+    assert r["affectscope"]["frames"] == r["mediapipe"]["frames"] == 90
+    assert r["mediapipe"]["frames_with_face"] > 60 and r["ratio"]["cpu_per_frame"] > 0
+    assert any("affectscope / mediapipe" in line for line in lines)
