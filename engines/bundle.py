@@ -9,7 +9,7 @@ mismatched bundle raises :class:`BundleError` naming the file and the field at f
       "schema": "affectscope.bundle/1",
       "name": "default-synthetic",
       "trained_on": "free text: what data, which subjects held out",
-      "landmark_normalization": "similarity" | "roi",
+      "landmark_normalization": "similarity" | "face_box" | "landmark_box",  ("roi": landmark_box)
       "crop_size": 64,
       "clip_length": 16,
       "clip_rate_fps": 4.0,
@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "affectscope.bundle/1"
-NORMALIZATIONS = ("similarity", "roi")
+#: Landmark normalizations (see realtime.perception.landmarks): head motion removed; the paper's, to
+#: the tracked face box; to the box of the landmarks themselves.
+NORMALIZATIONS = ("similarity", "face_box", "landmark_box")
+#: Earlier names of the same computations ("roi" scaled to the landmarks' own box).
+FORMER_NORMALIZATION_NAMES = {"roi": "landmark_box"}
+
+
+def canonical_normalization(name: str) -> str:
+    """The normalization's name today (an earlier name of the same computation is taken as it)."""
+    return FORMER_NORMALIZATION_NAMES.get(name, name)
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "bundles" / "default"
 
 
@@ -141,6 +150,7 @@ def load_bundle(root: str | Path | None = None) -> Bundle:
             raise BundleError(f"{meta_path}: field '{key}' has the wrong type ({type(meta[key]).__name__})")
     if meta["schema"] != SCHEMA:
         raise BundleError(f"{meta_path}: field 'schema' is {meta['schema']!r}, expected {SCHEMA!r}")
+    meta["landmark_normalization"] = canonical_normalization(meta["landmark_normalization"])
     if meta["landmark_normalization"] not in NORMALIZATIONS:
         raise BundleError(
             f"{meta_path}: field 'landmark_normalization' is {meta['landmark_normalization']!r}, "

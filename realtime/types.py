@@ -47,6 +47,8 @@ class FaceObservation:
     crop: np.ndarray | None = None  # S x S x 3 uint8 aligned face crop (BGR)
     pose: tuple[float, float, float] | None = None  # yaw, pitch, roll in degrees (perception.head_pose)
     good: bool = True  # the landmarks can be trusted (FaceTracker.quality; True when not judged)
+    face_box: tuple[float, float, float, float] | None = None  # tracked face box (x, y, w, h): the
+    #                                       detector's size at MOSSE's centre (the paper's ROI)
 
     @property
     def face(self) -> bool:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engines.bundle import canonical_normalization
+
 LANDMARK_FIELDS = ("key", "subject", "expression", "label", "aug", "frames", "file")
 CROP_FIELDS = ("key", "subject", "recording", "frames", "fps", "crop_size", "file")
 
@@ -115,12 +117,16 @@ def cache_settings(root: str | Path) -> dict | None:
         raise CacheError(f"{path}: unreadable ({exc}); delete it only if you know how the cache was made") from None
     if not isinstance(data, dict):
         raise CacheError(f"{path}: expected a JSON object")
+    if isinstance(data.get("landmark_normalization"), str):  # an earlier name reads as the same computation
+        data["landmark_normalization"] = canonical_normalization(data["landmark_normalization"])
     return data
 
 
 def claim_settings(root: str | Path, **settings) -> None:
     """Record ``settings`` for a new cache, or check that a resumed one was made with them."""
     root = Path(root)
+    if "landmark_normalization" in settings:
+        settings["landmark_normalization"] = canonical_normalization(settings["landmark_normalization"])
     known = cache_settings(root)
     if known is None:
         root.mkdir(parents=True, exist_ok=True)

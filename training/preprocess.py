@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from realtime.perception.landmarks import NORMALIZATIONS, landmark_vector
+from realtime.perception.landmarks import NORMALIZATIONS, canonical_normalization, landmark_vector
 from training.cache import CropCacheWriter, LandmarkCacheWriter, claim_settings
 from training.datasets import ClipFrames, ExpressionClip, Recording, load_recola, load_sasefe
 from training.datasets.photos import SPLITS, LabelledPhoto, load_photos, person_split
@@ -99,8 +99,11 @@ def landmark_sequences(frames, tracker, jitters: list[BoxJitter]) -> list[np.nda
         if not obs.face:
             continue
         seqs[0].append(obs.vector80)
+        # the paper's augmentation: landmarks read again in a shrunk, shifted face box (and, for
+        # face_box, normalized to that box)
+        base = obs.face_box if tracker.normalization == "face_box" else obs.box
         for k, jit in enumerate(jitters, start=1):
-            box = jit.apply(obs.box)
+            box = jit.apply(base)
             pts = reader.read(gray, box)
             seqs[k].append(landmark_vector(pts, box, tracker.normalization))
     return [np.asarray(s, np.float32).reshape(-1, 80) for s in seqs]
@@ -260,8 +263,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", type=int, default=4,
                         help="sasefe: extra landmark sequences per video from randomly shrunk face boxes")
     parser.add_argument("--crop-size", type=int, default=64, help="aligned crop side S (pixels)")
-    parser.add_argument("--normalization", choices=NORMALIZATIONS, default="similarity",
-                        help="landmark normalization (similarity: head motion removed; roi: the paper's)")
+    parser.add_argument("--normalization", choices=NORMALIZATIONS, type=canonical_normalization, default="similarity",
+                        help="landmark normalization (similarity: head motion removed; face_box: the paper's, to "
+                             "the tracked face box; landmark_box: to the landmarks' own box)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--seed", type=int, default=0, help="seed of the box augmentation")
     parser.add_argument("--min-clips", type=int, default=400,

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from engines.bundle import BundleError, load_bundle, write_bundle_json
+from engines.bundle import NORMALIZATIONS, BundleError, canonical_normalization, load_bundle, write_bundle_json
 from engines.expressions import POOLED
 from engines.lstmpb import LSTMPB, NumpyPBGradient, landmark_steps, save_class_pbs, save_lstmpb
 from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
@@ -402,7 +402,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None, help="bundle name (new bundles)")
     parser.add_argument("--trained-on", default=None, help="what the bundle was trained on (new bundles)")
-    parser.add_argument("--normalization", choices=("similarity", "roi"), default=None,
+    parser.add_argument("--normalization", choices=NORMALIZATIONS, type=canonical_normalization, default=None,
                         help="landmark normalization of the cache, for caches that do not record it "
                              "(default: the cache's record, else similarity)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -414,6 +414,7 @@ def cache_normalization(cache_dir: str | Path, given: str | None = None) -> str:
     """The landmark normalization of a cache: its record (``cache.json``), which ``given`` must
     match; for a cache without a record, ``given`` (default similarity)."""
     recorded = (cache_settings(cache_dir) or {}).get("landmark_normalization")
+    given = canonical_normalization(given) if given else given
     if recorded and given and given != recorded:
         raise CacheError(f"{cache_dir}: made with landmark normalization {recorded!r}, not {given!r}; drop "
                          f"--normalization or preprocess the data again with --normalization {given}")

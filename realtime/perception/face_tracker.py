@@ -38,7 +38,8 @@ import dlib
 import numpy as np
 
 from realtime.perception.head_pose import HeadPose, roll_from_eyes
-from realtime.perception.landmarks import LandmarkReader, aligned_crop, interocular, landmark_vector
+from realtime.perception.landmarks import (NORMALIZATIONS, LandmarkReader, aligned_crop, canonical_normalization,
+                                          interocular, landmark_box, landmark_vector)
 from realtime.perception.one_euro import OneEuroFilter
 from realtime.types import FaceObservation, TrackState
 
@@ -104,16 +105,6 @@ def haar_to_hog(box) -> tuple[float, float, float, float]:
     return (x + dx * w, y + dy * w, s * w, s * h)
 
 
-def landmark_box(pts68: np.ndarray) -> tuple[float, float, float, float]:
-    """A HOG-convention box from 68 landmarks (so the next frame's prediction starts from it)."""
-    x0, y0 = pts68.min(0)
-    x1, y1 = pts68.max(0)
-    # dlib's HOG box spans the face from brow to chin at about the landmark extent; centre it there.
-    w = max(x1 - x0, y1 - y0) * 0.98
-    cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1) + 0.02 * w
-    return (cx - w / 2, cy - w / 2, w, w)
-
-
 def upright_transform(face: FaceFrame, side: int, scale: float = 1.0) -> np.ndarray:
     """2 x 3 affine from the frame into a ``side`` x ``side`` patch with the face upright at its centre."""
     m = cv2.getRotationMatrix2D((face.cx, face.cy), -face.roll, scale)
@@ -136,7 +127,9 @@ class FaceTracker:
         settings: TrackerSettings | None = None,
     ):
         self.reader = reader or LandmarkReader()
-        self.normalization = normalization
+        self.normalization = canonical_normalization(normalization)
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"unknown landmark normalization {normalization!r}; expected one of {NORMALIZATIONS}")
         self.crop_size = crop_size
         self.s = settings or TrackerSettings()
         self._filter = OneEuroFilter(self.s.smooth_min_cutoff_hz, self.s.smooth_beta)
@@ -158,6 +151,7 @@ class FaceTracker:
         self._since_detect = 0
         self._since_lost = 0
         self._face: FaceFrame | None = None  # the last fitted face
+        self._box_size = 0.0  # the face box's side: the last detection's
         self._rigid: np.ndarray | None = None  # its rigid points (for the jump check)
         if hasattr(self, "_filter"):
             self._filter.reset()
@@ -209,7 +203,7 @@ class FaceTracker:
 
     def _confirm(self, gray: np.ndarray, face: FaceFrame) -> FaceFrame | None:
         """The periodic check: Haar on a small upright patch around the tracked face; the face it
-        finds there (image pixels, the fit's size and roll), or None."""
+        finds there (image pixels, the detector's size, the fit's roll), or None."""
         px = self.s.check_face_px
         k = px / max(face.size, 1.0)
         side = int(2.2 * px)
@@ -224,7 +218,7 @@ class FaceTracker:
             x, y, bw, bh = haar_to_hog(tuple(float(v) for v in b))
             if math.hypot(x + bw / 2 - side / 2, y + bh / 2 - side / 2) < 0.3 * px:
                 cx, cy = _apply(back, [[x + bw / 2, y + bh / 2]])[0]
-                return FaceFrame(float(cx), float(cy), face.size, face.roll)
+                return FaceFrame(float(cx), float(cy), bw / k, face.roll)
         return None
 
     def _verify(self, gray: np.ndarray, face: FaceFrame) -> bool:
@@ -254,6 +248,7 @@ class FaceTracker:
         self._mosse = cv2.legacy.TrackerMOSSE_create()
         self._mosse.init(self._track_frame(gray), (x, y, side, side))
         self._since_detect = 0
+        self._box_size = face.size  # the detector's: the face box keeps it until the next detection
 
     def _update_tracker(self, gray: np.ndarray) -> FaceFrame | None:
         """The last face moved to where MOSSE follows it (size and roll carried over)."""
@@ -340,7 +335,7 @@ class FaceTracker:
             if confirmed is None:  # not a face any more (or turned away): look again
                 return self._search_again(image, gray, frame_index, t_ns)
             self._start_tracker(gray, confirmed)  # re-anchored on the detection: no drift builds up
-        return self._observe(image, gray, frame_index, t_ns, state, *fitted)
+        return self._observe(image, gray, frame_index, t_ns, state, *fitted, searched=face)
 
     def _continues(self, searched: FaceFrame, found: FaceFrame) -> bool:
         """A tracked face moves on from the last frame's: its roll by at most ``max_roll_step_deg``
@@ -357,10 +352,11 @@ class FaceTracker:
             self._start_tracker(gray, face)
             fitted = self.fit(gray, face)
             if fitted is not None and self._plausible(fitted[0], gray.shape):
-                return self._observe(image, gray, frame_index, t_ns, TrackState.DETECTED, *fitted)
+                return self._observe(image, gray, frame_index, t_ns, TrackState.DETECTED, *fitted, searched=face)
         return self._lose(frame_index, t_ns)
 
-    def _observe(self, image, gray, frame_index, t_ns, state, pts, face: FaceFrame) -> FaceObservation:
+    def _observe(self, image, gray, frame_index, t_ns, state, pts, face: FaceFrame, searched: FaceFrame) -> FaceObservation:
+        """``face``: where the fit puts the face; ``searched``: where the detector or MOSSE had it."""
         if state is TrackState.DETECTED:  # a new detection starts afresh: no smoothing or pose carried over
             self._filter.reset()
             self._pose.reset()
@@ -379,11 +375,13 @@ class FaceTracker:
         self._face = face
         self._last_roll = face.roll
         good = self.quality(pts, pose)
-        lbox = landmark_box(pts)
-        box = tuple(int(round(v)) for v in lbox)
-        vec = landmark_vector(pts, lbox, self.normalization)
+        box = tuple(int(round(v)) for v in landmark_box(pts))
+        # the tracked face box: MOSSE's (or the detection's) centre, the detector's size
+        half = self._box_size / 2.0
+        face_box = (searched.cx - half, searched.cy - half, self._box_size, self._box_size)
+        vec = landmark_vector(pts, face_box, self.normalization)
         crop = aligned_crop(image, pts, self.crop_size)
-        return FaceObservation(frame_index, t_ns, state, box, pts, vec, crop, pose, good)
+        return FaceObservation(frame_index, t_ns, state, box, pts, vec, crop, pose, good, face_box)
 
     def _frontal(self, pose: tuple[float, float, float]) -> bool:
         return abs(pose[0]) <= self.s.max_yaw_deg and abs(pose[1]) <= self.s.max_pitch_deg

@@ -5,9 +5,14 @@ The 40-point layout (Huynh & Kim 2017, Fig. 2; the reference code's selection), 
 added midpoints — brow ends (0, 17) and (26, 16), cheeks (2, 29) and (14, 29). The vector holds the
 40 x values then the 40 y values, scaled to [-1, 1].
 
-Two normalizations:
-- ``roi``: the paper's — relative to the face box (x from the box's left edge over its width).
-  Head motion and tracker jitter leak into the expression signal.
+Three normalizations (the bundle and the crop cache say which):
+- ``face_box``: the paper's ROI normalization — relative to the **tracked face box** (x from the
+  box's left edge over its width), the box the detector and tracker give, as the reference code
+  does. An expression does not move the box, so a brow raise moves the brows only; head motion
+  and tracker jitter leak into the signal.
+- ``landmark_box``: relative to the box of the 68 landmarks themselves (called ``roi`` before; a
+  bundle or cache that says ``roi`` means this). Any expression that moves the outermost points
+  rescales every point.
 - ``similarity``: translation, scale and roll removed using stable points (the four eye corners
   and the nose bridge/tip), so only the non-rigid expression remains.
 """
@@ -20,6 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from engines.bundle import NORMALIZATIONS, canonical_normalization
+
 KEPT = (
     *range(17, 27),
     *range(30, 36),
@@ -29,7 +36,6 @@ KEPT = (
 MIDPOINTS = ((0, 17), (26, 16), (2, 29), (14, 29))
 N_POINTS = len(KEPT) + len(MIDPOINTS)  # 40
 VECTOR_SIZE = 2 * N_POINTS  # 80
-NORMALIZATIONS = ("similarity", "roi")
 
 # Stable points for the similarity normalization: outer/inner eye corners, nose bridge and tip.
 _STABLE = np.array([36, 39, 42, 45, 27, 30])
@@ -129,6 +135,16 @@ class LandmarkReader:
         return pts
 
 
+def landmark_box(pts68: np.ndarray) -> tuple[float, float, float, float]:
+    """A HOG-convention box from 68 landmarks (so the next frame's prediction starts from it)."""
+    x0, y0 = pts68.min(0)
+    x1, y1 = pts68.max(0)
+    # dlib's HOG box spans the face from brow to chin at about the landmark extent; centre it there.
+    w = max(x1 - x0, y1 - y0) * 0.98
+    cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1) + 0.02 * w
+    return (cx - w / 2, cy - w / 2, w, w)
+
+
 def select40(pts68: np.ndarray) -> np.ndarray:
     """The 40 points (40 x 2) of the paper's layout from 68 dlib points."""
     pts68 = np.asarray(pts68, dtype=np.float32)
@@ -152,7 +168,7 @@ def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
-def normalize_roi(pts40: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+def normalize_to_box(pts40: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     x, y, w, h = box
     nx = 2.0 * (pts40[:, 0] - x) / max(w, 1e-6) - 1.0
     ny = 2.0 * (pts40[:, 1] - y) / max(h, 1e-6) - 1.0
@@ -166,13 +182,20 @@ def normalize_similarity(pts68: np.ndarray, pts40: np.ndarray) -> np.ndarray:
     return np.clip(np.concatenate([p[:, 0], p[:, 1]]), -1.0, 1.0).astype(np.float32)
 
 
-def landmark_vector(pts68: np.ndarray, box: tuple[float, float, float, float], normalization: str) -> np.ndarray:
-    """The 80-value vector (x0..x39, y0..y39) in [-1, 1] for one face."""
+def landmark_vector(pts68: np.ndarray, face_box: tuple[float, float, float, float] | None,
+                    normalization: str) -> np.ndarray:
+    """The 80-value vector (x0..x39, y0..y39) in [-1, 1] for one face; ``face_box`` (x, y, w, h):
+    the tracked face box, used by ``face_box`` (``landmark_box`` takes the landmarks' own box)."""
     pts40 = select40(pts68)
+    normalization = canonical_normalization(normalization)
     if normalization == "similarity":
         return normalize_similarity(pts68, pts40)
-    if normalization == "roi":
-        return normalize_roi(pts40, box)
+    if normalization == "face_box":
+        if face_box is None:
+            raise ValueError("the face_box normalization needs the tracked face box")
+        return normalize_to_box(pts40, face_box)
+    if normalization == "landmark_box":
+        return normalize_to_box(pts40, landmark_box(np.asarray(pts68, np.float64)))
     raise ValueError(f"unknown landmark normalization {normalization!r}; expected one of {NORMALIZATIONS}")
 
 

@@ -69,11 +69,11 @@ def test_preprocess_resumes_after_an_interruption(sasefe_set, tmp_path):
     assert again["skipped"] == 2 and again["sequences"] == 0
     # the cache says how it was made, and a resumed run with other settings is refused
     assert cache_settings(tmp_path) == {"landmark_normalization": "similarity", "crop_size": 64}
-    with pytest.raises(CacheError, match=r"made with landmark_normalization 'similarity' \(asked: 'roi'\)"):
-        preprocess_sasefe(root, tmp_path, augment=1, normalization="roi", progress=False)
+    with pytest.raises(CacheError, match=r"made with landmark_normalization 'similarity' \(asked: 'face_box'\)"):
+        preprocess_sasefe(root, tmp_path, augment=1, normalization="face_box", progress=False)
     assert cache_normalization(tmp_path) == "similarity"
-    with pytest.raises(CacheError, match=r"made with landmark normalization 'similarity', not 'roi'"):
-        cache_normalization(tmp_path, "roi")
+    with pytest.raises(CacheError, match=r"made with landmark normalization 'similarity', not 'landmark_box'"):
+        cache_normalization(tmp_path, "roi")  # the earlier name of landmark_box
 
 
 def test_crop_cache_for_valence(tmp_path):

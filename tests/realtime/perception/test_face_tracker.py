@@ -103,3 +103,17 @@ def test_landmark_model_is_loaded_once_and_a_bad_file_is_named(tmp_path):
         LandmarkReader(bad)
     with pytest.raises(LandmarkModelError, match=r"landmark model file not found"):
         LandmarkReader(tmp_path / "missing.dat")
+
+
+def test_the_face_box_is_the_detectors_and_expressions_do_not_move_it(motion_clip, tracked):
+    """The paper's ROI is the tracked face box: the detector's size (kept until the next detection
+    or check), MOSSE's centre; it covers the face the landmarks find."""
+    faces = [o for o in tracked if o.face]
+    assert all(o.face_box is not None for o in faces)
+    sizes = np.array([o.face_box[2] for o in faces])
+    assert len(np.unique(np.round(sizes, 3))) < len(faces) / 5  # changes only at detections and checks
+    for o in faces[::10]:
+        x, y, w, h = o.face_box
+        centre = o.landmarks68.mean(0)
+        assert w == h and abs(centre[0] - (x + w / 2)) < 0.2 * w and abs(centre[1] - (y + h / 2)) < 0.25 * h
+        assert 0.7 < w / o.box[2] < 1.4  # about the landmarks' own box

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from realtime.perception.landmarks import (
-    KEPT, MIDPOINTS, N_POINTS, aligned_crop, crop_transform, eye_centres, landmark_vector, select40,
+    KEPT, MIDPOINTS, N_POINTS, aligned_crop, crop_transform, eye_centres, landmark_box, landmark_vector, select40,
     vector_to_points,
 )
 from realtime.benchmarks.motion_clip import FACE_PHOTO, photo_landmarks
@@ -50,18 +50,37 @@ def test_similarity_normalization_removes_pose(pts68):
     assert np.abs(landmark_vector(smile, (0, 0, 1, 1), "similarity") - v0).max() > 0.02
 
 
-def test_roi_normalization_is_relative_to_the_box(pts68):
-    x0, y0 = pts68.min(0)
-    x1, y1 = pts68.max(0)
-    box = (x0, y0, x1 - x0, y1 - y0)
-    v = landmark_vector(pts68, box, "roi")
+def test_box_normalizations_are_relative_to_their_box(pts68):
+    face_box = landmark_box(pts68)
+    v = landmark_vector(pts68, face_box, "face_box")
+    np.testing.assert_allclose(v, landmark_vector(pts68, None, "landmark_box"), atol=1e-6)  # the same box here
+    np.testing.assert_allclose(v, landmark_vector(pts68, None, "roi"), atol=1e-6)  # the earlier name of landmark_box
     assert v.min() >= -1.0 and v.max() <= 1.0
     pts = vector_to_points(v)
     # the brow-end midpoint (0,17) is leftmost-ish: x near -1; the lower lip 57 lies low: y near +1
     assert pts[36, 0] < -0.7
-    assert pts[KEPT.index(57), 1] > 0.5
+    assert pts[KEPT.index(57), 1] > 0.4
     with pytest.raises(ValueError, match="normalization"):
-        landmark_vector(pts68, box, "affine")
+        landmark_vector(pts68, face_box, "affine")
+    with pytest.raises(ValueError, match="tracked face box"):
+        landmark_vector(pts68, None, "face_box")
+
+
+def test_a_brow_raise_moves_only_the_brows_in_the_papers_face_box(pts68):
+    """The paper normalizes to the tracked face box, which an expression does not move; the
+    landmarks' own box grows with a brow raise and rescales every point."""
+    face_box = landmark_box(pts68)
+    raised = pts68.copy()
+    height = pts68[:, 1].max() - pts68[:, 1].min()
+    raised[17:27, 1] -= 0.08 * height  # brows up by 8 % of the face height
+    brows = np.isin(np.r_[KEPT, [-1] * 4], range(17, 27))
+    brows[-4:-2] = True  # the brow-end midpoints follow the brows
+    for norm, still in (("face_box", True), ("landmark_box", False)):
+        a = vector_to_points(landmark_vector(pts68, face_box, norm))
+        b = vector_to_points(landmark_vector(raised, face_box, norm))
+        others = np.abs(a - b)[~brows].max()
+        assert (others < 1e-6) if still else (others > 0.03), (norm, others)
+        assert np.abs(a - b)[brows].max() > 0.04
 
 
 def test_aligned_crop_puts_eyes_and_nose_at_fixed_places(pts68):
