@@ -11,15 +11,24 @@ from torch import Tensor, nn
 from engines.lstmpb import sequence_errors, step_mask
 
 
-def prediction_loss(pred: Tensor, x: Tensor, mask: Tensor) -> Tensor:
+LOSSES = ("sum", "mean")
+
+
+def prediction_loss(pred: Tensor, x: Tensor, mask: Tensor, reduction: str = "sum") -> Tensor:
     """Learning-mode loss: the step-averaged error E_b / (T_b − 1) of eq. 1, averaged over the batch.
 
-    E_b = Σ_t ½‖x̂_{t+1} − x_{t+1}‖² summed over the 80 coordinates (x normalized). Averaging over
-    coordinates as well would shrink the gradients 40-fold, and SGD at the paper's lr 0.01 then
-    stalls at predicting the mean face.
+    ``sum``: E_b = Σ_t ½‖x̂_{t+1} − x_{t+1}‖² summed over the 80 coordinates (x normalized).
+    ``mean``: each step's error is the mean over the 80 coordinates of (x̂ − x)², as the authors'
+    code computes it (Torch's MSECriterion): the paper's steps, gradients 40 times smaller, under
+    which SGD at lr 0.01 on standardized inputs stalls at predicting the mean face.
     """
+    if reduction not in LOSSES:
+        raise ValueError(f"unknown loss {reduction!r}; expected one of {LOSSES}")
     steps = mask[:, :-1].sum(1).clamp_min(1.0)
-    return (sequence_errors(pred, x, mask) / steps).mean()
+    errors = sequence_errors(pred, x, mask)
+    if reduction == "mean":
+        errors = errors * (2.0 / x.shape[-1])
+    return (errors / steps).mean()
 
 
 def mean_squared_error(pred: Tensor, x: Tensor, mask: Tensor) -> float:
@@ -30,7 +39,7 @@ def mean_squared_error(pred: Tensor, x: Tensor, mask: Tensor) -> float:
 
 def learning_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, lengths: Tensor | None,
                   class_pbs: Tensor, class_index: Tensor, lr_pb: float, grad_clip: float | None = 5.0,
-                  all_reduce: Callable[[Tensor], None] | None = None) -> float:
+                  all_reduce: Callable[[Tensor], None] | None = None, loss: str = "sum") -> float:
     """One learning-mode update on a batch; returns the batch's mean squared error per coordinate.
 
     model: an :class:`LSTMPB` (or a DistributedDataParallel wrapping one).
@@ -40,6 +49,7 @@ def learning_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor,
     class_index: (B,) row of ``class_pbs`` for each sequence.
     all_reduce: sums a tensor in place across processes (DistributedDataParallel averages the
     weight gradients itself; the PB sums and counts go through this).
+    loss: ``sum`` or ``mean`` over the coordinates (:func:`prediction_loss`).
     """
     B, T, _ = x.shape
     inner = getattr(model, "module", model)
@@ -48,8 +58,7 @@ def learning_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor,
     optimizer.zero_grad(set_to_none=True)
     pred = model(x, p)
     xn = inner.normalize(x)
-    loss = prediction_loss(pred, xn, mask)
-    loss.backward()
+    prediction_loss(pred, xn, mask, loss).backward()
     if grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()

@@ -4,8 +4,9 @@ Reads the landmark cache (:mod:`training.cache`), turns every sequence into the 
 (:func:`engines.lstmpb.landmark_steps`: blocks of frames, relative to the first one), trains by
 back-propagation through time over whole sequences (step-averaged next-step error; teacher-forced
 or closed loop after a prompt; SGD with momentum or Adam) while each class PB follows the
-step-averaged back-propagated error of its sequences (paper eq. 1–2). Both learning rates drop ten
-times after ``patience`` epochs without a lower training error (0: never).
+step-averaged back-propagated error of its sequences (paper eq. 1–2). Both learning rates are
+multiplied by ``lr_decay`` after ``patience`` epochs without a lower training error (0: never).
+:data:`RECIPES` holds the command line's two recipes, ``affectscope`` and ``paper``.
 
 Output folder::
 
@@ -38,7 +39,7 @@ from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, cl
 from training.cache import LandmarkItem, read_landmark_cache
 from training.checks import require_positive
 from training.distributed import init_distributed, is_main_process, resolve_device
-from training.lstmpb_steps import learning_step
+from training.lstmpb_steps import LOSSES, learning_step
 from training.metrics import append_metrics_row
 from training.subject_lists import known_subjects
 
@@ -66,10 +67,18 @@ class TrainSettings:
     holdout_subjects: list[str] = field(default_factory=list)
     test_subjects: list[str] = field(default_factory=list)  # neither trained on nor scored by 'train xgb'
     input_spread: float = 0.3  # std of every coordinate after the input normalization
+    standardize: bool = True  # False: the 80 values as the landmark vector has them (the paper)
+    loss: str = "sum"  # over the coordinates: 'sum' (½Σ) or 'mean' (the paper's MSE)
+    lr_decay: float = 0.1  # both learning rates are multiplied by this after `patience` epochs
+    recipe: str = "affectscope"  # the recipe the settings came from (recorded in train.json)
 
     def __post_init__(self) -> None:
         require_positive(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                          lr_pb=self.lr_pb, max_frames=self.max_frames, input_spread=self.input_spread)
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if not 0.0 < self.lr_decay < 1.0:
+            raise ValueError(f"lr_decay must lie in (0, 1), got {self.lr_decay!r}")
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,8 @@ def class_names(items: Sequence[LandmarkItem]) -> list[str]:
     return [class_key(e, lab) for e in EXPRESSIONS for lab in LABELS if (e, lab) in present]
 
 
-def input_statistics(items: Sequence[LandmarkItem], spread: float, config: LSTMPBConfig | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, float]:
+def input_statistics(items: Sequence[LandmarkItem], spread: float, config: LSTMPBConfig | None = None,
+                     standardize: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
     """Per-coordinate normalization of the training steps and the copy baseline.
 
     The steps are those of ``config`` (:func:`engines.lstmpb.landmark_steps`; the frames
@@ -115,7 +124,7 @@ def input_statistics(items: Sequence[LandmarkItem], spread: float, config: LSTMP
     motion over the steps whose error counts: x̂_{t+1} = x_t under teacher forcing, the last
     observed step of the prompt in closed loop. A model has to beat it to have learned any
     dynamics. Steps relative to a reference keep their zero: the mean is 0 and the first step of
-    every sequence stays at 0.
+    every sequence stays at 0. ``standardize`` False: mean 0 and scale 1 (the values as they are).
     """
     relative = config is not None and config.reference != "none"
     prompt = config.closed_loop_after if config is not None else 0
@@ -135,21 +144,38 @@ def input_statistics(items: Sequence[LandmarkItem], spread: float, config: LSTMP
     std = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
     floor = np.median(std[std > 0]) * 1e-3 if (std > 0).any() else 1.0
     scale = spread / np.maximum(std, floor)
-    if relative:
+    if relative or not standardize:
         mean = np.zeros_like(mean)
+    if not standardize:
+        scale = np.ones_like(scale)
     copy_mse = float((diff_sq * scale * scale).sum() / max(n_diff * len(scale), 1))
     return mean.astype(np.float32), scale.astype(np.float32), copy_mse
 
 
 OPTIMIZERS = ("sgd", "adam")
 
-# The command line's defaults: 6 steps/s (blocks of 5 frames), landmarks relative to the clip's
-# first step, closed loop after a 3-step prompt, a linear PB drive, Adam. Teacher-forced learning on
-# absolute frames, the paper's form, drives the PBs to where they no longer steer the prediction:
+# The command line's recipes. 'affectscope' (the default): 6 steps/s (blocks of 5 frames), landmarks
+# relative to the clip's first step, closed loop after a 3-step prompt, a linear PB drive, Adam on
+# standardized inputs, hidden 64 (one core keeps up with live recognition). Teacher-forced learning
+# on absolute frames, the paper's form, drives the PBs to where they no longer steer the prediction:
 # each next frame is almost its predecessor, so the network needs no PB to predict it.
 RECIPE: dict[str, Any] = {"frame_block": 5, "reference": "first", "closed_loop_after": 3,
                           "pb_activation": "linear", "optimizer": "adam", "lr": 1e-3, "batch_size": 16,
                           "epochs": 150, "patience": 0}
+# 'paper': Huynh & Kim (2017) and, where the paper is silent, the authors' code: a grid LSTM of 4
+# layers × 512 with PB 64, every frame a step, absolute landmark vectors as they come ([-1, 1], no
+# standardization), teacher forcing, a ReLU PB drive, SGD (lr 0.01, momentum 0.9) one sequence at a
+# time on the mean squared error, PB lr 0.9, both rates × 0.9 after 10 epochs without a lower
+# error. The code trains one network per expression (--expression); it runs epochs of 80 random
+# sequences and states no epoch count, so 'epochs' here (whole passes) is ours.
+RECIPES: dict[str, dict[str, Any]] = {
+    "affectscope": {**RECIPE, "hidden": 64, "layers": 4, "pb_dim": 64, "context_dim": 64, "lr_pb": 0.9,
+                    "standardize": True, "loss": "sum", "lr_decay": 0.1},
+    "paper": {"frame_block": 1, "reference": "none", "closed_loop_after": 0, "pb_activation": "relu",
+              "optimizer": "sgd", "lr": 0.01, "batch_size": 1, "epochs": 100, "patience": 10, "hidden": 512,
+              "layers": 4, "pb_dim": 64, "context_dim": 64, "lr_pb": 0.9, "standardize": False, "loss": "mean",
+              "lr_decay": 0.9},
+}
 
 
 def make_optimizer(name: str, params, lr: float, momentum: float) -> torch.optim.Optimizer:
@@ -231,7 +257,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                  lr_pb: float = 0.9, patience: int = 10, grad_clip: float = 5.0, max_frames: int | None = None,
                  resume: bool = False, seed: int = 0, holdout_subjects: Sequence[str] = (),
                  test_subjects: Sequence[str] = (), device: str = "cpu", progress: bool = True,
-                 init_from: str | Path | None = None) -> TrainResult:
+                 init_from: str | Path | None = None, standardize: bool = True, loss: str = "sum",
+                 lr_decay: float = 0.1, recipe: str = "affectscope") -> TrainResult:
     """Train an LSTM-PB on the landmark cache at ``cache_dir``; write weights, PBs and logs to ``out_dir``.
 
     The keyword defaults are the paper's learning mode (frame-rate steps, absolute landmarks,
@@ -258,7 +285,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                              optimizer=optimizer,
                              lr=lr, momentum=momentum, lr_pb=lr_pb, patience=patience, grad_clip=grad_clip,
                              max_frames=max_frames, seed=seed, holdout_subjects=sorted(set(holdout_subjects)),
-                             test_subjects=sorted(set(test_subjects)))
+                             test_subjects=sorted(set(test_subjects)), standardize=standardize, loss=loss,
+                             lr_decay=lr_decay, recipe=recipe)
     if set(settings.holdout_subjects) & set(settings.test_subjects):
         raise ValueError(f"subjects {sorted(set(settings.holdout_subjects) & set(settings.test_subjects))[:5]} "
                          f"are both held out and test subjects; a subject is one or the other")
@@ -284,7 +312,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
 
     torch.manual_seed(settings.seed)
     model = LSTMPB(config)
-    mean, scale, copy_mse = input_statistics(items, settings.input_spread, config)
+    mean, scale, copy_mse = input_statistics(items, settings.input_spread, config, settings.standardize)
     model.set_normalization(mean, scale)
     class_pbs = torch.zeros(len(classes), config.pb_dim)
     if init_from is not None and resumed is None:
@@ -338,7 +366,8 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
             x, lengths = pad_batch(seqs)
             idx = torch.as_tensor([item_class[i] for i in batch], device=device)
             mse = learning_step(net, optimizer, x.to(device), lengths.to(device), class_pbs, idx, cur_lr_pb,
-                                settings.grad_clip, all_reduce=ctx.all_reduce if ctx.active else None)
+                                settings.grad_clip, all_reduce=ctx.all_reduce if ctx.active else None,
+                                loss=settings.loss)
             if not math.isfinite(mse):
                 raise FloatingPointError(f"training error became {mse} at epoch {epoch + 1}; lower --lr")
             total[0] += mse * len(batch)
@@ -353,7 +382,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
         else:
             since_best += 1
             if settings.patience and since_best >= settings.patience:
-                cur_lr, cur_lr_pb, since_best = cur_lr / 10.0, cur_lr_pb / 10.0, 0
+                cur_lr, cur_lr_pb, since_best = cur_lr * settings.lr_decay, cur_lr_pb * settings.lr_decay, 0
                 for group in optimizer.param_groups:
                     group["lr"] = cur_lr
         pbs = {name: class_pbs[i].detach().cpu() for i, name in enumerate(classes)}
@@ -417,32 +446,40 @@ def load_trained(out_dir: str | Path) -> tuple[LSTMPB, LSTMPBConfig, dict[str, t
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", required=True, help="preprocessed cache folder (holds landmarks/index.csv)")
     parser.add_argument("--out", required=True, help="training output folder")
+    parser.add_argument("--recipe", default="affectscope", choices=sorted(RECIPES),
+                        help="every setting below at once: affectscope (the default: separates genuine from "
+                             "posed on unseen people) or paper (Huynh & Kim 2017 and the authors' code); "
+                             "options given as well override it")
     parser.add_argument("--expression", default=POOLED, choices=[POOLED, *EXPRESSIONS],
-                        help="train on one expression or on all of them with one PB per class (pooled)")
-    parser.add_argument("--epochs", type=int, default=RECIPE["epochs"])
-    parser.add_argument("--hidden", type=int, default=64,
-                        help="grid LSTM width (paper: 512; 64 keeps live recognition within a CPU core)")
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--pb-dim", type=int, default=64)
-    parser.add_argument("--context-dim", type=int, default=64)
+                        help="train on one expression or on all of them with one PB per class (pooled); the "
+                             "paper trains one network per expression")
+    parser.add_argument("--epochs", type=int, help="passes over the sequences (affectscope 150, paper 100)")
+    parser.add_argument("--hidden", type=int,
+                        help="grid LSTM width (paper 512; affectscope 64 keeps live recognition within a CPU core)")
+    parser.add_argument("--layers", type=int)
+    parser.add_argument("--pb-dim", type=int)
+    parser.add_argument("--context-dim", type=int)
     parser.add_argument("--untied-depth", action="store_true", help="one depth LSTM per block instead of tied")
-    parser.add_argument("--pb-activation", default=RECIPE["pb_activation"], choices=sorted(PB_ACTIVATIONS),
+    parser.add_argument("--pb-activation", choices=sorted(PB_ACTIVATIONS),
                         help="activation of the PB drive W_p p (the paper's relu can leave class PBs "
                              "with no effect; see metrics.csv pbs_below_zero)")
-    parser.add_argument("--frame-block", type=int, default=RECIPE["frame_block"],
-                        help="landmark frames averaged into one step (paper: 1)")
-    parser.add_argument("--reference", default=RECIPE["reference"], choices=REFERENCES,
+    parser.add_argument("--frame-block", type=int, help="landmark frames averaged into one step (paper: 1)")
+    parser.add_argument("--reference", choices=REFERENCES,
                         help="take every step relative to the sequence's first one (first) or not (none, paper)")
-    parser.add_argument("--closed-loop-after", type=int, default=RECIPE["closed_loop_after"],
+    parser.add_argument("--closed-loop-after", type=int,
                         help="steps that read the observed input before the network reads its own "
                              "predictions (0: teacher forcing throughout, paper)")
-    parser.add_argument("--optimizer", default=RECIPE["optimizer"], choices=OPTIMIZERS,
-                        help="adam, or sgd with momentum 0.9 (paper)")
-    parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
-    parser.add_argument("--lr", type=float, default=RECIPE["lr"], help="weight learning rate (paper: SGD 0.01)")
-    parser.add_argument("--lr-pb", type=float, default=0.9, help="PB learning rate (eq. 1-2)")
-    parser.add_argument("--patience", type=int, default=RECIPE["patience"],
-                        help="epochs without improvement before both learning rates / 10 (paper: 10; 0: never)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help="adam, or sgd with momentum 0.9 (paper)")
+    parser.add_argument("--batch-size", type=int, help="sequences per update (paper: 1)")
+    parser.add_argument("--lr", type=float, help="weight learning rate (paper: SGD 0.01)")
+    parser.add_argument("--lr-pb", type=float, help="PB learning rate (eq. 1-2; both recipes 0.9)")
+    parser.add_argument("--patience", type=int,
+                        help="epochs without improvement before both learning rates are lowered (paper: 10; 0: never)")
+    parser.add_argument("--lr-decay", type=float, help="factor the learning rates are lowered by (paper: 0.9)")
+    parser.add_argument("--loss", choices=LOSSES,
+                        help="error over the 80 values per step: sum (½Σ) or mean (the paper's MSE)")
+    parser.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
+                        help="scale every coordinate to a standard deviation of 0.3 (the paper does not)")
     parser.add_argument("--max-frames", type=int, default=None, help="crop longer sequences (default: whole)")
     parser.add_argument("--holdout", default="",
                         help="comma-separated subject ids (or @FILE, e.g. SET/split_dev.txt) left out of training; "
@@ -458,6 +495,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
+def recipe_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe's settings with the options given on the command line put over them."""
+    chosen = dict(RECIPES[args.recipe])
+    for key in chosen:
+        given = getattr(args, key, None)
+        if given is not None:
+            chosen[key] = given
+    return chosen
+
+
 def _subject_list(cache_dir: str | Path, text: str, what: str) -> list[str]:
     """Comma-separated names, ``@FILE`` entries read from FILE, checked against the cache's subjects."""
     names = [s for s in text.split(",") if s]
@@ -470,16 +517,11 @@ def _subject_list(cache_dir: str | Path, text: str, what: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     holdout, test = (_subject_list(args.cache, text, what) for text, what in
                      ((args.holdout, "held-out"), (args.test, "test")))
-    result = train_lstmpb(args.cache, args.out, expression=args.expression, epochs=args.epochs, hidden=args.hidden,
-                          layers=args.layers, pb_dim=args.pb_dim, context_dim=args.context_dim,
-                          tie_depth_weights=not args.untied_depth, pb_activation=args.pb_activation,
-                          frame_block=args.frame_block, reference=args.reference,
-                          closed_loop_after=args.closed_loop_after, optimizer=args.optimizer,
-                          batch_size=args.batch_size, lr=args.lr,
-                          lr_pb=args.lr_pb, patience=args.patience, max_frames=args.max_frames,
+    result = train_lstmpb(args.cache, args.out, expression=args.expression,
+                          tie_depth_weights=not args.untied_depth, max_frames=args.max_frames,
                           resume=args.resume, seed=args.seed, holdout_subjects=holdout, test_subjects=test,
-                          device=args.device, init_from=args.init_from,
-                          progress=not args.no_progress)
+                          device=args.device, init_from=args.init_from, progress=not args.no_progress,
+                          recipe=args.recipe, **recipe_settings(args))
     if is_main_process():
         print(f"LSTM-PB: {result.epochs} epochs, best training mse {result.best_mse:.5f}; "
               f"weights {result.weights}, class PBs {result.pbs}")

@@ -162,7 +162,10 @@ def test_command_line_entry(cache, tmp_path):
     parser = argparse.ArgumentParser()
     tl.add_arguments(parser)
     defaults = parser.parse_args(["--cache", "c", "--out", "o"])
-    assert {k: getattr(defaults, k) for k in tl.RECIPE} == tl.RECIPE
+    assert tl.recipe_settings(defaults) == tl.RECIPES["affectscope"]
+    assert {k: tl.RECIPES["affectscope"][k] for k in tl.RECIPE} == tl.RECIPE
+    paper = tl.recipe_settings(parser.parse_args(["--cache", "c", "--out", "o", "--recipe", "paper", "--lr", "0.02"]))
+    assert paper == {**tl.RECIPES["paper"], "lr": 0.02}  # an option given overrides its recipe
     (tmp_path / "test.txt").write_text("s1\nnot-in-this-cache\n")
     args = parser.parse_args(["--cache", str(cache), "--out", str(tmp_path), "--epochs", "1", "--hidden", "8",
                               "--layers", "1", "--holdout", "s0", "--test", f"@{tmp_path / 'test.txt'}",
@@ -385,3 +388,41 @@ def test_fine_tuning_starts_from_a_bundle_and_refuses_another_config(cache, tmp_
     assert 0 < moved < 0.05 and state["epoch"] == 1
     with pytest.raises(ValueError, match=r"LSTM-PB config .* differs from this run's"):
         tl.train_lstmpb(cache, tmp_path / "bad", epochs=1, init_from=shipped.root, **TINY)
+
+
+def test_the_paper_recipe_end_to_end(tmp_path):
+    """--recipe paper sets every choice of the paper: a 4 x 512 grid LSTM with PB 64, frame-rate
+    absolute steps as they come (no standardization), teacher forcing, ReLU PB drive, SGD one
+    sequence at a time on the mean squared error, rates x 0.9 after 10 epochs without progress."""
+    torch.set_num_threads(1)
+    small = make_cache(tmp_path / "c", subjects=1, expressions=("happiness",), augs=1)
+    parser = argparse.ArgumentParser()
+    tl.add_arguments(parser)
+    args = parser.parse_args(["--cache", str(small), "--out", str(tmp_path / "run"), "--recipe", "paper",
+                              "--expression", "happiness", "--epochs", "2", "--no-progress"])
+    assert tl.run(args) == 0
+    state = json.loads((tmp_path / "run" / "train.json").read_text())
+    assert {k: state["config"][k] for k in ("hidden", "layers", "pb_dim", "frame_block", "reference",
+                                              "closed_loop_after", "pb_activation")} == {
+        "hidden": 512, "layers": 4, "pb_dim": 64, "frame_block": 1, "reference": "none",
+        "closed_loop_after": 0, "pb_activation": "relu"}
+    st = state["settings"]
+    assert (st["recipe"], st["optimizer"], st["lr"], st["momentum"], st["lr_pb"], st["batch_size"], st["patience"],
+            st["lr_decay"], st["loss"], st["standardize"], st["expression"]) == (
+        "paper", "sgd", 0.01, 0.9, 0.9, 1, 10, 0.9, "mean", False, "happiness")
+    model, config, pbs, _ = tl.load_trained(tmp_path / "run")
+    assert torch.all(model.input_mean == 0) and torch.all(model.input_scale == 1)  # the values as they come
+    assert sorted(pbs) == ["happiness/fake", "happiness/genuine"] and state["sequences"] == 2
+    rows = read_metrics(tmp_path / "run" / "metrics.csv")
+    assert len(rows) == 2 and all(np.isfinite(float(r["train_mse"])) for r in rows)
+
+
+def test_the_mean_loss_is_the_sum_loss_over_half_the_coordinates():
+    from training.lstmpb_steps import prediction_loss
+
+    torch.manual_seed(0)
+    pred, x = torch.randn(3, 6, 80), torch.randn(3, 6, 80)
+    mask = torch.ones(3, 6)
+    assert float(prediction_loss(pred, x, mask, "mean")) == pytest.approx(float(prediction_loss(pred, x, mask)) / 40)
+    with pytest.raises(ValueError, match="loss"):
+        prediction_loss(pred, x, mask, "max")
