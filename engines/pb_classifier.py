@@ -25,6 +25,9 @@ SUFFIXES = (".ubj", ".json")
 log = logging.getLogger(__name__)
 
 
+SCHEDULES = ("decay", "restarts")
+
+
 @dataclass(frozen=True)
 class XGBSettings:
     """Booster and model-selection settings (defaults: the paper's)."""
@@ -42,6 +45,12 @@ class XGBSettings:
     nthread: int = 1
     # further L2 weights tried besides reg_lambda; the subject-wise CV AUC picks one (empty: reg_lambda only)
     lambda_candidates: tuple[float, ...] = ()
+    # 'decay': eta falls every round (eta_at); 'restarts': the authors' code — boosting at a fixed eta
+    # until early_stopping_rounds without a better validation AUC, then again from there at
+    # eta × restart_decay, until max_fails stages in a row do not improve or eta < eta_min
+    schedule: str = "decay"
+    restart_decay: float = 0.5
+    max_fails: int = 3
 
     def __post_init__(self) -> None:
         for name in ("max_depth", "max_rounds", "eta", "eta_min", "early_stopping_rounds", "nthread"):
@@ -51,6 +60,10 @@ class XGBSettings:
             raise ValueError(f"XGBoost setting 'nfold' must be at least 2 (subject-wise folds), got {self.nfold}")
         if not 0 < self.subsample <= 1 or self.reg_lambda < 0 or min(self.lambda_candidates, default=0) < 0:
             raise ValueError("XGBoost settings: subsample must be in (0, 1], reg_lambda and lambda_candidates >= 0")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"XGBoost setting 'schedule' must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not 0 < self.restart_decay < 1 or self.max_fails < 1:
+            raise ValueError("XGBoost settings: restart_decay must be in (0, 1) and max_fails >= 1")
 
     def eta_at(self, round_index: int) -> float:
         return max(self.eta_min, self.eta * self.eta_decay ** round_index)
@@ -113,6 +126,18 @@ def subject_folds(y: np.ndarray, subjects: Sequence[str], nfold: int, seed: int 
     return folds
 
 
+def roc_auc(y: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann–Whitney, ties counted half); NaN when one class is absent."""
+    y = np.asarray(y).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]  # 1-based average ranks
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
 class PBClassifier:
     """XGBoost binary:logistic on PB vectors; ``predict_proba`` gives P(fake)."""
 
@@ -146,6 +171,8 @@ class PBClassifier:
         if not set(np.unique(y).tolist()) <= {0.0, 1.0} or len(np.unique(y)) < 2:
             raise ValueError("y must hold both classes, 0 (genuine) and 1 (fake)")
         folds = subject_folds(y, subjects, self.settings.nfold, self.settings.seed)
+        if self.settings.schedule == "restarts":
+            return self._fit_restarts(X, y, folds)
         dtrain = xgb.DMatrix(X, label=y, nthread=self.settings.nthread)
         best = None
         for lam in dict.fromkeys((self.settings.reg_lambda, *self.settings.lambda_candidates)):
@@ -165,6 +192,56 @@ class PBClassifier:
                          settings=json.dumps(s.to_dict()))
         self.booster, self.cv_auc, self.n_rounds = booster, float(auc[n_rounds - 1]), n_rounds
         self.settings = s  # with the L2 weight the cross-validation chose
+        return self
+
+    def _stages(self, X, y, train, valid, s: "XGBSettings") -> tuple[list[tuple[float, int]], float]:
+        """The restart schedule on one fold: [(eta, rounds) of each stage kept], best validation AUC."""
+        import xgboost as xgb
+
+        dtr = xgb.DMatrix(X[train], label=y[train], nthread=s.nthread)
+        dva = xgb.DMatrix(X[valid], label=y[valid], nthread=s.nthread)
+        booster, best_auc, stages, fails, eta = None, -np.inf, [], 0, s.eta
+        while eta >= s.eta_min:
+            b = xgb.train({**s.params(), "eta": eta}, dtr, num_boost_round=s.max_rounds, evals=[(dva, "valid")],
+                          early_stopping_rounds=s.early_stopping_rounds, xgb_model=booster, verbose_eval=False)
+            done = booster.num_boosted_rounds() if booster is not None else 0
+            b = b[: b.best_iteration + 1]
+            auc = roc_auc(y[valid], b.predict(dva))
+            if auc > best_auc:
+                booster, best_auc, fails = b, auc, 0
+                stages.append((eta, b.num_boosted_rounds() - done))
+            else:
+                fails += 1
+                if fails >= s.max_fails:
+                    break
+            eta *= s.restart_decay
+        return [st for st in stages if st[1] > 0], float(best_auc)
+
+    def _fit_restarts(self, X, y, folds) -> "PBClassifier":
+        """Staged boosting as the authors' code runs it, on each subject fold; the final booster is
+        trained on all the data with the stages the folds agree on (per stage: the median of its
+        rounds over the folds that reached it; as many stages as the median fold kept). The
+        authors' code keeps the last fold's booster instead."""
+        import xgboost as xgb
+
+        s = self.settings
+        per_fold = [self._stages(X, y, train, valid, s) for train, valid in folds]
+        n_stages = max(1, int(np.median([len(st) for st, _ in per_fold])))
+        schedule = []
+        for k in range(n_stages):
+            reached = [st[k] for st, _ in per_fold if len(st) > k]
+            if not reached:
+                break
+            schedule.append((reached[0][0], int(np.median([r for _, r in reached]))))
+        dtrain = xgb.DMatrix(X, label=y, nthread=s.nthread)
+        booster = None
+        for eta, rounds in schedule:
+            booster = xgb.train({**s.params(), "eta": eta}, dtrain, num_boost_round=max(rounds, 1), xgb_model=booster)
+        cv_auc = float(np.mean([auc for _, auc in per_fold]))
+        n_rounds = booster.num_boosted_rounds()
+        booster.set_attr(cv_auc=f"{cv_auc:.6f}", n_rounds=str(n_rounds), settings=json.dumps(s.to_dict()),
+                         stages=json.dumps(schedule))
+        self.booster, self.cv_auc, self.n_rounds = booster, cv_auc, n_rounds
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ import pytest
 import xgboost as xgb
 
 from engines.bundle import BundleError, load_bundle, write_bundle_json
-from engines.pb_classifier import PBClassifier, XGBSettings, load_classifiers, pair_predictions, subject_folds
+from engines.pb_classifier import (PBClassifier, XGBSettings, load_classifiers, pair_predictions, roc_auc,
+                                   subject_folds)
 
 FAST = XGBSettings(max_rounds=300, early_stopping_rounds=30, nfold=4)
 
@@ -161,3 +162,21 @@ def test_bad_settings_are_refused_with_their_name(bad, match):
         XGBSettings(**bad)
     with pytest.raises(ValueError, match=match):
         XGBSettings.from_dict({**XGBSettings().to_dict(), **bad})
+
+
+def test_the_restart_schedule_of_the_authors_code():
+    """Stages at a fixed eta, each from the last at half the eta, until stages stop improving: the
+    final booster replays the stages the folds agree on."""
+    X, y, subj = pb_samples(seed=2)
+    s = XGBSettings(schedule="restarts", eta=0.4, max_rounds=300, early_stopping_rounds=20, nfold=4, max_fails=2,
+                    eta_min=0.01)
+    clf = PBClassifier(s).fit(X, y, subj)
+    stages = json.loads(clf.booster.attributes()["stages"])
+    assert stages and stages[0][0] == pytest.approx(0.4)
+    assert all(b[0] == pytest.approx(a[0] * 0.5 ** round(np.log(b[0] / a[0]) / np.log(0.5))) and b[0] < a[0]
+               for a, b in zip(stages, stages[1:]))  # halved at each restart (failed stages skipped)
+    assert clf.n_rounds == sum(r for _, r in stages) and clf.cv_auc > 0.8
+    Xt, yt, _ = pb_samples(seed=7)
+    assert roc_auc(yt, clf.predict_proba(Xt)) > 0.8  # (L2 1000 keeps the probabilities near 0.5)
+    with pytest.raises(ValueError, match="schedule"):
+        XGBSettings(schedule="cosine")

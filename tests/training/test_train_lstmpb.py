@@ -333,6 +333,30 @@ def test_xgb_command_line_entry(cache, trained_dir, tmp_path):
     assert bundle.section("lstmpb")["recognizer"]["window"] == 8
 
 
+
+def test_xgb_paper_recipe_end_to_end(cache, trained_dir, tmp_path):
+    """--recipe paper: one PB per whole clip, the authors' staged schedule with their starting eta
+    per expression, L2 1000 only."""
+    parser = argparse.ArgumentParser()
+    tx.add_arguments(parser)
+    argv = ["--cache", str(cache), "--lstmpb", str(trained_dir), "--bundle", str(tmp_path), "--recipe", "paper",
+            "--sequence-iters", "5", "--max-rounds", "30", "--nfold", "3", "--no-progress",
+            "--trained-on", "synthetic trajectories"]
+    assert tx.run(parser.parse_args(argv)) == 0
+    bundle = load_bundle(tmp_path)
+    section = bundle.section("lstmpb")
+    assert section["metrics"]["pb_source"] == "sequence"
+    from engines.pb_classifier import load_classifiers
+
+    classifiers = load_classifiers(bundle)
+    for model, start in (("pooled", 0.1), ("happiness", 0.1), ("anger", 0.55)):
+        attrs = classifiers[model].booster.attributes()
+        settings = json.loads(attrs["settings"])
+        assert (settings["schedule"], settings["reg_lambda"], settings["max_depth"], settings["subsample"],
+                settings["early_stopping_rounds"], settings["restart_decay"]) == ("restarts", 1000.0, 2, 0.8, 500, 0.5)
+        assert settings["eta"] == start and json.loads(attrs["stages"])[0][0] == start
+
+
 def test_input_statistics_normalize_to_the_spread_and_give_the_copy_baseline():
     from types import SimpleNamespace
 
