@@ -114,14 +114,17 @@ def sta_small_gray() -> STAConfig:
 
 @register("sta")
 def sta_paper() -> STAConfig:
-    """The paper's regressor widths (32, 64, 128, 256) and a wider attention branch; GPU-sized."""
-    return STAConfig()
+    """The paper's network (Lee et al. 2018): regressor widths 32, 64, 128, 256, two linear layers
+    (512 hidden, then the output), dropout 0.5, no normalisation; the decoder's ConvLSTMs with
+    peepholes, no ReLU after its transposed convolutions, frame t's attention from the state of
+    frame t−1. GPU-sized."""
+    return STAConfig(fc_hidden=(512,), peephole=True, deconv_relu=False, attention_from_previous=True)
 
 
 @register("sta")
 def sta_paper_no_attention() -> STAConfig:
     """``sta_paper`` without the attention branch: the paper's Table 1 ablation."""
-    return STAConfig(attention=False)
+    return replace(sta_paper(), attention=False)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class STAConfig:
     convlstm_hidden: tuple[int, ...] = (64, 32)
     conv3d_widths: tuple[int, int, int, int] = (32, 64, 128, 256)
     pooled_size: tuple[int, int, int] = (1, 4, 4)
-    fc_hidden: tuple[int, int] = (512, 256)
+    fc_hidden: tuple[int, ...] = (512, 256)  # widths of the hidden linear layers (1 or 2) before the output
     dropout: float = 0.5
     # BatchNorm3d after each 3D convolution of the regressor (not in the paper). Without it the
     # regressor's features barely vary between clips at initialisation, and on CPU budgets training
@@ -73,6 +73,13 @@ class STAConfig:
     # The spatiotemporal attention branch. Off, every pixel of every frame weighs the same (the map
     # is uniform): the paper's ablation of Table 1, a plain 3D-CNN on the same crops.
     attention: bool = True
+    # The paper's decoder (its Fig. 2 and eq. 3–5): ConvLSTMs with peephole connections (Shi et al.
+    # 2015's Hadamard weights on the cell), no ReLU after the transposed convolutions, and frame t's
+    # attention from the decoder state of frame t−1 (the first frame's is uniform). Configs stored
+    # without these fields load as they were trained: no peepholes, ReLU, attention from frame t.
+    peephole: bool = False
+    deconv_relu: bool = True
+    attention_from_previous: bool = False
     input_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     input_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
@@ -93,8 +100,8 @@ class STAConfig:
             raise ValueError(f"clip_length {self.clip_length} must be >= 2")
         if self.clip_rate_fps <= 0:
             raise ValueError(f"clip_rate_fps {self.clip_rate_fps} must be > 0")
-        if len(self.conv3d_widths) != 4 or len(self.fc_hidden) != 2 or len(self.pooled_size) != 3:
-            raise ValueError("conv3d_widths needs 4 entries, fc_hidden 2, pooled_size 3")
+        if len(self.conv3d_widths) != 4 or len(self.fc_hidden) not in (1, 2) or len(self.pooled_size) != 3:
+            raise ValueError("conv3d_widths needs 4 entries, fc_hidden 1 or 2, pooled_size 3")
         if len(self.input_mean) != 3 or len(self.input_std) != 3 or min(self.input_std) <= 0:
             raise ValueError("input_mean and input_std need 3 entries (RGB), std > 0")
         if not 0.0 <= self.dropout < 1.0:
@@ -119,18 +126,23 @@ class STAConfig:
 
 
 class ConvLSTMCell(nn.Module):
-    """3x3 convolutional LSTM (Shi et al. 2015) without peepholes.
+    """3x3 convolutional LSTM (Shi et al. 2015), with or without peephole connections.
 
     The input-to-gate convolution is applied to all frames at once (it is linear in x); only the
     hidden-to-gate convolution runs inside the time loop. Gate order: input, forget, cell, output.
+    ``peephole_size`` (the maps' side): the input and forget gates also read W_ci ∘ C_{t−1} and
+    W_cf ∘ C_{t−1}, the output gate W_co ∘ C_t (weights per channel and pixel, zero at the start).
     """
 
-    def __init__(self, in_channels: int, hidden: int, kernel_size: int = 3):
+    def __init__(self, in_channels: int, hidden: int, kernel_size: int = 3, peephole_size: int | None = None):
         super().__init__()
         self.hidden = hidden
         pad = kernel_size // 2
         self.x2g = nn.Conv2d(in_channels, 4 * hidden, kernel_size, padding=pad)
         self.h2g = nn.Conv2d(hidden, 4 * hidden, kernel_size, padding=pad, bias=False)
+        self.peephole = None
+        if peephole_size is not None:  # rows: input, forget, output gate
+            self.peephole = nn.Parameter(torch.zeros(3, hidden, peephole_size, peephole_size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C, H, W) -> hidden states (B, T, hidden, H, W)."""
@@ -142,7 +154,12 @@ class ConvLSTMCell(nn.Module):
         for step in range(t):
             gates = gx[:, step] + self.h2g(hid)
             i, f, g, o = gates.chunk(4, dim=1)
+            if self.peephole is not None:
+                i = i + self.peephole[0] * cell
+                f = f + self.peephole[1] * cell
             cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
+            if self.peephole is not None:
+                o = o + self.peephole[2] * cell
             hid = torch.sigmoid(o) * torch.tanh(cell)
             outs.append(hid)
         return torch.stack(outs, dim=1)
@@ -161,11 +178,14 @@ class SpatiotemporalAttention(nn.Module):
         self.encoder = nn.Sequential(*enc)
         self.lstms = nn.ModuleList()
         self.ups = nn.ModuleList()
+        side = cfg.crop_size // 2 ** len(cfg.encoder_widths)  # where the decoder starts
         for hidden in cfg.convlstm_hidden:
-            self.lstms.append(ConvLSTMCell(cin, hidden))
+            self.lstms.append(ConvLSTMCell(cin, hidden, peephole_size=side if cfg.peephole else None))
             self.ups.append(nn.ConvTranspose2d(hidden, hidden, kernel_size=2, stride=2))
-            cin = hidden
+            cin, side = hidden, 2 * side
         self.logits = nn.Conv2d(cin, 1, kernel_size=1)
+        self.deconv_relu = cfg.deconv_relu
+        self.from_previous = cfg.attention_from_previous
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, c, s, _ = x.shape
@@ -173,8 +193,12 @@ class SpatiotemporalAttention(nn.Module):
         for lstm, up in zip(self.lstms, self.ups):
             hw = feats.shape[-1]
             seq = lstm(feats.reshape(b, t, -1, hw, hw))
-            feats = F.relu(up(seq.reshape(b * t, -1, hw, hw)))
+            feats = up(seq.reshape(b * t, -1, hw, hw))
+            if self.deconv_relu:
+                feats = F.relu(feats)
         logits = self.logits(feats).reshape(b, t, s * s)
+        if self.from_previous:  # frame t attends by the state of frame t−1; the first frame uniformly
+            logits = torch.cat([torch.zeros_like(logits[:, :1]), logits[:, :-1]], dim=1)
         return torch.softmax(logits, dim=-1).reshape(b, t, s, s)
 
 
@@ -197,13 +221,12 @@ class STA3DCNN(nn.Module):
             layers += [nn.MaxPool3d(2, ceil_mode=True), nn.Conv3d(cin, cout, 3, padding=1),
                        *([nn.BatchNorm3d(cout)] if cfg.batch_norm else []), nn.ReLU(inplace=True)]
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool3d(cfg.pooled_size))
-        h1, h2 = cfg.fc_hidden
-        self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(w4 * int(np.prod(cfg.pooled_size)), h1), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
-            nn.Linear(h1, h2), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout),
-            nn.Linear(h2, 1),
-        )
+        head: list[nn.Module] = [nn.Flatten()]
+        cin = w4 * int(np.prod(cfg.pooled_size))
+        for width in cfg.fc_hidden:  # (module indices as before for two hidden layers: saved weights load)
+            head += [nn.Linear(cin, width), nn.ReLU(inplace=True), nn.Dropout(cfg.dropout)]
+            cin = width
+        self.head = nn.Sequential(*head, nn.Linear(cin, 1))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

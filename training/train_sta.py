@@ -415,13 +415,21 @@ def write_sta_bundle(bundle_dir: str | Path, model: nn.Module, metrics: dict[str
 # ----------------------------------------------------------------------------------------------
 # Command line
 
+#: The STA each recipe of ``train sta`` trains (``--config`` overrides it).
+STA_RECIPES = {"affectscope": "sta_small", "paper": "sta_paper"}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of ``affectscope train sta``."""
     parser.add_argument("--cache", required=True, type=Path, nargs="+", metavar="CACHE",
                         help="cache folder(s) holding crops/index.csv (e.g. synthetic sessions and photo clips)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (checkpoint, metrics.csv, weights)")
-    parser.add_argument("--config", default="sta_small",
-                        help=f"registered STA model ({', '.join(registered_sta())}) or a JSON config file")
+    parser.add_argument("--recipe", default="affectscope", choices=sorted(STA_RECIPES),
+                        help="affectscope (sta_small: real time on a CPU) or paper (sta_paper, the paper's network; "
+                             "where the paper is silent — optimizer, rate, batch, epochs — the options below)")
+    parser.add_argument("--config", default=None,
+                        help=f"registered STA model ({', '.join(registered_sta())}) or a JSON config file "
+                             "(overrides the recipe's)")
     parser.add_argument("--epochs", type=int, default=30, help="passes over the training clips (default 30)")
     parser.add_argument("--batch", type=int, default=16, help="clips per mini-batch and process")
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
@@ -446,7 +454,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = train_sta(args.cache, args.out, config=args.config, epochs=args.epochs, batch=args.batch, lr=args.lr,
+    config = args.config or STA_RECIPES[args.recipe]
+    result = train_sta(args.cache, args.out, config=config, epochs=args.epochs, batch=args.batch, lr=args.lr,
                        resume=args.resume, seed=args.seed, holdout_subjects=args.holdout, hop_s=args.hop_s,
                        num_workers=args.workers, bundle_dir=args.bundle, trained_on=args.trained_on,
                        progress=not args.no_progress, test_subjects=args.test, init_from=args.init_from)

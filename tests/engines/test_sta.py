@@ -64,6 +64,39 @@ def test_attention_off_is_a_plain_3d_cnn_with_a_uniform_map():
     assert STAConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "attention"}).attention  # older configs
 
 
+def test_the_papers_decoder_and_head():
+    """sta_paper: peephole ConvLSTMs, no ReLU after the transposed convolutions, frame t's attention
+    from the state of frame t−1 (so the last frame's pixels move no map), two linear layers."""
+    paper = sta_config("sta_paper")
+    assert (paper.peephole, paper.deconv_relu, paper.attention_from_previous, paper.fc_hidden) == (True, False, True, (512,))
+    assert not sta_config("sta_paper_no_attention").attention and sta_config("sta_paper_no_attention").fc_hidden == (512,)
+    cfg = STAConfig.from_dict({**TINY.to_dict(), "peephole": True, "deconv_relu": False,
+                               "attention_from_previous": True, "fc_hidden": [16]})
+    torch.manual_seed(0)
+    model = STA3DCNN(cfg)
+    assert sum(isinstance(m, torch.nn.Linear) for m in model.head) == 2
+    sides = [lstm.peephole.shape for lstm in model.attention.lstms]
+    assert sides == [(3, 8, 4, 4), (3, 4, 8, 8)]  # input, forget, output gate weights at each level's size
+    with torch.no_grad():
+        for lstm in model.attention.lstms:
+            lstm.peephole.normal_(0, 0.5)  # (zero at the start: make them count)
+    x = torch.randn(2, *cfg.input_shape)
+    valence, att = model(x)
+    _check_outputs(valence.detach(), att.detach(), 2, cfg)
+    torch.testing.assert_close(att[:, 0], torch.full_like(att[:, 0], 1.0 / cfg.crop_size ** 2))  # nothing before it
+    x2 = x.clone()
+    x2[:, -1] += 1.0
+    torch.testing.assert_close(model(x2)[1], att)  # the last frame reads the map of its predecessor
+    x3 = x.clone()
+    x3[:, 1] += 1.0
+    assert not torch.allclose(model(x3)[1][:, 2], att[:, 2])
+    valence.sum().backward()
+    assert all(lstm.peephole.grad.abs().sum() > 0 for lstm in model.attention.lstms)
+    old = STAConfig.from_dict({k: v for k, v in TINY.to_dict().items()
+                               if k not in ("peephole", "deconv_relu", "attention_from_previous")})
+    assert (old.peephole, old.deconv_relu, old.attention_from_previous) == (False, True, False)  # as trained
+
+
 def test_batch_norm_option_normalises_the_regressor_and_keeps_the_papers_keys_without_it():
     plain, normed = STA3DCNN(TINY), STA3DCNN(STAConfig.from_dict({**TINY.to_dict(), "batch_norm": True}))
     assert not any("norm" in k or "running" in k for k in plain.state_dict())  # the paper's form, unchanged

@@ -430,6 +430,10 @@ def test_the_paper_recipe_end_to_end(tmp_path):
                                               "closed_loop_after", "pb_activation")} == {
         "hidden": 512, "layers": 4, "pb_dim": 64, "frame_block": 1, "reference": "none",
         "closed_loop_after": 0, "pb_activation": "relu"}
+    from engines.lstmpb import LSTMPBConfig
+    from engines.registry import model_config
+
+    assert LSTMPBConfig.from_dict(state["config"]) == model_config("lstmpb_paper")  # the registered paper form
     st = state["settings"]
     assert (st["recipe"], st["optimizer"], st["lr"], st["momentum"], st["lr_pb"], st["batch_size"], st["patience"],
             st["lr_decay"], st["loss"], st["standardize"], st["expression"]) == (

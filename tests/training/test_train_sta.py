@@ -24,11 +24,12 @@ TINY = STAConfig(crop_size=16, clip_length=4, clip_rate_fps=5.0, encoder_widths=
                  conv3d_widths=(4, 8, 8, 8), pooled_size=(1, 2, 2), fc_hidden=(16, 8), dropout=0.1)
 
 
-def write_cache(root: Path, subjects=("s1", "s2", "s3"), frames: int = 120, fps: float = 10.0, seed: int = 0) -> Path:
+def write_cache(root: Path, subjects=("s1", "s2", "s3"), frames: int = 120, fps: float = 10.0, seed: int = 0,
+                crop_size: int = TINY.crop_size) -> Path:
     """Recordings whose valence is shown by the brightness of a central blob (a learnable cue)."""
     rng = np.random.default_rng(seed)
     writer = CropCacheWriter(root)
-    s = TINY.crop_size
+    s = crop_size
     yy, xx = np.mgrid[:s, :s]
     blob = np.exp(-((yy - s / 2) ** 2 + (xx - s / 2) ** 2) / (2 * (s / 5) ** 2))
     for k, subject in enumerate(subjects):
@@ -189,3 +190,21 @@ def test_several_caches_subject_lists_and_fine_tuning(tmp_path):
     with pytest.raises(ValueError, match="cannot read"):
         train_sta(synthetic, tmp_path / "x", TINY, epochs=1, holdout_subjects=[f"@{tmp_path / 'none.txt'}"],
                   progress=False)
+
+
+def test_the_paper_recipe_trains_the_papers_network(tmp_path):
+    import argparse
+
+    from engines.sta import sta_config
+    from training.train_sta import add_arguments, run
+
+    cache = write_cache(tmp_path / "cache", subjects=("s1", "s2"), frames=50, fps=4.0, crop_size=64)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--cache", str(cache), "--out", str(tmp_path / "run"), "--recipe", "paper",
+                              "--epochs", "1", "--batch", "2", "--hop-s", "4", "--holdout", "s2", "--no-progress"])
+    assert run(args) == 0
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["config"]
+    assert STAConfig.from_dict(saved) == sta_config("sta_paper")
+    assert saved["peephole"] and saved["attention_from_previous"] and not saved["deconv_relu"]
+    assert saved["fc_hidden"] == [512] and saved["conv3d_widths"] == [32, 64, 128, 256]
