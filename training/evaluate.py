@@ -130,6 +130,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subjects", nargs="+", metavar="ID",
                    help="evaluate only these subjects (e.g. held-out ones; @FILE: those listed in FILE)")
     p.add_argument("--postprocess", action="store_true", help="valence: also report after the AV+EC chain")
+    p.add_argument("--per-frame", action="store_true",
+                   help="valence as the papers score it: every frame of the annotation grid (clip values "
+                        "interpolated, frames without a face too), post-processing tuned on --dev, applied to "
+                        "--subjects (the test subjects)")
+    p.add_argument("--dev", nargs="+", metavar="ID",
+                   help="--per-frame: development subjects to tune the post-processing on (@FILE: those in FILE)")
+    p.add_argument("--every", type=float, default=0.25, metavar="S",
+                   help="--per-frame: seconds between clip ends (default 0.25)")
     p.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
                    help="photos: only the people of this person-wise split (default all)")
     p.add_argument("--seed", type=int, default=1, help="photos: seed of each photo's motion, noise and compression")
@@ -148,7 +156,15 @@ def run(args) -> int:
     if bundle.has("lstmpb") and (root / "landmarks" / "index.csv").is_file():
         report["genuine_fake"] = evaluate_genuine_fake(bundle, root, args.subjects, jobs=max(1, args.jobs))
     if bundle.has("sta") and (root / "crops" / "index.csv").is_file():
-        report["valence"] = evaluate_valence(bundle, root, args.subjects, args.postprocess)
+        if args.per_frame:
+            from training.evaluate_frames import evaluate_frames, frame_items
+
+            test_items, dev_items = frame_items(root, args.subjects, args.dev, _subset)
+            report["valence_frames"] = evaluate_frames(bundle, test_items, dev_items, args.every)
+        else:
+            report["valence"] = evaluate_valence(bundle, root, args.subjects, args.postprocess)
+    elif args.per_frame:
+        raise EvaluationError(f"--per-frame scores valence: {root} has no crops/ cache or the bundle no sta model")
     if len(report) == 2:
         raise EvaluationError(f"nothing to evaluate: {root} has no landmarks/ or crops/ cache for the bundle's models "
                        f"({', '.join(s for s in ('lstmpb', 'sta') if bundle.has(s)) or 'none'}); "
@@ -176,6 +192,10 @@ def _run_photos(args, bundle: Bundle, root: Path, report: dict[str, Any]) -> int
 
 
 def _print(r: dict) -> None:
+    if "valence_frames" in r:
+        from training.evaluate_frames import print_frames
+
+        print_frames(r["valence_frames"])
     if "genuine_fake" in r:
         g = r["genuine_fake"]
         print(f"genuine vs fake — {g['sequences']} sequences, subjects {g['subjects']}")
