@@ -51,14 +51,23 @@ def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[
     from engines.pb_classifier import load_classifiers, load_clip_classifiers
     from training.train_xgb import collect_pbs, evaluate
 
-    items = _subset([it for it in read_landmark_cache(cache) if it.aug == 0], subjects)
+    # every sequence of the clips, the shrunk-box copies too: a clip's P(fake) is the mean over them,
+    # as in train xgb's held-out figures
+    items = _subset(read_landmark_cache(cache), subjects)
     if not items:
         raise CacheError(f"{cache}: no landmark sequences to evaluate")
     model, _ = load_lstmpb(bundle)
     recognizer = recognizer_settings_from_bundle(bundle)
+    out: dict[str, Any] = {"sequences": len(items), "clips": len({(it.subject, it.expression, it.label) for it in items}),
+                           "subjects": sorted({it.subject for it in items})}
+    trained = bundle.section("lstmpb").get("metrics") or {}
+    if trained.get("pb_source") == "sequence":  # the bundle's classifiers were fit on one PB per whole clip
+        iters = int(trained.get("sequence_iters", 100))
+        clips = collect_pbs(model, items, "sequence", recognizer, sequence_iters=iters, progress=progress, jobs=jobs)
+        out["metrics_clip"] = evaluate(load_classifiers(bundle), clips)
+        return out
     samples = collect_pbs(model, items, "stream", recognizer, progress=progress, jobs=jobs)
-    out = {"sequences": len(items), "subjects": sorted({it.subject for it in items}),
-           "metrics": evaluate(load_classifiers(bundle), samples)}
+    out["metrics"] = evaluate(load_classifiers(bundle), samples)
     clip_classifiers = load_clip_classifiers(bundle)
     if clip_classifiers is not None:
         iters = bundle.parse("lstmpb", "clip_iters", _positive_int)
@@ -198,7 +207,8 @@ def _print(r: dict) -> None:
         print_frames(r["valence_frames"])
     if "genuine_fake" in r:
         g = r["genuine_fake"]
-        print(f"genuine vs fake — {g['sequences']} sequences, subjects {g['subjects']}")
+        print(f"genuine vs fake — {g['clips']} clips ({g['sequences']} sequences with the shrunk-box copies, "
+              f"averaged per clip), subjects {g['subjects']}")
         fmt = lambda v: "  n/a" if v is None else f"{v:.3f}"  # noqa: E731
         for key, title in (("metrics", "live recognizer (P(fake) of every update, averaged per clip)"),
                            ("metrics_clip", "whole-clip classifiers (one PB per clip)")):

@@ -340,6 +340,7 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
         clip_classifiers, _ = fit_classifiers(clip_train, settings, eta_by_expression=eta_by_expression)
     metrics: dict[str, Any] = {
         "pb_source": mode,
+        "sequence_iters": sequence_iters,  # recognition steps of a whole-clip PB (evaluate repeats them)
         "expression_model": expression,
         "train_sequences": len(train_items),
         "train_subjects": sorted(set(train.subjects.tolist())),

@@ -57,6 +57,7 @@ class TrackerSettings:
     redetect_every: int = 15  # periodic check that the tracked face is a face (frames)
     lost_detect_every: int = 1  # while no face, try detection every this many frames
     roll_angles: tuple[float, ...] = (0.0, 25.0, -25.0, 50.0, -50.0)  # copies of the frame searched
+    turned_scale: float = 0.75  # the turned copies are searched this much smaller than the upright frame
     min_face_frac: float = 0.08  # smallest face, as a fraction of the frame width
     drift_iou: float = 0.45  # landmark box vs searched box IoU below this -> not a face
     upright_below_deg: float = 8.0  # below this roll, landmarks are read on the frame itself; a fit
@@ -173,18 +174,23 @@ class FaceTracker:
         min_side = max(20, int(self.s.min_face_frac * sw))
         max_side = max(min_side + 1, int(0.9 * min(sw, sh)))  # a "face" bigger than the frame is a texture
         for angle in angles:
+            lo, hi = min_side, max_side
             if angle:
-                # turn the frame so a head tilted by ``angle`` is upright; the canvas grows to keep the corners
+                # turn the frame so a head tilted by ``angle`` is upright; the canvas grows to keep the
+                # corners (about twice the pixels), so it is drawn smaller: the pass costs about what
+                # the upright one does, and the smallest face it finds is about the same in the frame
+                k = self.s.turned_scale
                 c, s_ = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
-                rw, rh = int(sw * c + sh * s_) + 1, int(sw * s_ + sh * c) + 1
-                m = cv2.getRotationMatrix2D((sw / 2, sh / 2), -angle, 1.0)
+                rw, rh = int(k * (sw * c + sh * s_)) + 1, int(k * (sw * s_ + sh * c)) + 1
+                m = cv2.getRotationMatrix2D((sw / 2, sh / 2), -angle, k)
                 m[:, 2] += (rw / 2 - sw / 2, rh / 2 - sh / 2)
-                img = cv2.warpAffine(small, m, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+                img = cv2.warpAffine(small, m, (rw, rh), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
                 back = cv2.invertAffineTransform(m)
+                lo, hi = max(20, int(k * min_side)), max(21, int(k * max_side))
             else:
                 img, back = small, np.array([[1.0, 0, 0], [0, 1.0, 0]])
             boxes = self._cascade.detectMultiScale(img, self.s.haar_scale_factor, self.s.haar_min_neighbors,
-                                                   minSize=(min_side, min_side), maxSize=(max_side, max_side))
+                                                   minSize=(lo, lo), maxSize=(hi, hi))
             self.detections += 1
             if len(boxes) == 0:
                 continue
@@ -192,7 +198,8 @@ class FaceTracker:
             for b in boxes:
                 x, y, bw, bh = haar_to_hog(tuple(float(v) for v in b))
                 cx, cy = _apply(back, [[x + bw / 2, y + bh / 2]])[0] / scale
-                faces.append(FaceFrame(float(cx), float(cy), bw / scale, float(angle)))
+                side = bw / (self.s.turned_scale if angle else 1.0) / scale
+                faces.append(FaceFrame(float(cx), float(cy), side, float(angle)))
             last = self._face
             if last is not None:
                 faces.sort(key=lambda f: math.hypot(f.cx - last.cx, f.cy - last.cy))

@@ -279,13 +279,22 @@ def test_xgb_stage_writes_a_usable_bundle(cache, trained_dir, tmp_path, mode):
 
     clip = load_clip_classifiers(bundle)
     report = evaluate_genuine_fake(bundle, cache, subjects=["s3"], progress=False)
-    assert report["metrics"]["pooled"]["clips"] == 4
+    assert report["clips"] == 4 and report["sequences"] == 8  # the shrunk-box copies too, averaged per clip
     if mode == "stream":
+        assert report["metrics"]["pooled"]["clips"] == 4
         assert set(clip) == {"pooled", "anger", "happiness"} and section["clip_iters"] == 5
         assert set(held) >= {"pooled"} and metrics["holdout_clip"]["pooled"]["clips"] == 4
         assert report["metrics_clip"]["pooled"]["clips"] == 4
-    else:
-        assert clip is None and "metrics_clip" not in report and "holdout_clip" not in metrics
+        _same_figures(report["metrics"], held)  # evaluate and train xgb's held-out figures agree
+    else:  # the bundle's classifiers judge one PB per whole clip: so does evaluate
+        assert clip is None and "metrics" not in report and "holdout_clip" not in metrics
+        _same_figures(report["metrics_clip"], held)
+
+
+def _same_figures(a: dict, b: dict) -> None:
+    assert set(a) == set(b)
+    for key in a:
+        assert a[key] == pytest.approx(b[key], nan_ok=True), key
 
 
 def test_bundle_export_keeps_other_sections(cache, trained_dir, tmp_path):
