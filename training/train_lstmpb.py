@@ -6,7 +6,7 @@ back-propagation through time over whole sequences (step-averaged next-step erro
 or closed loop after a prompt; SGD with momentum or Adam) while each class PB follows the
 step-averaged back-propagated error of its sequences (paper eq. 1–2). Both learning rates are
 multiplied by ``lr_decay`` after ``patience`` epochs without a lower training error (0: never).
-:data:`RECIPES` holds the command line's two recipes, ``affectscope`` and ``paper``.
+The command line's two recipes, ``affectscope`` and ``paper``, are in :mod:`training.recipes`.
 
 Output folder::
 
@@ -40,6 +40,7 @@ from training.cache import LandmarkItem, read_landmark_cache
 from training.checks import require_positive
 from training.distributed import init_distributed, is_main_process, resolve_device
 from training.lstmpb_steps import LOSSES, learning_step
+from training.recipes import RECIPES, recipe_settings
 from training.metrics import append_metrics_row
 from training.subject_lists import known_subjects
 
@@ -154,29 +155,6 @@ def input_statistics(items: Sequence[LandmarkItem], spread: float, config: LSTMP
 
 OPTIMIZERS = ("sgd", "adam")
 
-# The command line's recipes. 'affectscope' (the default): 6 steps/s (blocks of 5 frames), landmarks
-# relative to the clip's first step, closed loop after a 3-step prompt, a linear PB drive, Adam on
-# standardized inputs, hidden 64 (one core keeps up with live recognition). Teacher-forced learning
-# on absolute frames, the paper's form, drives the PBs to where they no longer steer the prediction:
-# each next frame is almost its predecessor, so the network needs no PB to predict it.
-RECIPE: dict[str, Any] = {"frame_block": 5, "reference": "first", "closed_loop_after": 3,
-                          "pb_activation": "linear", "optimizer": "adam", "lr": 1e-3, "batch_size": 16,
-                          "epochs": 150, "patience": 0}
-# 'paper': Huynh & Kim (2017) and, where the paper is silent, the authors' code: a grid LSTM of 4
-# layers × 512 with PB 64, every frame a step, absolute landmark vectors as they come ([-1, 1], no
-# standardization), teacher forcing, a ReLU PB drive, SGD (lr 0.01, momentum 0.9) one sequence at a
-# time on the mean squared error, PB lr 0.9, both rates × 0.9 after 10 epochs without a lower
-# error. The code trains one network per expression (--expression); it runs epochs of 80 random
-# sequences and states no epoch count, so 'epochs' here (whole passes) is ours.
-RECIPES: dict[str, dict[str, Any]] = {
-    "affectscope": {**RECIPE, "hidden": 64, "layers": 4, "pb_dim": 64, "context_dim": 64, "lr_pb": 0.9,
-                    "standardize": True, "loss": "sum", "lr_decay": 0.1},
-    "paper": {"frame_block": 1, "reference": "none", "closed_loop_after": 0, "pb_activation": "relu",
-              "optimizer": "sgd", "lr": 0.01, "batch_size": 1, "epochs": 100, "patience": 10, "hidden": 512,
-              "layers": 4, "pb_dim": 64, "context_dim": 64, "lr_pb": 0.9, "standardize": False, "loss": "mean",
-              "lr_decay": 0.9},
-}
-
 
 def make_optimizer(name: str, params, lr: float, momentum: float) -> torch.optim.Optimizer:
     """'sgd' (with momentum, the paper) or 'adam'."""
@@ -263,7 +241,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
 
     The keyword defaults are the paper's learning mode (frame-rate steps, absolute landmarks,
     teacher forcing, SGD); ``affectscope train lstmpb`` defaults to the set-up that separates
-    genuine from posed expressions on unseen subjects (:data:`RECIPE`). hidden defaults to 64, not
+    genuine from posed expressions on unseen subjects (:data:`training.recipes.RECIPE`). hidden defaults to 64, not
     the paper's 512: one core keeps up with live recognition at 64 (see :mod:`engines.online_pb`).
     ``holdout_subjects`` are left out (``train xgb`` scores its classifiers on them);
     ``test_subjects`` are left out of both, for the figure reported once. ``init_from`` (a bundle
@@ -493,16 +471,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", metavar="BUNDLE", default=None,
                         help="start from this bundle's LSTM-PB weights and class PBs (fine-tuning)")
     parser.add_argument("--no-progress", action="store_true")
-
-
-def recipe_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The recipe's settings with the options given on the command line put over them."""
-    chosen = dict(RECIPES[args.recipe])
-    for key in chosen:
-        given = getattr(args, key, None)
-        if given is not None:
-            chosen[key] = given
-    return chosen
 
 
 def _subject_list(cache_dir: str | Path, text: str, what: str) -> list[str]:

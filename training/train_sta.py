@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from engines.bundle import BundleError, write_bundle_json
 from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registered_sta, save_sta, sta_config,
                          sta_section, standardize, unwrap_sta)
+from training.recipes import STA_RECIPES
 from training.cache import CacheError, CropItem
 from training.subject_lists import known_subjects, read_caches, shorten
 from training.checks import require_positive
@@ -414,10 +415,6 @@ def write_sta_bundle(bundle_dir: str | Path, model: nn.Module, metrics: dict[str
 
 # ----------------------------------------------------------------------------------------------
 # Command line
-
-#: The STA each recipe of ``train sta`` trains (``--config`` overrides it).
-STA_RECIPES = {"affectscope": "sta_small", "paper": "sta_paper"}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of ``affectscope train sta``."""

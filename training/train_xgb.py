@@ -33,6 +33,7 @@ from engines.lstmpb import LSTMPB, NumpyPBGradient, landmark_steps, save_class_p
 from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
 from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions, roc_auc
 from training.cache import CacheError, LandmarkItem, cache_settings, read_landmark_cache
+from training.recipes import XGB_RECIPES
 from training.train_lstmpb import load_trained, select_items
 
 MODES = ("stream", "sequence")
@@ -371,23 +372,6 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
 
 # --------------------------------------------------------------------------------------------
 # command line (wired as 'affectscope train xgb')
-
-
-# The command line's recipes. 'affectscope': PBs of the live recognizer (and whole-clip ones), eta
-# decaying every round, the L2 weight picked among 1000/100/10 by subject-wise CV AUC. 'paper': the
-# paper's protocol (one PB per whole clip) with the authors' XGBoost code: depth 2, subsample 0.8,
-# L2 1000, boosting in stages at a fixed eta until 500 rounds bring no better validation AUC, each
-# stage from the last at half the eta, until 3 stages fail or eta < 1e-5; the starting eta per
-# expression is theirs (the pooled classifier, which the paper does not have, starts at 0.1).
-XGB_RECIPES: dict[str, dict[str, Any]] = {
-    "affectscope": {"mode": "stream", "reg_lambda": [1000.0, 100.0, 10.0], "max_rounds": XGBSettings.max_rounds,
-                    "settings": {}, "eta_by_expression": {}},
-    "paper": {"mode": "sequence", "reg_lambda": [1000.0], "max_rounds": 5000,
-              "settings": {"schedule": "restarts", "max_depth": 2, "subsample": 0.8, "early_stopping_rounds": 500,
-                           "eta_min": 1e-5, "restart_decay": 0.5, "max_fails": 3},
-              "eta_by_expression": {"anger": 0.55, "contentment": 0.1, "disgust": 0.5, "happiness": 0.1,
-                                    "sadness": 0.4, "surprise": 0.01, POOLED: 0.1}},
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

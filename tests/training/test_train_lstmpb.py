@@ -16,6 +16,7 @@ from engines.bundle import BundleError, load_bundle, write_bundle_json
 from engines.lstmpb import load_class_pbs, load_lstmpb, load_lstmpb_weights
 from engines.online_pb import OnlinePBRecognizer, RecognizerSettings
 from engines.pb_classifier import XGBSettings, load_classifiers
+from training import recipes
 from training import train_lstmpb as tl
 from training import train_xgb as tx
 from training.cache import LandmarkCacheWriter, read_landmark_cache
@@ -162,10 +163,10 @@ def test_command_line_entry(cache, tmp_path):
     parser = argparse.ArgumentParser()
     tl.add_arguments(parser)
     defaults = parser.parse_args(["--cache", "c", "--out", "o"])
-    assert tl.recipe_settings(defaults) == tl.RECIPES["affectscope"]
-    assert {k: tl.RECIPES["affectscope"][k] for k in tl.RECIPE} == tl.RECIPE
-    paper = tl.recipe_settings(parser.parse_args(["--cache", "c", "--out", "o", "--recipe", "paper", "--lr", "0.02"]))
-    assert paper == {**tl.RECIPES["paper"], "lr": 0.02}  # an option given overrides its recipe
+    assert recipes.recipe_settings(defaults) == recipes.RECIPES["affectscope"]
+    assert {k: recipes.RECIPES["affectscope"][k] for k in recipes.RECIPE} == recipes.RECIPE
+    paper = recipes.recipe_settings(parser.parse_args(["--cache", "c", "--out", "o", "--recipe", "paper", "--lr", "0.02"]))
+    assert paper == {**recipes.RECIPES["paper"], "lr": 0.02}  # an option given overrides its recipe
     (tmp_path / "test.txt").write_text("s1\nnot-in-this-cache\n")
     args = parser.parse_args(["--cache", str(cache), "--out", str(tmp_path), "--epochs", "1", "--hidden", "8",
                               "--layers", "1", "--holdout", "s0", "--test", f"@{tmp_path / 'test.txt'}",
@@ -412,7 +413,7 @@ def test_fine_tuning_starts_from_a_bundle_and_refuses_another_config(cache, tmp_
     start, _ = load_lstmpb(shipped)
     out = tmp_path / "ft"
     tl.train_lstmpb(long, out, epochs=1, init_from=shipped.root, progress=False,
-                    **{k: v for k, v in tl.RECIPE.items() if k not in ("epochs", "patience")})
+                    **{k: v for k, v in recipes.RECIPE.items() if k not in ("epochs", "patience")})
     state = json.loads((out / "train.json").read_text())
     tuned, _, pbs, _ = tl.load_trained(out)
     # one epoch of small steps from the shipped weights: close to them, not a fresh network
