@@ -194,49 +194,48 @@ class PBClassifier:
         self.settings = s  # with the L2 weight the cross-validation chose
         return self
 
-    def _stages(self, X, y, train, valid, s: "XGBSettings") -> tuple[list[tuple[float, int]], float]:
-        """The restart schedule on one fold: [(eta, rounds) of each stage kept], best validation AUC."""
+    def _stages(self, X, y, train, valid, s: "XGBSettings") -> tuple[dict[int, int], float]:
+        """The restart schedule on one fold: {k: rounds kept at eta · restart_decay^k}, and the best
+        validation AUC."""
         import xgboost as xgb
 
         dtr = xgb.DMatrix(X[train], label=y[train], nthread=s.nthread)
         dva = xgb.DMatrix(X[valid], label=y[valid], nthread=s.nthread)
-        booster, best_auc, stages, fails, eta = None, -np.inf, [], 0, s.eta
-        while eta >= s.eta_min:
+        booster, best_auc, kept, fails, k = None, -np.inf, {}, 0, 0
+        while s.eta * s.restart_decay ** k >= s.eta_min:
+            eta = s.eta * s.restart_decay ** k
             b = xgb.train({**s.params(), "eta": eta}, dtr, num_boost_round=s.max_rounds, evals=[(dva, "valid")],
                           early_stopping_rounds=s.early_stopping_rounds, xgb_model=booster, verbose_eval=False)
             done = booster.num_boosted_rounds() if booster is not None else 0
-            b = b[: b.best_iteration + 1]
+            b = b[: b.best_iteration + 1]  # (the iteration counts the rounds of earlier stages too)
             auc = roc_auc(y[valid], b.predict(dva))
-            if auc > best_auc:
+            if auc > best_auc and b.num_boosted_rounds() > done:
                 booster, best_auc, fails = b, auc, 0
-                stages.append((eta, b.num_boosted_rounds() - done))
+                kept[k] = b.num_boosted_rounds() - done
             else:
                 fails += 1
                 if fails >= s.max_fails:
                     break
-            eta *= s.restart_decay
-        return [st for st in stages if st[1] > 0], float(best_auc)
+            k += 1
+        return kept, float(best_auc)
 
     def _fit_restarts(self, X, y, folds) -> "PBClassifier":
         """Staged boosting as the authors' code runs it, on each subject fold; the final booster is
-        trained on all the data with the stages the folds agree on (per stage: the median of its
-        rounds over the folds that reached it; as many stages as the median fold kept). The
-        authors' code keeps the last fold's booster instead."""
+        trained on all the data stage by stage: at each eta the median, over the folds, of the rounds
+        each kept at it (a fold that skipped or never reached it counts 0). The authors' code keeps
+        the last fold's booster instead."""
         import xgboost as xgb
 
         s = self.settings
         per_fold = [self._stages(X, y, train, valid, s) for train, valid in folds]
-        n_stages = max(1, int(np.median([len(st) for st, _ in per_fold])))
-        schedule = []
-        for k in range(n_stages):
-            reached = [st[k] for st, _ in per_fold if len(st) > k]
-            if not reached:
-                break
-            schedule.append((reached[0][0], int(np.median([r for _, r in reached]))))
+        levels = sorted({k for kept, _ in per_fold for k in kept})
+        schedule = [(s.eta * s.restart_decay ** k, int(np.median([kept.get(k, 0) for kept, _ in per_fold])))
+                    for k in levels]
+        schedule = [(eta, rounds) for eta, rounds in schedule if rounds > 0] or [(s.eta, 1)]
         dtrain = xgb.DMatrix(X, label=y, nthread=s.nthread)
         booster = None
         for eta, rounds in schedule:
-            booster = xgb.train({**s.params(), "eta": eta}, dtrain, num_boost_round=max(rounds, 1), xgb_model=booster)
+            booster = xgb.train({**s.params(), "eta": eta}, dtrain, num_boost_round=rounds, xgb_model=booster)
         cv_auc = float(np.mean([auc for _, auc in per_fold]))
         n_rounds = booster.num_boosted_rounds()
         booster.set_attr(cv_auc=f"{cv_auc:.6f}", n_rounds=str(n_rounds), settings=json.dumps(s.to_dict()),
