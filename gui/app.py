@@ -98,7 +98,7 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
 
     from gui.main_window import MainWindow
     from gui.settings import AppSettings
-    from realtime.pipeline.runner import SAMPLE_CLIP
+    from realtime.pipeline.runner import SAMPLE_CLIP, preload
 
     try:
         source = _source_from_args(list(source_args))
@@ -115,6 +115,7 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
               f"(Debian/Ubuntu: sudo apt install {' '.join(missing)}), or run with --headless", file=sys.stderr)
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    preload(getattr(args, "landmark_model", None))  # before the window appears: it must never freeze
     app.setApplicationName("affectscope")
     app.setOrganizationName("affectscope")
 
@@ -152,6 +153,8 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
             window.start_recording(record)
         else:
             window.start()
+        if monitor is not None and window.run is not None:
+            window.run.started.connect(monitor.mark_running)  # stalls from here on are live running
 
     outcome = {"rc": 0}
     screenshot = getattr(args, "screenshot", None)

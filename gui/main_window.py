@@ -35,10 +35,16 @@ from gui.window_layout import restore_settings, setup_ui
 from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.sessions.folder import SessionError
 from realtime.sessions.live import LiveState
+from realtime.types import AffectResult
 
 log = logging.getLogger(__name__)
 
 DRAW_INTERVAL_MS = 16
+# The plots and readouts are redrawn at most this often; the video shows every frame it gets. A
+# redraw of both plots costs the GUI thread as much as a video frame, and at 30 Hz on two shared
+# cores the two together kept the event loop busy most of the time (frames shown at ~20 fps, event
+# loop stalls of 60-100 ms whenever an analysis thread held the interpreter meanwhile).
+PLOT_INTERVAL_S = 0.1
 STATUS_INTERVAL_S = 0.25
 STALL_S = 1.5  # a live source silent for this long is said to be so on the video
 
@@ -76,6 +82,8 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self._marker_count = 0
         # StatusReadouts
         self._last_status = 0.0
+        self._last_plot = 0.0
+        self._unshown: AffectResult | None = None  # the newest result the plots and readouts have not shown
         self._shown_errors: set[str] = set()
         self._writer_warned = False  # "recording is falling behind" said for this recording
 
@@ -178,6 +186,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self._last_valence_t = None
         self._shown_errors.clear()
         self._last_frame_wall = 0.0
+        self._unshown = None
         self.run = LiveRun(spec, self.bundle, self.expression_model, self.backend, self.landmark_model,
                            self.pipeline_factory, record_to=record_to, record_video=self.settings.record_video,
                            loop=self.source_bar.loop.isChecked())
@@ -229,6 +238,8 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self._pending_record = None
         if run is None:
             return
+        if self._unshown is not None:
+            self._draw_plots_and_readouts()
         rec = run.stop_recording(why)
         if not run.shutdown(why):
             self.messages.warning("Some pipeline threads did not stop within 5 s; they will end with the app.")
@@ -274,12 +285,13 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
                 rec = " ● REC" if run.recording else ""
                 self.video.show_frame(f.image, r.face, r.box, r.landmarks68, r.attention,
                                       f" {fmt_time(t)}  ·  frame {r.frame_index}{rec} ", pose=r.pose, good=r.good)
-                self.plots.draw()
-                self._set_readouts(r.face, r.valence, r.p_fake, self.model_availability(), t_now=t,
-                                   expression=r.expression_model, quality=(r.valence_quality, r.p_fake_quality))
+                self._unshown = r
             elif self._last_frame_wall and time.monotonic() - self._last_frame_wall > STALL_S:
                 self.video.caption.setText(f" no frames from {run.spec.label} for "
                                            f"{time.monotonic() - self._last_frame_wall:.0f} s… ")
+            if self._unshown is not None and (time.monotonic() - self._last_plot >= PLOT_INTERVAL_S
+                                              or run.session.state is LiveState.ENDED):
+                self._draw_plots_and_readouts()
             if run.session.state is LiveState.ENDED and not run.bridge.dirty:
                 self._source_ended()
                 return
@@ -288,6 +300,14 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         now = time.monotonic()
         if now - self._last_status >= STATUS_INTERVAL_S:
             self._refresh_status()
+
+    def _draw_plots_and_readouts(self) -> None:
+        """The plots and the readouts, for the newest result not yet shown in them."""
+        r, self._unshown = self._unshown, None
+        self._last_plot = time.monotonic()
+        self.plots.draw()
+        self._set_readouts(r.face, r.valence, r.p_fake, self.model_availability(), t_now=r.media_s,
+                           expression=r.expression_model, quality=(r.valence_quality, r.p_fake_quality))
 
     # ======================================================================================
     # controls

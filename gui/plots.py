@@ -24,6 +24,10 @@ CURSOR_COLOR = "#202124"
 POOR_COLOR = "#f9ab00"  # frames with poor landmarks (as the face box in the video)
 POOR_Y = (-1.02, -0.015)  # where their band runs on the valence and P(fake) plots
 LIVE_WINDOW_S = 30.0
+# Live, the time axis moves in whole steps of this many seconds rather than with every draw: a
+# moving axis re-lays out its ticks and repaints both plots whole, which on two shared cores took
+# the event loop 50-100 ms at a time; in steps it does so once per step.
+SCROLL_STEP_S = 2.0
 AXIS_WIDTH = 56
 
 
@@ -140,6 +144,7 @@ class AffectPlots(QWidget):
         self._dirty = False
         self._live = True
         self._t_latest = 0.0
+        self._right: float | None = None  # the live window's right edge (seconds), None before the first draw
         self._markers: list[tuple[float, pg.InfiniteLine, pg.InfiniteLine]] = []
         self._marker_serial = 0
 
@@ -221,6 +226,7 @@ class AffectPlots(QWidget):
         for line in self.cursors:
             line.setVisible(False)
         self._t_latest = 0.0
+        self._right = None
         self._dirty = True
         self.draw()
 
@@ -252,8 +258,10 @@ class AffectPlots(QWidget):
         self.pfake_curve.setData(t, self.ring.column(2), connect="finite")
         self._draw_poor(t, self.ring.column(3))
         self.valence_dots.setData(self.dots.column(0), self.dots.column(1))
-        right = max(self._t_latest, self.window_s)
-        self.valence_plot.setXRange(right - self.window_s, right, padding=0)
+        right = max(math.ceil(self._t_latest / SCROLL_STEP_S) * SCROLL_STEP_S, self.window_s)
+        if right != self._right:
+            self._right = right
+            self.valence_plot.setXRange(right - self.window_s, right, padding=0)
         self._prune_markers(right - self.window_s)
 
     @property
@@ -275,6 +283,7 @@ class AffectPlots(QWidget):
         """A whole recorded session: arrays of one value per row (NaN where empty); ``poor``: True
         on rows whose face had poor landmarks (sessions before the quality flag: None)."""
         self._live = False
+        self._right = None
         self.clear_markers()
         t = np.asarray(t_s, np.float64)
         v = np.asarray(valence, np.float64)

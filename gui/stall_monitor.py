@@ -5,6 +5,10 @@ GIL held by another thread) the tick comes late. The lateness of each tick beyon
 the stall; ticks later than ``threshold_ms`` are counted and the worst kept with the time they
 happened, so a stall can be set beside what the window was doing then. ``affectscope gui``,
 ``live`` and ``demo`` write the report with ``--stall-report FILE.json``.
+
+:meth:`StallMonitor.mark_running` marks when the analysis is up (models loaded, first frames
+coming): the report keeps the stalls from then on apart (``running_*``), as live running is what a
+window must never freeze in; loading models before that is start-up.
 """
 from __future__ import annotations
 
@@ -20,7 +24,9 @@ from PySide6.QtCore import QObject, Qt, QTimer
 @dataclass(frozen=True)
 class StallReport:
     """seconds: time measured; ticks: timer ticks seen; stalls: ticks later than threshold_ms;
-    p50/p95/p99/max_ms: lateness of the ticks; worst: the longest stalls as [seconds since start, ms]."""
+    p50/p95/p99/max_ms: lateness of the ticks; worst: the longest stalls as [seconds since start, ms];
+    running_since_s: when the analysis was up (None: never marked); running_stalls / running_p99_ms /
+    running_max_ms: the same figures from then on."""
 
     seconds: float
     period_ms: float
@@ -32,11 +38,20 @@ class StallReport:
     p99_ms: float
     max_ms: float
     worst: list[list[float]]
+    running_since_s: float | None = None
+    running_stalls: int = 0
+    running_p99_ms: float = 0.0
+    running_max_ms: float = 0.0
 
     def line(self) -> str:
-        return (f"event loop: {self.stalls} stall{'s' if self.stalls != 1 else ''} over {self.threshold_ms:g} ms "
+        text = (f"event loop: {self.stalls} stall{'s' if self.stalls != 1 else ''} over {self.threshold_ms:g} ms "
                 f"in {self.seconds:.0f} s; late by p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
                 f"longest {self.max_ms:.0f} ms")
+        if self.running_since_s is not None:
+            text += (f"; running (from {self.running_since_s:.1f} s): {self.running_stalls} stall"
+                     f"{'s' if self.running_stalls != 1 else ''}, p99 {self.running_p99_ms:.1f} ms, "
+                     f"longest {self.running_max_ms:.0f} ms")
+        return text
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
@@ -59,12 +74,21 @@ class StallMonitor(QObject):
         self._late: list[float] = []
         self._stalls: list[tuple[float, float]] = []
         self._t0 = self._last = 0.0
+        self._running_tick: int | None = None  # index of the first tick after mark_running
+        self._running_t: float | None = None
 
     def start(self) -> None:
         self._late.clear()
         self._stalls.clear()
+        self._running_tick = self._running_t = None
         self._t0 = self._last = time.perf_counter()
         self._timer.start()
+
+    def mark_running(self) -> None:
+        """The analysis is up from now on (the first call counts)."""
+        if self._running_tick is None:
+            self._running_tick = len(self._late)
+            self._running_t = time.perf_counter() - self._t0
 
     def stop(self) -> None:
         self._timer.stop()
@@ -81,7 +105,14 @@ class StallMonitor(QObject):
         late = np.asarray(self._late, np.float64)
         pct = (lambda q: float(np.percentile(late, q))) if len(late) else (lambda q: 0.0)
         worst = sorted(self._stalls, key=lambda s: -s[1])[: self.keep_worst]
+        running = {}
+        if self._running_tick is not None:
+            tail = late[self._running_tick:]
+            running = dict(running_since_s=round(self._running_t, 3),
+                           running_stalls=sum(1 for t, _ in self._stalls if t >= self._running_t),
+                           running_p99_ms=round(float(np.percentile(tail, 99)), 2) if len(tail) else 0.0,
+                           running_max_ms=round(float(tail.max()), 1) if len(tail) else 0.0)
         return StallReport(round(time.perf_counter() - self._t0, 3), self.period_ms, self.threshold_ms, len(late),
                            len(self._stalls), round(pct(50), 2), round(pct(95), 2), round(pct(99), 2),
                            round(float(late.max()) if len(late) else 0.0, 1),
-                           [[round(t, 3), round(ms, 1)] for t, ms in sorted(worst)])
+                           [[round(t, 3), round(ms, 1)] for t, ms in sorted(worst)], **running)

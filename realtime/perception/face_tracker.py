@@ -31,6 +31,7 @@ the fit jumped from the previous frame.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -117,6 +118,21 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return (np.asarray(pts, np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
 
 
+_HOG: list = []
+_HOG_LOCK = threading.Lock()
+
+
+def hog_detector():
+    """dlib's HOG face detector, built once per process: building it deserializes its filters in
+    about half a second without releasing the interpreter lock (the window would stand still).
+    Trackers share it; their calls are serialized by ``_HOG_LOCK`` (they are rare: one per new
+    detection)."""
+    with _HOG_LOCK:
+        if not _HOG:
+            _HOG.append(dlib.get_frontal_face_detector())
+        return _HOG[0]
+
+
 class FaceTracker:
     """Frame (BGR) -> FaceObservation: one face, detected rarely, tracked always, validated each frame."""
 
@@ -135,7 +151,7 @@ class FaceTracker:
         self.s = settings or TrackerSettings()
         self._filter = OneEuroFilter(self.s.smooth_min_cutoff_hz, self.s.smooth_beta)
         self._pose = HeadPose()
-        self._hog = dlib.get_frontal_face_detector()
+        self._hog = hog_detector()
         self._cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
         if self._cascade.empty():
             raise RuntimeError("OpenCV's Haar frontal-face cascade could not be loaded; reinstall opencv-contrib-python-headless")
@@ -236,7 +252,9 @@ class FaceTracker:
         patch = cv2.warpAffine(gray, upright_transform(face, side, px / max(face.size, 1.0)), (side, side),
                                flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
         self.verifications += 1
-        for r in self._hog(patch, 0):
+        with _HOG_LOCK:
+            found = list(self._hog(patch, 0))
+        for r in found:
             size = 0.5 * (r.width() + r.height())
             cx, cy = 0.5 * (r.left() + r.right()), 0.5 * (r.top() + r.bottom())
             if math.hypot(cx - side / 2, cy - side / 2) < 0.35 * px and 0.6 * px < size < 1.6 * px:

@@ -27,6 +27,37 @@ def make_tracker(bundle: Bundle, landmark_model: str | None = None) -> FaceTrack
                        crop_size=bundle.crop_size)
 
 
+def preload(landmark_model: str | None = None) -> None:
+    """Load, once per process, what a pipeline's start would otherwise load on its own threads:
+    torch, ONNX Runtime and XGBoost, dlib's HOG detector and the landmark model. Each holds the
+    interpreter lock for long stretches while it loads (1-2 s for torch, 0.7 s for the landmark
+    model), so a window would freeze for seconds at its first Start; the app calls this before its
+    window appears. A part that fails to load is left for the run to report. The genuine/fake
+    recognizer's process is started ahead too (:func:`realtime.workers.recognizer_process.keep_spare`)."""
+    from realtime.workers.recognizer_process import keep_spare
+
+    keep_spare()  # first: its own imports run beside the ones below
+    import engines.online_pb
+    import engines.sta
+    import xgboost
+    from realtime.perception.face_tracker import hog_detector
+    from realtime.perception.landmarks import LandmarkModelError
+
+    loaded = [engines.online_pb, engines.sta, xgboost]  # torch with the first
+    try:
+        import onnxruntime  # the CPU backend 'auto' picks when it is installed
+
+        loaded.append(onnxruntime)
+    except ImportError:
+        pass
+    log.debug("preloaded %s", ", ".join(m.__name__ for m in loaded))
+    hog_detector()
+    try:
+        LandmarkReader(landmark_model)
+    except LandmarkModelError:
+        pass
+
+
 def build_pipeline(source: FrameSource, bundle: Bundle, expression_model: str = "pooled",
                    backend: str = "auto", paced: bool | None = None,
                    landmark_model: str | None = None) -> Pipeline:

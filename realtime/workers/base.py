@@ -26,6 +26,11 @@ from realtime.types import FaceObservation
 log = logging.getLogger(__name__)
 
 
+class WorkerFatalError(RuntimeError):
+    """A job failure after which the worker cannot go on (its model's process ended, say): the
+    worker stops as faulted instead of counting failed jobs."""
+
+
 class ModelWorker(StoppableThread):
     """Base class of the model workers; subclasses implement due / prepare / compute / on_reset."""
 
@@ -139,6 +144,11 @@ class ModelWorker(StoppableThread):
             t0 = time.perf_counter()
             try:
                 out = self.compute(job)
+            except WorkerFatalError:
+                with self._job_ready:
+                    self._busy = False
+                    self._job_ready.notify_all()
+                raise
             except Exception as exc:  # noqa: BLE001 - one bad job is logged and counted
                 self.stats.failed += 1
                 self.stats.error = f"{type(exc).__name__}: {exc}"

@@ -6,6 +6,10 @@ K steps' worth of frames. This worker feeds it every face frame's vector in orde
 each job carries the recent vectors from the ring buffer with their frame indices, and the worker
 feeds those it has not seen yet, so a skipped job loses no frames as long as the ring holds them.
 The expression model can be switched while running; the recognizer then starts over.
+
+Live, the recognizer runs in a process of its own (``realtime.workers.recognizer_process``: it
+holds the interpreter lock while it runs, which froze the window); offline, on this thread. If
+its process ends, the worker stops as faulted and says why.
 """
 from __future__ import annotations
 
@@ -32,7 +36,6 @@ class FakeExpressionWorker(ModelWorker):
         self.bundle = bundle
         self.expression_model = check_expression_model(expression_model)
         self._recognizer = None
-        self._classifiers = None
         self._every = every
         self._since = 0
         self._last_fed = -1
@@ -44,17 +47,25 @@ class FakeExpressionWorker(ModelWorker):
         return f"lstmpb ({self.expression_model})"
 
     def setup(self) -> None:
-        from engines.online_pb import OnlinePBRecognizer
-        from engines.pb_classifier import load_classifiers
+        from realtime.workers.recognizer_process import AVAILABLE, LocalRecognizer, RecognizerProcess
 
-        self._classifiers = load_classifiers(self.bundle)
-        if self.expression_model not in self._classifiers:
-            raise ValueError(f"{self.bundle.root / 'bundle.json'}: no '{self.expression_model}' classifier "
-                             f"(the bundle has {sorted(self._classifiers)})")
-        self._recognizer = OnlinePBRecognizer.from_bundle(self.bundle, self.expression_model)
-        self.backend_in_use = "numpy (online PB recognition) + xgboost"
+        if self.lossless or not AVAILABLE:
+            # Offline every job is waited for anyway; the recognizer stays on this thread.
+            self._recognizer = LocalRecognizer(self.bundle, self.expression_model)
+            self.backend_in_use = "numpy (online PB recognition) + xgboost"
+        else:
+            self._recognizer = RecognizerProcess(self.bundle.root, self.expression_model)
+            if self.expression_model not in self._recognizer.expressions:
+                self._recognizer.close()
+                raise ValueError(f"{self.bundle.root / 'bundle.json'}: no '{self.expression_model}' classifier "
+                                 f"(the bundle has {self._recognizer.expressions})")
+            self.backend_in_use = f"numpy (online PB recognition, process {self._recognizer.pid}) + xgboost"
         if self._every is None:
             self._every = self._recognizer.frames_per_update
+
+    def teardown(self) -> None:
+        if self._recognizer is not None:
+            self._recognizer.close()
 
     def set_expression_model(self, name: str) -> None:
         """Switch the genuine/fake classifier (pooled or one expression); takes effect on the next job."""
@@ -87,21 +98,19 @@ class FakeExpressionWorker(ModelWorker):
         with self._lock:
             pending, self._pending_model = self._pending_model, None
         if pending is not None and pending != self.expression_model:
-            if pending not in self._classifiers:
+            if pending not in self._recognizer.expressions:
                 log.warning("no '%s' classifier in the bundle; keeping %s", pending, self.expression_model)
             else:
                 self.expression_model = pending
-                self._recognizer.set_classifier(self._classifiers[pending])
+                self._recognizer.set_expression_model(pending)  # starts the recognizer over
                 self._last_fed = -1
         new = idx > self._last_fed
-        for v in vecs[new]:
-            self._recognizer.update(v)
+        p, pb = self._recognizer.feed(vecs[new])
         if new.any():
             self._last_fed = int(idx[new][-1])
-        p = self._recognizer.p_fake
         if p is None:
             return {}
-        return {"p_fake": float(p), "pb": self._recognizer.pb}
+        return {"p_fake": p, "pb": pb}
 
     def on_reset(self) -> None:
         # Runs on the perception thread: the recognizer belongs to the worker thread, which resets

@@ -1,6 +1,7 @@
 """The window's parts on their own: ring buffers, the bridge, settings, the message bar."""
 from __future__ import annotations
 
+import math
 import sys
 import threading
 
@@ -9,7 +10,7 @@ import pytest
 
 from gui.bridge import ResultBridge
 from gui.live import SourceSpec, new_session_dir
-from gui.plots import POOR_Y, AffectPlots, TimeSeriesRing
+from gui.plots import POOR_Y, SCROLL_STEP_S, AffectPlots, TimeSeriesRing
 from gui.settings import AppSettings
 from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.types import AffectResult, Frame, SourceInfo
@@ -53,7 +54,10 @@ def test_live_plots_scroll_a_fixed_window_with_fixed_storage(qtbot):
     x, _ = p.valence_curve.getData()
     assert x[0] >= 90 - 30 - 1.5 and x[-1] == pytest.approx((30 * 90 - 1) / 30)
     lo, hi = p.valence_plot.getViewBox().viewRange()[0]
-    assert hi == pytest.approx(x[-1]) and hi - lo == pytest.approx(30.0)
+    # the window moves in whole steps (each step re-lays out the axes), its right edge the first
+    # step at or after the newest point
+    assert hi == pytest.approx(math.ceil(x[-1] / SCROLL_STEP_S) * SCROLL_STEP_S) and hi - lo == pytest.approx(30.0)
+    assert 0 <= hi - x[-1] < SCROLL_STEP_S
     n_val, n_dots, n_pf = p.points
     kept = np.arange(30 * 90)[np.arange(30 * 90) / 30 >= x[0]]
     assert n_pf == kept.size and n_val == np.count_nonzero(kept % 40)

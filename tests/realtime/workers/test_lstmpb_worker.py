@@ -10,7 +10,7 @@ from engines.pb_classifier import PBClassifier, XGBSettings
 from realtime.workers.lstmpb import FakeExpressionWorker
 from realtime.workers.registry import available_models, build_workers
 from realtime.pipeline.runner import build_pipeline
-from realtime.capture.sources import VideoFileSource
+from realtime.capture.sources import LoopingVideoSource, VideoFileSource
 from training.train_xgb import write_lstmpb_bundle
 
 
@@ -70,3 +70,70 @@ def test_unknown_expression_classifier_faults_with_reason(pb_bundle, clip_file):
     pipe.shutdown()
     assert pipe.workers[0].state.value == "faulted"
     assert "anger" in pipe.workers[0].stats.error
+
+
+# -- the recognizer's own process (live runs) ----------------------------------------------------
+
+needs_process = pytest.mark.skipif(not __import__("realtime.workers.recognizer_process",
+                                                  fromlist=["AVAILABLE"]).AVAILABLE,
+                                   reason="the recognizer process needs a POSIX system")
+
+
+@needs_process
+def test_recognizer_process_answers_as_the_local_recognizer(pb_bundle):
+    from realtime.workers.recognizer_process import LocalRecognizer, RecognizerProcess
+
+    vecs = np.random.default_rng(3).normal(0, 0.05, (70, 80)).astype(np.float32)
+    local, remote = LocalRecognizer(pb_bundle, "pooled"), RecognizerProcess(pb_bundle.root, "pooled")
+    try:
+        assert remote.expressions == local.expressions == ["happiness", "pooled"]
+        assert remote.frames_per_update == local.frames_per_update
+        assert remote.feed(vecs[:5]) == (None, None)  # too few frames for an update yet
+        assert local.feed(vecs[:5]) == (None, None)
+        for chunk in np.array_split(vecs[5:], 5):
+            (p_l, pb_l), (p_r, pb_r) = local.feed(chunk), remote.feed(chunk)
+            assert p_r == pytest.approx(p_l, abs=1e-6)
+            np.testing.assert_allclose(pb_r, pb_l, atol=1e-6)
+        for r in (local, remote):
+            r.set_expression_model("happiness")  # starts over
+            assert r.feed(vecs[:5]) == (None, None)
+    finally:
+        remote.close()
+    assert remote._proc.poll() == 0
+
+
+@needs_process
+def test_recognizer_process_that_cannot_load_says_why(tmp_path):
+    from realtime.workers.recognizer_process import RecognizerProcess, RecognizerProcessError
+
+    with pytest.raises(RecognizerProcessError, match="could not start.*bundle"):
+        RecognizerProcess(tmp_path / "nowhere", "pooled")
+
+
+@needs_process
+def test_live_worker_runs_the_recognizer_in_its_process_and_faults_when_it_ends(pb_bundle, clip_file):
+    import os
+    import signal
+    import time
+
+    pipe = build_pipeline(LoopingVideoSource(clip_file, live=True), pb_bundle, "pooled", paced=True)
+    results = []
+    pipe.subscribe(lambda r, f: results.append(r))
+    pipe.start()
+    try:
+        w = pipe.workers[0]
+        assert w.wait_ready(120)
+        assert "process" in w.backend_in_use
+        pid = w._recognizer.pid
+        deadline = time.monotonic() + 60
+        while not any(r.p_fake is not None for r in results) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert any(r.p_fake is not None for r in results), "no P(fake) from the recognizer's process"
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while w.state.value != "faulted" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert w.state.value == "faulted"
+        assert "recognizer process ended" in w.stats.error
+    finally:
+        pipe.shutdown()

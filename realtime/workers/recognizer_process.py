@@ -1,0 +1,246 @@
+"""The online PB recognizer in a process of its own, for live runs.
+
+Why a process: the recognizer is a loop over the network's steps of small NumPy products, so it
+holds the interpreter lock most of the time it runs (a few hundred milliseconds per update on a
+shared core). In the same process as the window, the window's event loop then waited for the
+lock and froze for 60-150 ms at a time, and perception lost frames to it. In its own process it
+competes for a core, not for the lock. Only landmark vectors go in and a P(fake) and a PB come out,
+a few kilobytes per update.
+
+The child is started with ``python -m`` (not ``fork``: the parent has threads and, in the window,
+Qt), in its own session so that a Ctrl-C in the terminal reaches only the parent, which ends the
+run in order; the child ends when its socket closes, also when the parent is killed.
+POSIX only (the socket is handed over as a file descriptor); elsewhere the worker keeps the
+recognizer on its own thread.
+
+Messages (pickled tuples; every answer is ``("ok", ...)`` or ``("error", text)``): the child
+imports torch and waits; ``("load", bundle_root, expression)`` is answered with
+``{"frames_per_update", "expressions"}``, ``("feed", vectors)`` with ``p_fake, pb``, ``("reset",)``
+and ``("expression", name)`` with ``None``; ``("close",)`` ends it.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from realtime.workers.base import WorkerFatalError
+
+AVAILABLE = os.name == "posix"
+START_TIMEOUT_S = 120.0  # importing torch and reading the bundle on a busy machine
+CALL_TIMEOUT_S = 60.0
+# One core each: the recognizer is sequential, and more BLAS threads only compete with perception.
+_ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+class RecognizerProcessError(WorkerFatalError):
+    """The recognizer's process could not start, stopped answering, or ended."""
+
+
+class RecognizerJobError(RuntimeError):
+    """One request failed in the recognizer's process (which goes on)."""
+
+
+class LocalRecognizer:
+    """The recognizer on the calling thread, with the interface of :class:`RecognizerProcess`
+    (offline runs, where every job is waited for, and systems without the process)."""
+
+    def __init__(self, bundle, expression_model: str):
+        from engines.lstmpb import load_lstmpb
+        from engines.online_pb import OnlinePBRecognizer, recognizer_settings_from_bundle
+        from engines.pb_classifier import load_classifiers
+
+        self._classifiers = load_classifiers(bundle)
+        if expression_model not in self._classifiers:
+            raise ValueError(f"{bundle.root / 'bundle.json'}: no '{expression_model}' classifier "
+                             f"(the bundle has {sorted(self._classifiers)})")
+        model, _ = load_lstmpb(bundle)
+        self._recognizer = OnlinePBRecognizer(model, self._classifiers[expression_model],
+                                              **recognizer_settings_from_bundle(bundle).to_dict())
+        self.expressions = sorted(self._classifiers)
+        self.frames_per_update = self._recognizer.frames_per_update
+
+    def feed(self, vectors: np.ndarray) -> tuple[float | None, np.ndarray | None]:
+        for v in vectors:
+            self._recognizer.update(v)
+        p = self._recognizer.p_fake
+        return (None, None) if p is None else (float(p), self._recognizer.pb)
+
+    def reset(self) -> None:
+        self._recognizer.reset()
+
+    def set_expression_model(self, name: str) -> None:
+        self._recognizer.set_classifier(self._classifiers[name])
+
+    def close(self) -> None:
+        pass
+
+
+def _spawn() -> tuple[subprocess.Popen, Connection]:
+    """A child that imports what a recognizer needs and waits for ``("load", root, expression)``."""
+    ours, theirs = socket.socketpair()
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, **_ONE_THREAD,
+           "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", __name__, str(theirs.fileno())],
+                                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                env=env, start_new_session=True)
+    except OSError as exc:
+        ours.close()
+        raise RecognizerProcessError(f"cannot start the recognizer process: {exc}") from None
+    finally:
+        theirs.close()
+    return proc, Connection(ours.detach())
+
+
+_SPARE: list[tuple[subprocess.Popen, Connection]] = []
+_SPARE_LOCK = threading.Lock()
+
+
+def keep_spare() -> None:
+    """Keep one child started ahead (importing torch takes it 1-2 s), so that the next live run's
+    recognizer only has to read its bundle; each run that takes it starts the next. The window
+    calls this once at start-up; without it every run starts its own child."""
+    if not AVAILABLE:
+        return
+    with _SPARE_LOCK:
+        if not _SPARE:
+            _SPARE.append(_spawn())
+
+
+def _take_spare() -> tuple[subprocess.Popen, Connection] | None:
+    with _SPARE_LOCK:
+        if not _SPARE:
+            return None
+        proc, conn = _SPARE.pop()
+    if proc.poll() is not None:  # it ended meanwhile
+        conn.close()
+        return None
+    keep_spare()
+    return proc, conn
+
+
+class RecognizerProcess:
+    """The recognizer of ``bundle_root``'s LSTM-PB and ``expression_model``'s classifier in a child
+    process. Calls block the calling thread (not the interpreter) until the child answers."""
+
+    def __init__(self, bundle_root: str | Path, expression_model: str, start_timeout_s: float = START_TIMEOUT_S):
+        if not AVAILABLE:
+            raise RecognizerProcessError("the recognizer process needs a POSIX system")
+        self._proc, self._conn = _take_spare() or _spawn()
+        try:
+            info = self._call(("load", str(bundle_root), expression_model), start_timeout_s)
+        except RecognizerJobError as exc:  # the child could not load the bundle
+            self.close()
+            raise RecognizerProcessError(f"the recognizer process could not start: {exc}") from None
+        self.expressions: list[str] = info["expressions"]
+        self.frames_per_update: int = info["frames_per_update"]
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def _call(self, message: tuple | None, timeout: float = CALL_TIMEOUT_S) -> Any:
+        try:
+            if message is not None:
+                self._conn.send(message)
+            if not self._conn.poll(timeout):
+                raise RecognizerProcessError(f"the recognizer process did not answer within {timeout:.0f} s")
+            reply = self._conn.recv()
+        except (EOFError, OSError):
+            code = self._proc.poll()
+            raise RecognizerProcessError("the recognizer process ended" +
+                                         (f" (exit status {code})" if code is not None else "")) from None
+        if reply[0] == "error":
+            raise RecognizerJobError(reply[1])
+        return reply[1] if len(reply) == 2 else reply[1:]
+
+    def feed(self, vectors: np.ndarray) -> tuple[float | None, np.ndarray | None]:
+        """Feed landmark vectors in order; the recognizer's P(fake) and PB after them (None, None
+        until its first update)."""
+        p, pb = self._call(("feed", np.ascontiguousarray(vectors, np.float32)))
+        return p, pb
+
+    def reset(self) -> None:
+        self._call(("reset",))
+
+    def set_expression_model(self, name: str) -> None:
+        self._call(("expression", name))
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Ask the child to exit; end it if it does not."""
+        try:
+            self._conn.send(("close",))
+        except OSError:
+            pass
+        self._conn.close()
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _serve(fd: int) -> int:
+    import signal
+
+    conn = Connection(fd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the run; this process follows its socket
+    recognizer = None
+    try:
+        from engines.bundle import load_bundle
+        from engines.online_pb import OnlinePBRecognizer  # torch: the slow part, before a bundle is asked for
+
+        del OnlinePBRecognizer  # LocalRecognizer imports it where it is used
+    except Exception as exc:  # noqa: BLE001 - reported at the first request
+        failure = f"{type(exc).__name__}: {exc}"
+    else:
+        failure = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return 0  # the parent is gone
+        op = message[0]
+        try:
+            if failure is not None:
+                conn.send(("error", failure))
+            elif op == "load":
+                recognizer = LocalRecognizer(load_bundle(message[1]), message[2])
+                conn.send(("ok", {"expressions": recognizer.expressions,
+                                  "frames_per_update": recognizer.frames_per_update}))
+            elif op == "close":
+                return 0
+            elif recognizer is None:
+                conn.send(("error", f"{op!r} before a bundle was loaded"))
+            elif op == "feed":
+                p, pb = recognizer.feed(message[1])
+                conn.send(("ok", p, pb))
+            elif op == "reset":
+                recognizer.reset()
+                conn.send(("ok", None))
+            elif op == "expression":
+                recognizer.set_expression_model(message[1])
+                conn.send(("ok", None))
+            else:
+                conn.send(("error", f"unknown request {op!r}"))
+        except (EOFError, OSError):
+            return 0
+        except Exception as exc:  # noqa: BLE001 - reported to the parent (a load that failed, a bad job)
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+if __name__ == "__main__":
+    code = _serve(int(sys.argv[1]))
+    # Nothing to flush or save: leave without the interpreter's teardown of torch (over half a
+    # second, which the parent's Stop would wait for).
+    sys.stderr.flush()
+    os._exit(code)
