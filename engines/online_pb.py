@@ -29,7 +29,7 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 
 from engines.bundle import Bundle, BundleError, known_fields
-from engines.lstmpb import LSTMPB, LSTMPBConfig, NumpyPBGradient, load_lstmpb
+from engines.lstmpb import LSTMPB, LSTMPBConfig, NumpyPBGradient, for_expression, load_lstmpb
 
 
 class ProbabilityModel(Protocol):
@@ -158,9 +158,12 @@ class OnlinePBRecognizer:
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, expression: str = "pooled", **overrides: Any) -> "OnlinePBRecognizer":
-        """Model, classifier of ``expression`` and recognizer settings from a bundle; keywords override settings."""
+        """Model, classifier of ``expression`` and recognizer settings from a bundle (the expression's
+        own network where the bundle has one, see :func:`engines.lstmpb.for_expression`); keywords
+        override settings."""
         from engines.pb_classifier import load_classifiers
 
+        bundle = for_expression(bundle, expression)
         model, _ = load_lstmpb(bundle)
         classifiers = load_classifiers(bundle)
         if expression not in classifiers:

@@ -46,28 +46,44 @@ def _subset(items, subjects: Sequence[str] | None):
 
 def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[str] | None = None,
                           progress: bool = True, jobs: int = 1) -> dict[str, Any]:
-    from engines.lstmpb import load_lstmpb
-    from engines.online_pb import recognizer_settings_from_bundle
-    from engines.pb_classifier import load_classifiers, load_clip_classifiers
-    from training.train_xgb import collect_pbs, evaluate
+    """Genuine vs fake on the cache's sequences: the pooled network on all of them (``metrics``,
+    ``metrics_clip``), and each expression's own network, where the bundle has one per expression,
+    on that expression's sequences (``networks.<expression>``)."""
+    from engines.lstmpb import expression_networks, for_expression, has_pooled_network
 
     # every sequence of the clips, the shrunk-box copies too: a clip's P(fake) is the mean over them,
     # as in train xgb's held-out figures
     items = _subset(read_landmark_cache(cache), subjects)
     if not items:
         raise CacheError(f"{cache}: no landmark sequences to evaluate")
-    model, _ = load_lstmpb(bundle)
-    recognizer = recognizer_settings_from_bundle(bundle)
     out: dict[str, Any] = {"sequences": len(items), "clips": len({(it.subject, it.expression, it.label) for it in items}),
                            "subjects": sorted({it.subject for it in items})}
+    if has_pooled_network(bundle):
+        out.update(_evaluate_network(bundle, items, progress, jobs))
+    for expression in expression_networks(bundle):
+        own = [it for it in items if it.expression == expression]
+        if own:
+            out.setdefault("networks", {})[expression] = _evaluate_network(for_expression(bundle, expression), own,
+                                                                            progress, jobs)
+    return out
+
+
+def _evaluate_network(bundle: Bundle, items, progress: bool, jobs: int) -> dict[str, Any]:
+    """The figures of the network the bundle (or view) names in its ``lstmpb`` section."""
+    from engines.lstmpb import load_lstmpb
+    from engines.online_pb import recognizer_settings_from_bundle
+    from engines.pb_classifier import load_classifiers, load_clip_classifiers
+    from training.train_xgb import collect_pbs, evaluate
+
+    model, _ = load_lstmpb(bundle)
+    recognizer = recognizer_settings_from_bundle(bundle)
     trained = bundle.section("lstmpb").get("metrics") or {}
     if trained.get("pb_source") == "sequence":  # the bundle's classifiers were fit on one PB per whole clip
         iters = int(trained.get("sequence_iters", 100))
         clips = collect_pbs(model, items, "sequence", recognizer, sequence_iters=iters, progress=progress, jobs=jobs)
-        out["metrics_clip"] = evaluate(load_classifiers(bundle), clips)
-        return out
+        return {"metrics_clip": evaluate(load_classifiers(bundle), clips)}
     samples = collect_pbs(model, items, "stream", recognizer, progress=progress, jobs=jobs)
-    out["metrics"] = evaluate(load_classifiers(bundle), samples)
+    out = {"metrics": evaluate(load_classifiers(bundle), samples)}
     clip_classifiers = load_clip_classifiers(bundle)
     if clip_classifiers is not None:
         iters = bundle.parse("lstmpb", "clip_iters", _positive_int)
@@ -209,15 +225,10 @@ def _print(r: dict) -> None:
         g = r["genuine_fake"]
         print(f"genuine vs fake — {g['clips']} clips ({g['sequences']} sequences with the shrunk-box copies, "
               f"averaged per clip), subjects {g['subjects']}")
-        fmt = lambda v: "  n/a" if v is None else f"{v:.3f}"  # noqa: E731
-        for key, title in (("metrics", "live recognizer (P(fake) of every update, averaged per clip)"),
-                           ("metrics_clip", "whole-clip classifiers (one PB per clip)")):
-            if key not in g:
-                continue
-            print(f"  {title}")
-            for name, m in g[key].items():
-                print(f"    {name:<22} clips {m['clips']:4d}  accuracy {fmt(m['accuracy'])}  AUC {fmt(m['auc'])}  "
-                      f"paired {fmt(m['accuracy_paired'])}")
+        _print_network(g, "")
+        for expression, figures in (g.get("networks") or {}).items():
+            print(f"  the {expression} network (one network per expression), on its {expression} clips")
+            _print_network(figures, "  ")
     if "valence" in r:
         o = r["valence"]["overall"]
         print(f"valence — {r['valence']['clips']} clips in {r['valence']['recordings']} recordings: "
@@ -225,3 +236,15 @@ def _print(r: dict) -> None:
         if "postprocessed" in r["valence"]:
             o = r["valence"]["postprocessed"]["overall"]
             print(f"  after AV+EC post-processing: CCC {o['ccc']:.3f}  CC {o['cc']:.3f}  RMSE {o['rmse']:.3f}")
+
+
+def _print_network(g: dict, indent: str) -> None:
+    fmt = lambda v: "  n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    for key, title in (("metrics", "live recognizer (P(fake) of every update, averaged per clip)"),
+                       ("metrics_clip", "whole-clip classifiers (one PB per clip)")):
+        if key not in g:
+            continue
+        print(f"{indent}  {title}")
+        for name, m in g[key].items():
+            print(f"{indent}    {name:<22} clips {m['clips']:4d}  accuracy {fmt(m['accuracy'])}  AUC {fmt(m['auc'])}  "
+                  f"paired {fmt(m['accuracy_paired'])}")

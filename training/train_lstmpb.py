@@ -389,9 +389,12 @@ def _initial_weights(bundle_dir: str | Path, config: LSTMPBConfig, classes: list
                      ) -> tuple[LSTMPB, torch.Tensor]:
     """The LSTM-PB and class PBs of a bundle to fine-tune from, with this data's input normalization."""
     from engines.bundle import load_bundle
-    from engines.lstmpb import load_class_pbs, load_lstmpb
+    from engines.expressions import POOLED
+    from engines.lstmpb import for_expression, load_class_pbs, load_lstmpb
 
-    bundle = load_bundle(bundle_dir)
+    expressions = {c.partition("/")[0] for c in classes}
+    # one expression's run starts from that expression's own network where the bundle has one
+    bundle = for_expression(load_bundle(bundle_dir), expressions.pop() if len(expressions) == 1 else POOLED)
     model, theirs = load_lstmpb(bundle)
     if theirs != config:
         raise ValueError(f"{bundle_dir}: its LSTM-PB config {theirs.to_dict()} differs from this run's "

@@ -29,7 +29,7 @@ import torch
 
 from engines.bundle import NORMALIZATIONS, BundleError, canonical_normalization, load_bundle, write_bundle_json
 from engines.expressions import POOLED
-from engines.lstmpb import LSTMPB, NumpyPBGradient, landmark_steps, save_class_pbs, save_lstmpb
+from engines.lstmpb import NETWORKS, LSTMPB, NumpyPBGradient, landmark_steps, save_class_pbs, save_lstmpb
 from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
 from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions, roc_auc
 from training.cache import CacheError, LandmarkItem, cache_settings, read_landmark_cache
@@ -242,12 +242,15 @@ def fit_classifiers(samples: PBSamples, settings: XGBSettings | None = None, exp
 def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mapping[str, torch.Tensor],
                         classifiers: Mapping[str, PBClassifier], recognizer: RecognizerSettings,
                         metrics: Mapping[str, Any] | None = None, base_meta: Mapping[str, Any] | None = None,
-                        clip_classifiers: Mapping[str, PBClassifier] | None = None, clip_iters: int | None = None
-                        ) -> Path:
+                        clip_classifiers: Mapping[str, PBClassifier] | None = None, clip_iters: int | None = None,
+                        network: str | None = None) -> Path:
     """Write the LSTM-PB files and the ``lstmpb`` section into a bundle folder; returns bundle.json.
 
     ``clip_classifiers`` (optional) judge one PB per whole clip, found by ``clip_iters`` recognition
-    steps from zero.
+    steps from zero. ``network``: an expression whose own network this is (the paper trains one per
+    expression); it goes to ``lstmpb.networks.<expression>`` (files ``net_<expression>_*``) beside
+    the pooled network and the other expressions' networks, which stay. Without it, the pooled
+    network is written (and the per-expression ones stay).
 
     An existing bundle.json keeps its other sections (e.g. ``sta``); a new one takes the top-level
     fields (name, trained_on, landmark_normalization, crop_size, clip_length, clip_rate_fps) from
@@ -266,25 +269,34 @@ def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mappin
         meta = dict(base_meta)
     if POOLED not in classifiers:
         raise ValueError("a bundle needs the pooled classifier")
-    save_lstmpb(model, root / "lstmpb.safetensors")
-    save_class_pbs(class_pbs, root / "lstmpb_pb.safetensors")
-    files = {name: clf.save(root / f"xgb_{name}.ubj").name for name, clf in classifiers.items()}
-    meta["lstmpb"] = {
+    prefix = f"net_{network}_" if network else ""
+    save_lstmpb(model, root / f"{prefix}lstmpb.safetensors")
+    save_class_pbs(class_pbs, root / f"{prefix}lstmpb_pb.safetensors")
+    files = {name: clf.save(root / f"{prefix}xgb_{name}.ubj").name for name, clf in classifiers.items()}
+    section = {
         "config": model.config.to_dict(),
-        "weights": "lstmpb.safetensors",
-        "pb": "lstmpb_pb.safetensors",
+        "weights": f"{prefix}lstmpb.safetensors",
+        "pb": f"{prefix}lstmpb_pb.safetensors",
         "classifiers": files,
         "recognizer": recognizer.to_dict(),
         "metrics": _json_safe(dict(metrics or {})),
     }
-    for stale in root.glob("xgb_clip_*.ubj"):
+    for stale in root.glob(f"{prefix}xgb_clip_*.ubj"):
         stale.unlink()
     if clip_classifiers:
         if POOLED not in clip_classifiers or clip_iters is None:
             raise ValueError("whole-clip classifiers need the pooled one and their recognition steps (clip_iters)")
-        meta["lstmpb"]["clip_classifiers"] = {name: clf.save(root / f"xgb_clip_{name}.ubj").name
-                                              for name, clf in clip_classifiers.items()}
-        meta["lstmpb"]["clip_iters"] = int(clip_iters)
+        section["clip_classifiers"] = {name: clf.save(root / f"{prefix}xgb_clip_{name}.ubj").name
+                                       for name, clf in clip_classifiers.items()}
+        section["clip_iters"] = int(clip_iters)
+    old = dict(meta.get("lstmpb") or {})
+    networks = dict(old.get(NETWORKS) or {})
+    if network:
+        networks[network] = section
+        pooled = {k: v for k, v in old.items() if k != NETWORKS}
+        meta["lstmpb"] = {**pooled, NETWORKS: networks}
+    else:
+        meta["lstmpb"] = {**section, **({NETWORKS: networks} if networks else {})}
     path = write_bundle_json(root, meta)
     load_bundle(root)
     return path
@@ -363,7 +375,8 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
             clip_test = collect_pbs(model, test_items, "sequence", recognizer, sequence_iters, progress, jobs)
             metrics["holdout_clip"] = evaluate(clip_classifiers, clip_test)
     write_lstmpb_bundle(bundle_dir, model, class_pbs, classifiers, recognizer, metrics, base_meta,
-                        clip_classifiers, sequence_iters if clip_classifiers else None)
+                        clip_classifiers, sequence_iters if clip_classifiers else None,
+                        network=None if expression == POOLED else expression)
     if progress:
         tqdm.write(json.dumps(_json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout"),
                                           "holdout_clip": metrics.get("holdout_clip")}), indent=2))

@@ -53,15 +53,17 @@ Modules: :mod:`~engines.lstmpb.config` (the config and the steps), :mod:`~engine
 of weights and class PBs belongs to training, not here.
 """
 from engines.lstmpb.config import PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, landmark_steps
-from engines.lstmpb.io import (SECTION, class_key, load_class_pbs, load_lstmpb, load_lstmpb_weights,
+from engines.lstmpb.io import (NETWORKS, SECTION, class_key, expression_models, expression_networks, for_expression,
+                               has_pooled_network, load_class_pbs, load_lstmpb, load_lstmpb_weights,
                                lstmpb_config_from_bundle, read_class_pbs, save_class_pbs, save_lstmpb)
 from engines.lstmpb.model import (LSTMPB, count_parameters, generate, pb_gradient, recognize, sequence_errors,
                                   step_mask)
 from engines.lstmpb.recognition import NumpyPBGradient
 
 __all__ = [
-    "LSTMPB", "LSTMPBConfig", "NumpyPBGradient", "PB_ACTIVATIONS", "REFERENCES", "SECTION", "class_key",
-    "count_parameters", "generate", "landmark_steps", "load_class_pbs", "load_lstmpb", "load_lstmpb_weights",
+    "LSTMPB", "LSTMPBConfig", "NETWORKS", "NumpyPBGradient", "PB_ACTIVATIONS", "REFERENCES", "SECTION", "class_key",
+    "count_parameters", "expression_models", "expression_networks", "for_expression", "generate",
+    "has_pooled_network", "landmark_steps", "load_class_pbs", "load_lstmpb", "load_lstmpb_weights",
     "lstmpb_config_from_bundle", "pb_gradient", "read_class_pbs", "recognize", "save_class_pbs", "save_lstmpb",
     "sequence_errors", "step_mask",
 ]

@@ -95,3 +95,53 @@ def load_class_pbs(bundle: Bundle) -> dict[str, Tensor]:
     """The learned class PBs of a bundle, keyed '<expression>/<label>'."""
     config = lstmpb_config_from_bundle(bundle)
     return read_class_pbs(bundle.file(SECTION, "pb"), config.pb_dim, where=f"{SECTION}.pb")
+
+
+# -- one network per expression ------------------------------------------------------------------
+# A bundle may hold, beside (or instead of) the pooled network of the ``lstmpb`` section, one
+# network per expression as the paper trains them: ``lstmpb.networks.<expression>`` carries the
+# same fields as the section (config, weights, pb, classifiers, clip_classifiers, recognizer,
+# metrics). The expression model <expression> then runs on its own network; the others on the
+# pooled one.
+NETWORKS = "networks"
+
+
+def expression_networks(bundle: Bundle) -> list[str]:
+    """The expressions that have a network of their own (``lstmpb.networks``)."""
+    nets = bundle.section(SECTION).get(NETWORKS) or {}
+    if not isinstance(nets, dict):
+        raise BundleError(f"{bundle.root / 'bundle.json'}: field '{SECTION}.{NETWORKS}' must map expressions "
+                          f"to network sections")
+    return sorted(nets)
+
+
+def has_pooled_network(bundle: Bundle) -> bool:
+    return "weights" in bundle.section(SECTION)
+
+
+def for_expression(bundle: Bundle, expression: str) -> Bundle:
+    """The bundle as expression model ``expression`` reads it: with ``lstmpb`` standing for the
+    expression's own network where the bundle has one, else the bundle itself (the pooled network).
+    Every loader that takes a bundle takes this view."""
+    sec = bundle.section(SECTION)
+    nets = sec.get(NETWORKS) or {}
+    if expression in expression_networks(bundle):
+        own = nets[expression]
+        if not isinstance(own, dict):
+            raise BundleError(f"{bundle.root / 'bundle.json'}: field '{SECTION}.{NETWORKS}.{expression}' must be "
+                              f"a section like '{SECTION}'")
+        return Bundle(bundle.root, {**bundle.meta, SECTION: own})
+    if not has_pooled_network(bundle):
+        raise BundleError(f"{bundle.root / 'bundle.json'}: no network for expression model '{expression}': the "
+                          f"bundle has one network per expression ({', '.join(sorted(nets))}) and no pooled one")
+    return bundle
+
+
+def expression_models(bundle: Bundle) -> list[str]:
+    """The expression models a bundle can run: the pooled network's classifiers, and each
+    expression's own network (for that expression)."""
+    names = set(expression_networks(bundle))
+    if has_pooled_network(bundle):
+        table = bundle.section(SECTION).get("classifiers")
+        names |= set(table) if isinstance(table, dict) else set()
+    return sorted(names)

@@ -37,6 +37,7 @@ class FakeExpressionWorker(ModelWorker):
         self.expression_model = check_expression_model(expression_model)
         self._recognizer = None
         self._every = every
+        self._every_fixed = every is not None
         self._since = 0
         self._last_fed = -1
         self._pending_model: str | None = None
@@ -102,7 +103,10 @@ class FakeExpressionWorker(ModelWorker):
                 log.warning("no '%s' classifier in the bundle; keeping %s", pending, self.expression_model)
             else:
                 self.expression_model = pending
-                self._recognizer.set_expression_model(pending)  # starts the recognizer over
+                # starts the recognizer over, on the expression's own network where the bundle has one
+                every = self._recognizer.set_expression_model(pending)
+                if not self._every_fixed:
+                    self._every = every
                 self._last_fed = -1
         new = idx > self._last_fed
         p, pb = self._recognizer.feed(vecs[new])

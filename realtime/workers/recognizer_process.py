@@ -16,7 +16,7 @@ recognizer on its own thread.
 Messages (pickled tuples; every answer is ``("ok", ...)`` or ``("error", text)``): the child
 imports torch and waits; ``("load", bundle_root, expression)`` is answered with
 ``{"frames_per_update", "expressions"}``, ``("feed", vectors)`` with ``p_fake, pb``, ``("reset",)``
-and ``("expression", name)`` with ``None``; ``("close",)`` ends it.
+with ``None`` and ``("expression", name)`` with the new frames per update; ``("close",)`` ends it.
 """
 from __future__ import annotations
 
@@ -53,19 +53,11 @@ class LocalRecognizer:
     (offline runs, where every job is waited for, and systems without the process)."""
 
     def __init__(self, bundle, expression_model: str):
-        from engines.lstmpb import load_lstmpb
-        from engines.online_pb import OnlinePBRecognizer, recognizer_settings_from_bundle
-        from engines.pb_classifier import load_classifiers
+        from engines.lstmpb import expression_models
 
-        self._classifiers = load_classifiers(bundle)
-        if expression_model not in self._classifiers:
-            raise ValueError(f"{bundle.root / 'bundle.json'}: no '{expression_model}' classifier "
-                             f"(the bundle has {sorted(self._classifiers)})")
-        model, _ = load_lstmpb(bundle)
-        self._recognizer = OnlinePBRecognizer(model, self._classifiers[expression_model],
-                                              **recognizer_settings_from_bundle(bundle).to_dict())
-        self.expressions = sorted(self._classifiers)
-        self.frames_per_update = self._recognizer.frames_per_update
+        self._bundle = bundle
+        self.expressions = expression_models(bundle)
+        self.frames_per_update = self.set_expression_model(expression_model)
 
     def feed(self, vectors: np.ndarray) -> tuple[float | None, np.ndarray | None]:
         for v in vectors:
@@ -76,8 +68,16 @@ class LocalRecognizer:
     def reset(self) -> None:
         self._recognizer.reset()
 
-    def set_expression_model(self, name: str) -> None:
-        self._recognizer.set_classifier(self._classifiers[name])
+    def set_expression_model(self, name: str) -> int:
+        """Switch to expression model ``name`` (its classifier, and its own network where the bundle
+        has one per expression) and start over; returns the frames per update of its network."""
+        from engines.online_pb import OnlinePBRecognizer
+
+        if name not in self.expressions:
+            raise ValueError(f"{self._bundle.root / 'bundle.json'}: no '{name}' classifier "
+                             f"(the bundle has {self.expressions})")
+        self._recognizer = OnlinePBRecognizer.from_bundle(self._bundle, name)
+        return self._recognizer.frames_per_update
 
     def close(self) -> None:
         pass
@@ -172,8 +172,8 @@ class RecognizerProcess:
     def reset(self) -> None:
         self._call(("reset",))
 
-    def set_expression_model(self, name: str) -> None:
-        self._call(("expression", name))
+    def set_expression_model(self, name: str) -> int:
+        return self._call(("expression", name))
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the child to exit; end it if it does not."""
@@ -228,8 +228,7 @@ def _serve(fd: int) -> int:
                 recognizer.reset()
                 conn.send(("ok", None))
             elif op == "expression":
-                recognizer.set_expression_model(message[1])
-                conn.send(("ok", None))
+                conn.send(("ok", recognizer.set_expression_model(message[1])))
             else:
                 conn.send(("error", f"unknown request {op!r}"))
         except (EOFError, OSError):
