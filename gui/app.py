@@ -134,7 +134,7 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     if stall_report:
         from gui.stall_monitor import StallMonitor
 
-        monitor = StallMonitor()
+        monitor = StallMonitor(sample_every_s=60.0)  # memory, threads and files too, for hour-long runs
         QTimer.singleShot(0, monitor.start)  # from the event loop's first turn: start-up is not a stall
 
     record = getattr(args, "record", None)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from array import array
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ class StallReport:
     running_stalls: int = 0
     running_p99_ms: float = 0.0
     running_max_ms: float = 0.0
+    samples: list[dict] = field(default_factory=list)  # every sample_every_s: memory, threads, files, stalls so far
 
     def line(self) -> str:
         text = (f"event loop: {self.stalls} stall{'s' if self.stalls != 1 else ''} over {self.threshold_ms:g} ms "
@@ -62,7 +64,10 @@ class StallReport:
 class StallMonitor(QObject):
     """Measures the lateness of a precise timer on the thread it lives on (the GUI thread)."""
 
-    def __init__(self, period_ms: int = 10, threshold_ms: float = 50.0, keep_worst: int = 20, parent=None):
+    def __init__(self, period_ms: int = 10, threshold_ms: float = 50.0, keep_worst: int = 20,
+                 sample_every_s: float | None = None, parent=None):
+        """``sample_every_s``: also sample the process's memory (and its child processes'), threads
+        and open files that often, for a window left running for an hour."""
         super().__init__(parent)
         self.period_ms = int(period_ms)
         self.threshold_ms = float(threshold_ms)
@@ -71,18 +76,28 @@ class StallMonitor(QObject):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(self.period_ms)
         self._timer.timeout.connect(self._tick)
-        self._late: list[float] = []
+        self._samples: list[dict] = []
+        self._sampler = None
+        if sample_every_s:
+            self._sampler = QTimer(self)
+            self._sampler.setInterval(int(sample_every_s * 1000))
+            self._sampler.timeout.connect(self._sample)
+        self._late = array("f")  # 4 bytes a tick (1.4 MB an hour), not a Python float's 32
         self._stalls: list[tuple[float, float]] = []
         self._t0 = self._last = 0.0
         self._running_tick: int | None = None  # index of the first tick after mark_running
         self._running_t: float | None = None
 
     def start(self) -> None:
-        self._late.clear()
+        self._late = array("f")
         self._stalls.clear()
         self._running_tick = self._running_t = None
+        self._samples = []
         self._t0 = self._last = time.perf_counter()
         self._timer.start()
+        if self._sampler is not None:
+            self._sample()
+            self._sampler.start()
 
     def mark_running(self) -> None:
         """The analysis is up from now on (the first call counts)."""
@@ -92,6 +107,20 @@ class StallMonitor(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        if self._sampler is not None:
+            self._sampler.stop()
+
+    def _sample(self) -> None:
+        import threading
+
+        from realtime.benchmarks.process_stats import children_rss_mb, open_files, rss_mb
+
+        rss, kids = rss_mb(), children_rss_mb()
+        self._samples.append({"t_s": round(time.perf_counter() - self._t0, 1),
+                              "rss_mb": None if rss is None else round(rss, 1),
+                              "children_rss_mb": None if kids is None else round(kids, 1),
+                              "threads": threading.active_count(), "open_files": open_files(),
+                              "stalls": len(self._stalls)})
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -102,7 +131,7 @@ class StallMonitor(QObject):
             self._stalls.append((now - self._t0, late_ms))
 
     def report(self) -> StallReport:
-        late = np.asarray(self._late, np.float64)
+        late = np.frombuffer(self._late, np.float32).astype(np.float64)
         pct = (lambda q: float(np.percentile(late, q))) if len(late) else (lambda q: 0.0)
         worst = sorted(self._stalls, key=lambda s: -s[1])[: self.keep_worst]
         running = {}
@@ -115,4 +144,5 @@ class StallMonitor(QObject):
         return StallReport(round(time.perf_counter() - self._t0, 3), self.period_ms, self.threshold_ms, len(late),
                            len(self._stalls), round(pct(50), 2), round(pct(95), 2), round(pct(99), 2),
                            round(float(late.max()) if len(late) else 0.0, 1),
-                           [[round(t, 3), round(ms, 1)] for t, ms in sorted(worst)], **running)
+                           [[round(t, 3), round(ms, 1)] for t, ms in sorted(worst)], **running,
+                           samples=list(self._samples))

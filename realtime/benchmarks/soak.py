@@ -2,7 +2,8 @@
 
 A clip loops as one live source (paced at its frame rate, the newest frame wins, as a webcam)
 through perception and both models, recorded into a session with video, for MINUTES. Every
-``every_s`` seconds a sample is taken: resident memory (RSS), threads, open files, frames
+``every_s`` seconds a sample is taken: resident memory (RSS; of the child processes too: the
+genuine/fake recognizer runs in one), threads, open files, frames
 captured, processed and dropped, session rows. The report gives the growth of each after a
 warm-up (the first sample after ``warmup_s``), the largest capture→result latency p95 seen,
 and whether every captured frame is accounted for: a row of ``frames.csv`` or a frame counted
@@ -10,7 +11,6 @@ in ``drops.csv``.
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 import time
@@ -21,6 +21,7 @@ from typing import Callable
 from engines.bundle import load_bundle
 from realtime.pipeline.runner import build_pipeline
 from realtime.sessions.run import open_session_writer
+from realtime.benchmarks.process_stats import children_rss_mb, open_files, rss_mb
 from realtime.capture.sources import LoopingVideoSource
 
 
@@ -28,6 +29,7 @@ from realtime.capture.sources import LoopingVideoSource
 class SoakSample:
     t_s: float
     rss_mb: float | None
+    children_rss_mb: float | None  # the processes this one started (the genuine/fake recognizer's)
     threads: int
     open_files: int | None
     captured: int
@@ -35,23 +37,6 @@ class SoakSample:
     dropped: int
     rows: int
     latency_p95_ms: float
-
-
-def rss_mb() -> float | None:
-    """Resident memory of this process in MB (Linux /proc; None elsewhere)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            pages = int(fh.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
-
-
-def open_files() -> int | None:
-    try:
-        return len(os.listdir("/proc/self/fd"))
-    except OSError:
-        return None
 
 
 def run_soak(video: str | Path, minutes: float, bundle_dir: str | None = None, record: str | Path | None = None,
@@ -72,7 +57,8 @@ def run_soak(video: str | Path, minutes: float, bundle_dir: str | None = None, r
         try:
             while not stop.wait(max(0.0, t0 + (len(samples) + 1) * every_s - time.monotonic())):
                 s = pipeline.stats()
-                sample = SoakSample(round(time.monotonic() - t0, 1), rss_mb(), threading.active_count(), open_files(),
+                sample = SoakSample(round(time.monotonic() - t0, 1), rss_mb(), children_rss_mb(),
+                                    threading.active_count(), open_files(),
                                     s.frames_captured, s.frames_processed, s.dropped, writer.rows,
                                     s.latency_ms["p95"])
                 samples.append(sample)
@@ -110,12 +96,14 @@ def _growth(samples: list[SoakSample], warmup_s: float) -> dict:
         return None if a is None or b is None else round(b - a, 2)
 
     return {"from_s": first.t_s, "to_s": last.t_s, "rss_mb": delta(first.rss_mb, last.rss_mb),
+            "children_rss_mb": delta(first.children_rss_mb, last.children_rss_mb),
             "threads": last.threads - first.threads, "open_files": delta(first.open_files, last.open_files)}
 
 
 def _sample_line(x: SoakSample) -> str:
     rss = "  n/a " if x.rss_mb is None else f"{x.rss_mb:6.0f}"
-    return (f"  {x.t_s:7.1f} s  RSS {rss} MB  threads {x.threads:3d}  files {x.open_files}  captured {x.captured:7d}"
+    kids = "n/a" if x.children_rss_mb is None else f"{x.children_rss_mb:.0f}"
+    return (f"  {x.t_s:7.1f} s  RSS {rss} MB (+{kids} MB in child processes)  threads {x.threads:3d}  files {x.open_files}  captured {x.captured:7d}"
             f"  processed {x.processed:7d}  dropped {x.dropped:5d}  rows {x.rows:7d}  latency p95 {x.latency_p95_ms:6.1f} ms")
 
 
@@ -125,7 +113,8 @@ def _print_summary(r: dict, out: Callable[[str], None]) -> None:
     out(f"soak — {r['video']}, {r['minutes']:g} min, {r['loops']} loops, bundle {r['bundle']}, "
         f"models: {', '.join(r['models']) or 'none'}")
     if g:
-        out(f"  after warm-up ({g['from_s']:.0f}-{g['to_s']:.0f} s): RSS {signed(g['rss_mb'])} MB, threads "
+        out(f"  after warm-up ({g['from_s']:.0f}-{g['to_s']:.0f} s): RSS {signed(g['rss_mb'])} MB (child processes "
+            f"{signed(g['children_rss_mb'])} MB), threads "
             f"{signed(g['threads'])}, open files {signed(g['open_files'])}")
     out(f"  frames: {f['captured']} captured, {f['rows']} recorded, {f['dropped_logged']} dropped (in drops.csv), "
         f"{f['not_accounted']} not accounted for; latency p95 at most {r['latency_p95_ms_max']:.1f} ms")

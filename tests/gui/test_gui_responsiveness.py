@@ -104,3 +104,15 @@ def test_the_demo_window_with_both_shipped_models_does_not_freeze(qapp, tmp_path
     print("demo window:", json.dumps(r))
     assert r["running_since_s"] is not None and r["running_since_s"] < 10.0, r  # the analysis came up
     assert r["running_p99_ms"] <= 50.0 and r["running_stalls"] <= 1 and r["running_max_ms"] < 250.0, r
+
+
+def test_stall_monitor_samples_memory_threads_and_files_for_long_runs(qtbot):
+    monitor = StallMonitor(period_ms=10, sample_every_s=0.2)
+    monitor.start()
+    qtbot.wait(700)
+    monitor.stop()
+    samples = monitor.report().samples
+    assert 3 <= len(samples) <= 5 and samples[0]["t_s"] < samples[-1]["t_s"] <= 1.0
+    assert set(samples[0]) == {"t_s", "rss_mb", "children_rss_mb", "threads", "open_files", "stalls"}
+    if os.path.isdir("/proc/self"):
+        assert all(s["rss_mb"] > 10 and s["threads"] >= 1 and s["open_files"] >= 1 for s in samples)
