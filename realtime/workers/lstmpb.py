@@ -55,11 +55,7 @@ class FakeExpressionWorker(ModelWorker):
             self._recognizer = LocalRecognizer(self.bundle, self.expression_model)
             self.backend_in_use = "numpy (online PB recognition) + xgboost"
         else:
-            self._recognizer = RecognizerProcess(self.bundle.root, self.expression_model)
-            if self.expression_model not in self._recognizer.expressions:
-                self._recognizer.close()
-                raise ValueError(f"{self.bundle.root / 'bundle.json'}: no '{self.expression_model}' classifier "
-                                 f"(the bundle has {self._recognizer.expressions})")
+            self._recognizer = RecognizerProcess(self.bundle.root, self.expression_model)  # says what is missing
             self.backend_in_use = f"numpy (online PB recognition, process {self._recognizer.pid}) + xgboost"
         if self._every is None:
             self._every = self._recognizer.frames_per_update

@@ -63,10 +63,15 @@ def test_p_fake_and_pb_on_face_rows(pb_bundle, clip_file, motion_clip):
     assert first_face_back.p_fake is None
 
 
-def test_unknown_expression_classifier_faults_with_reason(pb_bundle, clip_file):
-    pipe = build_pipeline(VideoFileSource(clip_file), pb_bundle, "anger", paced=False)
+@pytest.mark.parametrize("live", [False, True], ids=["offline", "live (recognizer process)"])
+def test_unknown_expression_classifier_faults_with_reason(pb_bundle, clip_file, live):
+    source = LoopingVideoSource(clip_file, live=True) if live else VideoFileSource(clip_file)
+    pipe = build_pipeline(source, pb_bundle, "anger", paced=live)
     pipe.start()
-    pipe.wait(60)
+    if live:  # a looping source does not end: wait for the worker's fault
+        pipe.workers[0].wait_ready(120)
+    else:
+        pipe.wait(60)
     pipe.shutdown()
     assert pipe.workers[0].state.value == "faulted"
     assert "anger" in pipe.workers[0].stats.error
