@@ -93,9 +93,10 @@ def landmark_sequences(frames, tracker, jitters: list[BoxJitter]) -> list[np.nda
     """
     seqs: list[list[np.ndarray]] = [[] for _ in range(len(jitters) + 1)]
     reader = tracker.reader
+    frame_ns = 1e9 / getattr(frames, "fps", 30.0)  # the landmark smoothing runs on the clip's own time
     for i, frame in enumerate(frames):
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        obs = tracker.process(frame, i, 0, gray=gray)
+        obs = tracker.process(frame, i, round(i * frame_ns), gray=gray)
         if not obs.face:
             continue
         seqs[0].append(obs.vector80)
@@ -123,7 +124,7 @@ def crop_clip(frames: ClipFrames, tracker, recording: Recording) -> dict[str, np
     s = tracker.crop_size
     crops, face = [], []
     for i, frame in enumerate(frames):
-        obs = tracker.process(frame, i, 0)
+        obs = tracker.process(frame, i, round(i * 1e9 / frames.fps))  # smoothed on the clip's own time
         face.append(obs.face)
         crops.append(obs.crop if obs.face else np.zeros((s, s, 3), np.uint8))
     t = np.arange(len(crops)) / frames.fps

@@ -156,6 +156,7 @@ class FaceTracker:
         if self._cascade.empty():
             raise RuntimeError("OpenCV's Haar frontal-face cascade could not be loaded; reinstall opencv-contrib-python-headless")
         self._last_roll = 0.0
+        self._clock_ns = 0  # the current frame's time in its source (see process)
         self._attempt = 0
         self.detections = 0  # whole-frame Haar passes
         self.checks = 0  # periodic checks on the face's patch
@@ -330,7 +331,13 @@ class FaceTracker:
         return FaceFrame(float(c[0]), float(c[1]), float(w), roll)
 
     # -- per frame -------------------------------------------------------------------------
-    def process(self, image: np.ndarray, frame_index: int, t_ns: int, gray: np.ndarray | None = None) -> FaceObservation:
+    def process(self, image: np.ndarray, frame_index: int, t_ns: int, gray: np.ndarray | None = None,
+                clock_ns: int | None = None) -> FaceObservation:
+        """One frame. ``t_ns``: when it was captured (kept in the observation); ``clock_ns``: its time
+        in its source, which the landmark smoothing runs on (default ``t_ns``). A file analysed
+        faster than real time must be smoothed on its own time stamps, or the landmarks (and both
+        models' outputs) would depend on how busy the machine was."""
+        self._clock_ns = t_ns if clock_ns is None else clock_ns
         if gray is None:
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         state, face = TrackState.TRACKED, None
@@ -386,7 +393,7 @@ class FaceTracker:
             self._filter.reset()
             self._pose.reset()
         if self.s.smooth:
-            pts = self._filter(pts, t_ns, scale=interocular(pts))
+            pts = self._filter(pts, self._clock_ns, scale=interocular(pts))
         pose = self._pose.estimate(pts, (gray.shape[1], gray.shape[0]))
         if pose is None:  # no head of any pose projects to these points: not a face
             return self._lose(frame_index, t_ns)

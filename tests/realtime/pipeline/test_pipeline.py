@@ -157,3 +157,34 @@ def test_start_twice_is_refused(clip_file):
     with pytest.raises(RuntimeError):
         pipe.start()
     pipe.shutdown()
+
+
+class _Unsteady(VideoFileSource):
+    """A file read at an uneven pace, as on a machine busy with other work."""
+
+    def __init__(self, path, seed: int):
+        super().__init__(path)
+        self._rng = np.random.default_rng(seed)
+
+    def read(self):
+        time.sleep(float(self._rng.choice([0.0, 0.0, 0.004, 0.02])))
+        return super().read()
+
+
+def test_offline_results_do_not_depend_on_how_fast_frames_come(clip_file):
+    """The landmark smoothing runs on the frames' time stamps in their file, not on when they
+    were read: analysing a file on a busy machine gives the same landmarks, frame for frame."""
+    def landmarks(source):
+        out = []
+        pipe = Pipeline(source, _tracker(), [])
+        pipe.subscribe(lambda r, f: out.append(None if r.landmarks68 is None else r.landmarks68.copy()))
+        pipe.start()
+        assert pipe.wait(timeout=120)
+        pipe.shutdown()
+        return out
+
+    steady, unsteady = landmarks(VideoFileSource(clip_file)), landmarks(_Unsteady(clip_file, seed=1))
+    assert len(steady) == len(unsteady) == 300
+    faces = [i for i, a in enumerate(steady) if a is not None]
+    assert len(faces) > 200 and faces == [i for i, b in enumerate(unsteady) if b is not None]
+    assert all(np.array_equal(steady[i], unsteady[i]) for i in faces)
