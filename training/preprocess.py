@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import math
 import multiprocessing
 import re
+import sys
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ from training.cache import CropCacheWriter, LandmarkCacheWriter, claim_settings
 from training.datasets import ClipFrames, ExpressionClip, Recording, load_recola, load_sasefe
 from training.datasets.photos import SPLITS, LabelledPhoto, load_photos, person_split
 from training.photo_clips import PhotoClipSettings, photo_clip, read_photo
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("sasefe", "recola", "photos")
 SHRINK_RANGE = (0.80, 0.95)  # augmented box side / tracked box side
@@ -149,24 +153,30 @@ def _map(fn, jobs: list, n_jobs: int):
 def preprocess_sasefe(dataset: str | Path, cache: str | Path, augment: int = 4, normalization: str = "similarity",
                       crop_size: int = 64, jobs: int = 1, seed: int = 0, folder_fps: float = 30.0,
                       progress: bool = True) -> dict:
-    """SASE-FE clips -> landmark cache. Returns counts: clips, skipped, sequences, frames, no_face."""
+    """SASE-FE clips -> landmark cache. Returns counts: clips, skipped (already cached), sequences,
+    frames, no_face (frames), and ``faceless``: the clips in which no frame showed a face, left out
+    of the cache with a warning (a run of hours does not stop for one clip; a later run tries them
+    again)."""
     claim_settings(cache, landmark_normalization=normalization, crop_size=crop_size)
     from tqdm import tqdm
 
     writer = LandmarkCacheWriter(cache)
     clips = load_sasefe(dataset)
     todo = [c for c in clips if not all(k in writer.done for k in landmark_keys(c, augment))]
-    stats = {"clips": len(clips), "skipped": len(clips) - len(todo), "sequences": 0, "frames": 0, "no_face": 0}
+    stats = {"clips": len(clips), "skipped": len(clips) - len(todo), "sequences": 0, "frames": 0, "no_face": 0,
+             "faceless": []}
     job_args = [(c, augment, normalization, crop_size, seed, folder_fps) for c in todo]
     for clip, seqs, n_frames in tqdm(_map(_landmark_job, job_args, jobs), total=len(todo), desc="landmarks",
                                      unit="clip", disable=not progress):
         stats["frames"] += n_frames
         stats["no_face"] += max(0, n_frames - len(seqs[0]))
+        if len(seqs[0]) == 0:
+            stats["faceless"].append(str(clip.path))
+            log.warning("%s: no face found in any frame; left out (check the video, or the face tracker)", clip.path)
+            continue
         for aug, (key, seq) in enumerate(zip(landmark_keys(clip, augment), seqs)):
             if key in writer.done:
                 continue
-            if len(seq) == 0:
-                raise RuntimeError(f"{clip.path}: no face found in any frame; check the video (or the face tracker)")
             writer.add(key, clip.subject, clip.expression, clip.label, aug, seq)
             stats["sequences"] += 1
     return stats
@@ -284,6 +294,9 @@ def run(args: argparse.Namespace) -> int:
                                args.jobs, args.seed, args.frame_folder_fps)
         print(f"{st['clips']} clips ({st['skipped']} already cached): wrote {st['sequences']} landmark sequences; "
               f"{st['no_face']} of {st['frames']} frames without a face -> {args.out / 'landmarks'}")
+        if st["faceless"]:
+            print(f"{len(st['faceless'])} clips without a face in any frame were left out: "
+                  + ", ".join(st["faceless"]), file=sys.stderr)
     elif args.format == "photos":
         st = preprocess_photos(args.dataset, args.out, args.normalization, args.crop_size, args.jobs, args.seed,
                                args.min_clips)

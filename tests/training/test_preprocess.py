@@ -104,3 +104,24 @@ def test_command_line(sasefe_set, tmp_path, capsys):
     assert len(items) == 2 and all(i.aug == 0 for i in items)
     with pytest.raises(SystemExit):
         parser.parse_args([str(root), "--format", "avec", "--out", str(tmp_path)])
+
+
+def test_a_clip_without_a_face_is_left_out_and_named(sasefe_set, tmp_path, caplog):
+    import shutil
+
+    import cv2
+
+    root, manifest = sasefe_set
+    data = tmp_path / "data"
+    shutil.copytree(root, data)
+    clips = sorted(data.rglob("*.mp4"))
+    blank = clips[0]
+    writer = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
+    for i in range(20):
+        writer.write(np.full((240, 320, 3), 40 + 4 * i, np.uint8))  # no face on any frame
+    writer.release()
+    with caplog.at_level("WARNING"):
+        stats = preprocess_sasefe(data, tmp_path / "cache", augment=1, progress=False)
+    assert stats["faceless"] == [str(blank)] and stats["sequences"] == 2  # the other clip, and its copy
+    assert {i.key.rsplit("_a", 1)[0] for i in read_landmark_cache(tmp_path / "cache")} == {clips[1].parent.name + "_" + clips[1].stem}
+    assert str(blank) in caplog.text and "left out" in caplog.text
