@@ -141,6 +141,9 @@ class RecognizerProcess:
         except RecognizerJobError as exc:  # the child could not load the bundle
             self.close()
             raise RecognizerProcessError(f"the recognizer process could not start: {exc}") from None
+        except RecognizerProcessError:  # it ended, or did not answer in time: it is not left behind
+            self.close()
+            raise
         self.expressions: list[str] = info["expressions"]
         self.frames_per_update: int = info["frames_per_update"]
 
