@@ -420,7 +420,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="landmark normalization of the cache, for caches that do not record it "
                              "(default: the cache's record, else similarity)")
     parser.add_argument("--jobs", type=int, default=1,
-                        help="processes that find PB vectors (recognition is single-threaded: one per core)")
+                        help="processes that find PB vectors (recognition is single-threaded: one per core), "
+                             "and threads of each booster")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -446,7 +447,10 @@ def run(args: argparse.Namespace) -> int:
     recipe = XGB_RECIPES[args.recipe]
     mode = args.mode or recipe["mode"]
     lambdas = args.reg_lambda or recipe["reg_lambda"]
+    # --jobs also gives the boosters that many threads: after the PB vectors are found, fitting and
+    # cross-validating fourteen boosters ran on one core of two for over half an hour
     settings = XGBSettings(max_rounds=args.max_rounds or recipe["max_rounds"], nfold=args.nfold, seed=args.seed,
+                           nthread=max(1, args.jobs),
                            reg_lambda=lambdas[0], lambda_candidates=tuple(lambdas[1:]), **recipe["settings"])
     normalization = cache_normalization(args.cache, args.normalization)
     base_meta = None

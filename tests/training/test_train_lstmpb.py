@@ -337,10 +337,13 @@ def test_xgb_command_line_entry(cache, trained_dir, tmp_path):
             "--every", "4", "--iters", "1", "--max-rounds", "20", "--nfold", "3", "--no-progress"]
     with pytest.raises(BundleError, match="--trained-on"):
         tx.run(parser.parse_args(argv))
-    assert tx.run(parser.parse_args(argv + ["--trained-on", "synthetic trajectories", "--name", "cli"])) == 0
+    assert tx.run(parser.parse_args(argv + ["--trained-on", "synthetic trajectories", "--name", "cli",
+                                            "--jobs", "2"])) == 0
     bundle = load_bundle(tmp_path)
     assert bundle.name == "cli" and bundle.landmark_normalization == "similarity"
     assert bundle.section("lstmpb")["recognizer"]["window"] == 8
+    booster = load_classifiers(bundle)["pooled"].booster
+    assert json.loads(booster.attributes()["settings"])["nthread"] == 2  # --jobs threads each booster too
 
 
 
