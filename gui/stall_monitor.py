@@ -13,6 +13,7 @@ window must never freeze in; loading models before that is start-up.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from array import array
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
+
+from realtime.benchmarks.process_stats import children_rss_mb, open_files, rss_mb
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,6 @@ class StallMonitor(QObject):
             self._sampler.stop()
 
     def _sample(self) -> None:
-        import threading
-
-        from realtime.benchmarks.process_stats import children_rss_mb, open_files, rss_mb
-
         rss, kids = rss_mb(), children_rss_mb()
         self._samples.append({"t_s": round(time.perf_counter() - self._t0, 1),
                               "rss_mb": None if rss is None else round(rss, 1),
