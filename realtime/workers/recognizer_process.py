@@ -36,6 +36,10 @@ from realtime.workers.base import WorkerFatalError
 AVAILABLE = os.name == "posix"
 START_TIMEOUT_S = 120.0  # importing torch and reading the bundle on a busy machine
 CALL_TIMEOUT_S = 60.0
+# The next spare starts this long after a run took the last one: its imports (a few seconds of a
+# core) would otherwise compete with the run's own start-up on a 2-core machine, which is when the
+# window stalled most (on CI, every stall over 50 ms of a 20 s demo came in its first 11 s).
+SPARE_DELAY_S = 20.0
 # One core each: the recognizer is sequential, and more BLAS threads only compete with perception.
 _ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
@@ -107,8 +111,9 @@ _SPARE_LOCK = threading.Lock()
 
 def keep_spare() -> None:
     """Keep one child started ahead (importing torch takes it 1-2 s), so that the next live run's
-    recognizer only has to read its bundle; each run that takes it starts the next. The window
-    calls this once at start-up; without it every run starts its own child."""
+    recognizer only has to read its bundle; each run that takes it starts the next one
+    :data:`SPARE_DELAY_S` later. The window calls this once at start-up; without it every run
+    starts its own child."""
     if not AVAILABLE:
         return
     with _SPARE_LOCK:
@@ -124,8 +129,17 @@ def _take_spare() -> tuple[subprocess.Popen, Connection] | None:
     if proc.poll() is not None:  # it ended meanwhile
         conn.close()
         return None
-    keep_spare()
+    _keep_spare_later()
     return proc, conn
+
+
+def _keep_spare_later() -> None:
+    """Start the next spare :data:`SPARE_DELAY_S` from now, off the caller's thread; a run that
+    starts before then starts its own child, as without a spare."""
+    timer = threading.Timer(SPARE_DELAY_S, keep_spare)
+    timer.daemon = True
+    timer.name = "recognizer-spare"
+    timer.start()
 
 
 class RecognizerProcess:

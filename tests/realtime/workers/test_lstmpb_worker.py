@@ -116,6 +116,35 @@ def test_recognizer_process_that_cannot_load_says_why(tmp_path):
 
 
 @needs_process
+def test_the_next_spare_starts_only_after_a_delay(monkeypatch):
+    """A run that takes the spare does not start the next one at once: its imports would compete
+    with the run's own start-up."""
+    import time
+
+    from realtime.workers import recognizer_process as rp
+
+    monkeypatch.setattr(rp, "SPARE_DELAY_S", 1.0)
+    rp.keep_spare()
+    spare_pid = rp._SPARE[0][0].pid
+    t0 = time.monotonic()
+    spare = rp._take_spare()
+    try:
+        assert spare[0].pid == spare_pid and not rp._SPARE  # taken; the next one is not started yet
+        deadline = time.monotonic() + 10
+        while not rp._SPARE and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rp._SPARE and rp._SPARE[0][0].pid != spare_pid and time.monotonic() - t0 >= 1.0
+    finally:
+        spare[1].close()
+        spare[0].wait(30)
+        with rp._SPARE_LOCK:
+            for proc, conn in rp._SPARE:
+                conn.close()
+                proc.wait(30)
+            rp._SPARE.clear()
+
+
+@needs_process
 def test_live_worker_runs_the_recognizer_in_its_process_and_faults_when_it_ends(pb_bundle, clip_file):
     import os
     import signal
