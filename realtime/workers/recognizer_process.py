@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,7 @@ def _spawn() -> tuple[subprocess.Popen, Connection]:
 
 _SPARE: list[tuple[subprocess.Popen, Connection]] = []
 _SPARE_LOCK = threading.Lock()
+_SPARE_DUE: list[float] = []  # when the next spare is to start (monotonic clock), once a run took one
 
 
 def keep_spare() -> None:
@@ -129,17 +131,23 @@ def _take_spare() -> tuple[subprocess.Popen, Connection] | None:
     if proc.poll() is not None:  # it ended meanwhile
         conn.close()
         return None
-    _keep_spare_later()
+    with _SPARE_LOCK:
+        _SPARE_DUE[:] = [time.monotonic() + SPARE_DELAY_S]
     return proc, conn
 
 
-def _keep_spare_later() -> None:
-    """Start the next spare :data:`SPARE_DELAY_S` from now, off the caller's thread; a run that
-    starts before then starts its own child, as without a spare."""
-    timer = threading.Timer(SPARE_DELAY_S, keep_spare)
-    timer.daemon = True
-    timer.name = "recognizer-spare"
-    timer.start()
+def _start_spare_when_due() -> None:
+    """Start the next spare once :data:`SPARE_DELAY_S` have passed since a run took the last one.
+    Called with each of the live run's requests (no timer thread that would outlive the run); a
+    run that starts before then starts its own child, as without a spare."""
+    with _SPARE_LOCK:
+        if not _SPARE_DUE or time.monotonic() < _SPARE_DUE[0]:
+            return
+        _SPARE_DUE.clear()
+    try:
+        keep_spare()
+    except RecognizerProcessError:
+        pass  # the next run starts its own child, and says so if it cannot
 
 
 class RecognizerProcess:
@@ -184,6 +192,7 @@ class RecognizerProcess:
         """Feed landmark vectors in order; the recognizer's P(fake) and PB after them (None, None
         until its first update)."""
         p, pb = self._call(("feed", np.ascontiguousarray(vectors, np.float32)))
+        _start_spare_when_due()
         return p, pb
 
     def reset(self) -> None:

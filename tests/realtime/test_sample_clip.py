@@ -89,16 +89,28 @@ def test_shipped_valence_reads_each_negative_expression_of_the_sample_clip(shipp
     assert len(means) == 3 and max(means.values()) < -0.1, means
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the shipped LSTM-PB was trained on one generator's SASE-FE-style clips, "
-                                       "whose posed clips start from another expression; on expressions that "
-                                       "start from rest it reads a clear posed smile as genuine (README, What ships)")
-def test_shipped_p_fake_is_higher_on_the_posed_episodes(shipped_run):
+def p_fake_by_episode(shipped_run) -> dict[EventEpisode, float]:
+    """Mean P(fake) of each episode, from its onset until a second after it ends."""
     t, _, p_fake = shipped_run
     means = {}
     for ep in read_episodes():
         during = (t >= ep.start) & (t <= ep.end + 1.0) & np.isfinite(p_fake)
         means[ep] = float(p_fake[during].mean())
+    return means
+
+
+@pytest.mark.slow
+def test_shipped_p_fake_is_higher_on_the_posed_smile_than_on_the_genuine_one(shipped_run):
+    means = {(ep.expression, ep.label): m for ep, m in p_fake_by_episode(shipped_run).items()}
+    assert means["happiness", "fake"] > means["happiness", "genuine"] + 0.1, means
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the shipped LSTM-PB ranks the posed smile above the genuine one, but reads "
+                                       "the genuine disgust and sadness as more posed than the posed smile: its "
+                                       "P(fake) compares within an expression, not across them (README, What ships)")
+def test_shipped_p_fake_is_higher_on_the_posed_episodes(shipped_run):
+    means = p_fake_by_episode(shipped_run)
     posed = [m for ep, m in means.items() if ep.label == "fake"]
     genuine = [m for ep, m in means.items() if ep.label == "genuine"]
     assert min(posed) > max(genuine), means

@@ -117,23 +117,26 @@ def test_recognizer_process_that_cannot_load_says_why(tmp_path):
 
 @needs_process
 def test_the_next_spare_starts_only_after_a_delay(monkeypatch):
-    """A run that takes the spare does not start the next one at once: its imports would compete
-    with the run's own start-up."""
+    """A run that takes the spare does not start the next one at once (its imports would compete
+    with the run's own start-up), but with a request of the run once the delay has passed."""
+    import threading
     import time
 
     from realtime.workers import recognizer_process as rp
 
-    monkeypatch.setattr(rp, "SPARE_DELAY_S", 1.0)
+    monkeypatch.setattr(rp, "SPARE_DELAY_S", 0.3)
+    threads = {t.name for t in threading.enumerate()}
     rp.keep_spare()
     spare_pid = rp._SPARE[0][0].pid
-    t0 = time.monotonic()
     spare = rp._take_spare()
     try:
-        assert spare[0].pid == spare_pid and not rp._SPARE  # taken; the next one is not started yet
-        deadline = time.monotonic() + 10
-        while not rp._SPARE and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert rp._SPARE and rp._SPARE[0][0].pid != spare_pid and time.monotonic() - t0 >= 1.0
+        assert spare[0].pid == spare_pid and not rp._SPARE
+        rp._start_spare_when_due()
+        assert not rp._SPARE  # not yet
+        time.sleep(0.35)
+        rp._start_spare_when_due()
+        assert rp._SPARE and rp._SPARE[0][0].pid != spare_pid and not rp._SPARE_DUE
+        assert {t.name for t in threading.enumerate()} == threads  # no timer thread left behind
     finally:
         spare[1].close()
         spare[0].wait(30)
