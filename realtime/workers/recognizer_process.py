@@ -20,6 +20,7 @@ with ``None`` and ``("expression", name)`` with the new frames per update; ``("c
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -146,8 +147,8 @@ def _start_spare_when_due() -> None:
         _SPARE_DUE.clear()
     try:
         keep_spare()
-    except RecognizerProcessError:
-        pass  # the next run starts its own child, and says so if it cannot
+    except RecognizerProcessError as exc:  # the next run starts its own child, and says so if it cannot
+        logging.getLogger(__name__).warning("no spare recognizer process: %s", exc)
 
 
 class RecognizerProcess:
