@@ -7,8 +7,9 @@ From the command line (``affectscope gui`` / ``affectscope demo`` call :func:`ma
                       [--record SESSION_DIR] [--settings FILE.ini]
                       [--screenshot PNG] [--quit-after SECONDS]
 
-``--screenshot`` saves a PNG of the window after ``--quit-after`` seconds (5 if not given) and
-quits: for documentation and for checks on machines without a display
+``--quit-after`` counts from the moment the source starts playing (loading the models is not
+counted). ``--screenshot`` saves a PNG of the window then (after 5 s if not given) and quits: for
+documentation and for checks on machines without a display
 (``QT_QPA_PLATFORM=offscreen``).
 """
 from __future__ import annotations
@@ -172,7 +173,21 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
         window.close()
 
     if quit_after is not None:
-        QTimer.singleShot(int(float(quit_after) * 1000), finish)
+        # Counted from the moment the source runs (loading the models can take seconds on a busy
+        # machine): "--record --quit-after 60" records 60 s. A run that cannot start counts from then.
+        armed = []
+
+        def arm_quit(*_) -> None:
+            if not armed:
+                armed.append(True)
+                QTimer.singleShot(int(float(quit_after) * 1000), finish)
+
+        run = window.run if source is not None and source[0] != "session" else None
+        if run is not None:
+            run.started.connect(arm_quit)
+            run.failed.connect(arm_quit)
+        if run is None or run.running or run.error is not None or not run.starting:
+            arm_quit()  # nothing to wait for, or it already started / failed before we listened
 
     # Ctrl+C in the terminal, and SIGTERM / SIGHUP (kill, a logout, an experiment-control script)
     # close the window cleanly: a recording is finished as by Stop. The idle timer lets Python see
@@ -222,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="SESSION_DIR", help="record the live source into this (new) session folder")
     p.add_argument("--settings", metavar="FILE.ini", help="keep settings in this file instead of the user's")
     p.add_argument("--screenshot", metavar="PNG", help="save a PNG of the window and quit")
-    p.add_argument("--quit-after", type=float, metavar="S", help="quit after S seconds (with --screenshot: save first)")
+    p.add_argument("--quit-after", type=float, metavar="S", help="quit S seconds after the source starts (with --screenshot: save first)")
     p.add_argument("--stall-report", metavar="JSON", help="write the event loop's stalls to JSON when the window closes")
     return p
 

@@ -53,7 +53,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 def add_window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window (with --quit-after)")
-    p.add_argument("--quit-after", type=positive_float, metavar="SECONDS", help="close the window after SECONDS")
+    p.add_argument("--quit-after", type=positive_float, metavar="SECONDS", help="close the window SECONDS after the source starts playing")
     p.add_argument("--stall-report", metavar="JSON",
                    help="measure the window's event loop (a 10 ms timer's lateness; stalls over 50 ms) and write "
                         "the figures to JSON when the window closes")
