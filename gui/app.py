@@ -135,8 +135,9 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     if stall_report:
         from gui.stall_monitor import StallMonitor
 
-        monitor = StallMonitor(sample_every_s=60.0)  # memory, threads and files too, for hour-long runs
+        monitor = StallMonitor(sample_every_s=10.0)  # memory, threads, files, CPU too, for hour-long runs
         QTimer.singleShot(0, monitor.start)  # from the event loop's first turn: start-up is not a stall
+        window.closing.connect(monitor.stop)  # ... to the close: finishing a recording is not running
 
     record = getattr(args, "record", None)
     if source is not None:

@@ -57,6 +57,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
     :meth:`play`, :meth:`pause`, :meth:`set_speed`. ``closed`` is emitted once the window has shut
     everything down."""
 
+    closing = Signal()  # the window starts closing (it then stops the run, finishing a recording)
     closed = Signal()
 
     def __init__(self, bundle_dir: str | Path | None = None, expression_model: str | None = None,
@@ -351,6 +352,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop every pipeline thread (finishing a recording), release the replay video, remember
         the layout and restore the exception hooks."""
+        self.closing.emit()
         self._timer.stop()
         self.stop("window closed")
         self.close_replay()

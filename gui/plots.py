@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QLineF, QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QPainter
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from gui.readouts import ValueReadout
@@ -96,6 +96,55 @@ class TimeAxis(pg.AxisItem):
         return out
 
 
+class GridLines(pg.GraphicsObject):
+    """A plot's grid as one item under the curves: lines at the time axis's major and minor ticks
+    and at fixed values, recomputed only when the view's range or size changes.
+
+    pyqtgraph's own grid (``showGrid``) is drawn by the axes, which then span the whole plot: every
+    curve update repainted both axes' tick labels too. A live draw of both plots (900 points each,
+    drawn and painted offscreen) took 18.3 ms with it and 6.4 ms with this item, whose lines are
+    opaque and not antialiased (blending them cost another 6 ms); in the window that was the
+    difference between a stall over 50 ms every few seconds while recording and none.
+    """
+
+    def __init__(self, y_values: list[float], time_axis: pg.AxisItem,
+                 major: str = "#e3e4e5", minor: str = "#f2f2f3"):
+        super().__init__()
+        self._y = list(y_values)
+        self._axis = time_axis
+        self._rect = QRectF()
+        self._major: list[QLineF] = []
+        self._minor: list[QLineF] = []
+        # opaque colours (the grey of the old grid over the white background): no blending per pixel
+        self._major_pen = pg.mkPen(major, width=1)
+        self._minor_pen = pg.mkPen(minor, width=1)
+        self.setZValue(-100)
+
+    def viewRangeChanged(self) -> None:
+        vb = self.getViewBox()
+        if vb is None:
+            return
+        (x0, x1), (y0, y1) = vb.viewRange()
+        levels = self._axis.tickValues(x0, x1, max(1.0, vb.width())) if x1 > x0 else []
+        major = list(levels[0][1]) if levels else []
+        minor = [x for _, values in levels[1:] for x in values if x not in major]
+        self.prepareGeometryChange()
+        self._rect = QRectF(x0, y0, x1 - x0, y1 - y0)
+        self._major = [QLineF(x, y0, x, y1) for x in major] + [QLineF(x0, y, x1, y) for y in self._y]
+        self._minor = [QLineF(x, y0, x, y1) for x in minor]
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter, *args) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # crisp, and cheap: axis-aligned lines
+        painter.setPen(self._minor_pen)
+        painter.drawLines(self._minor)
+        painter.setPen(self._major_pen)
+        painter.drawLines(self._major)
+
+
 def _legend(entries: list[tuple[str, str]]) -> str:
     """Rich text for a one-line legend: (coloured symbol, description) pairs."""
     return "&nbsp;&nbsp;&nbsp;".join(f"{sym}&nbsp;<span style='color:#3c4043'>{text}</span>" for sym, text in entries)
@@ -117,7 +166,7 @@ def _plot(title_left: str, y_range: tuple[float, float], ticks: list[float], bot
         ax.setTextPen(pg.mkPen("#3c4043"))
     p.getAxis("left").setWidth(AXIS_WIDTH)
     p.getAxis("left").setTicks([[(v, f"{v:g}") for v in ticks]])
-    p.showGrid(x=True, y=True, alpha=0.15)
+    p.addItem(GridLines(ticks, p.getAxis("bottom")), ignoreBounds=True)
     p.setYRange(*y_range, padding=0)
     p.setLimits(yMin=y_range[0] - 0.2, yMax=y_range[1] + 0.2)
     p.setMouseEnabled(x=True, y=False)

@@ -61,11 +61,14 @@ class ValueReadout(QFrame):
         state = (value_text, value_color, verdict, verdict_color, detail)
         if state == self._last:
             return  # nothing changed: no relayout
+        last = self._last or (None,) * 5
         self._last = state
         self.value.setText(value_text)
-        self.value.setStyleSheet(f"color: {value_color};")
+        if value_color != last[1]:  # a style sheet re-polishes the label: only when it changes
+            self.value.setStyleSheet(f"color: {value_color};")
         self.verdict.setText(verdict)
-        self.verdict.setStyleSheet(f"color: {verdict_color};")
+        if verdict_color != last[3]:
+            self.verdict.setStyleSheet(f"color: {verdict_color};")
         self.verdict.setVisible(bool(verdict))
         self.detail.setText(detail)
 

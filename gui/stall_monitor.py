@@ -8,7 +8,8 @@ happened, so a stall can be set beside what the window was doing then. ``affects
 
 :meth:`StallMonitor.mark_running` marks when the analysis is up (models loaded, first frames
 coming): the report keeps the stalls from then on apart (``running_*``), as live running is what a
-window must never freeze in; loading models before that is start-up.
+window must never freeze in; loading models before that is start-up. The app stops the monitor
+when the window starts closing: finishing a recording then is not running either.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
 
-from realtime.benchmarks.process_stats import children_rss_mb, open_files, rss_mb
+from realtime.benchmarks.process_stats import children_rss_mb, cpu_shares, cpu_times, open_files, rss_mb
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class StallReport:
     running_stalls: int = 0
     running_p99_ms: float = 0.0
     running_max_ms: float = 0.0
-    samples: list[dict] = field(default_factory=list)  # every sample_every_s: memory, threads, files, stalls so far
+    # every sample_every_s: memory, threads, files, stalls so far, and since the last sample the
+    # machine's busy share, this process's (with its children) and the hypervisor's steal (% of all cores)
+    samples: list[dict] = field(default_factory=list)
 
     def line(self) -> str:
         text = (f"event loop: {self.stalls} stall{'s' if self.stalls != 1 else ''} over {self.threshold_ms:g} ms "
@@ -80,6 +83,7 @@ class StallMonitor(QObject):
         self._timer.setInterval(self.period_ms)
         self._timer.timeout.connect(self._tick)
         self._samples: list[dict] = []
+        self._cpu = None  # the CPU times at the last sample
         self._sampler = None
         if sample_every_s:
             self._sampler = QTimer(self)
@@ -88,6 +92,7 @@ class StallMonitor(QObject):
         self._late = array("f")  # 4 bytes a tick (1.4 MB an hour), not a Python float's 32
         self._stalls: list[tuple[float, float]] = []
         self._t0 = self._last = 0.0
+        self._t_end: float | None = None  # when stop() was first called
         self._running_tick: int | None = None  # index of the first tick after mark_running
         self._running_t: float | None = None
 
@@ -96,7 +101,9 @@ class StallMonitor(QObject):
         self._stalls.clear()
         self._running_tick = self._running_t = None
         self._samples = []
+        self._cpu = None
         self._t0 = self._last = time.perf_counter()
+        self._t_end = None
         self._timer.start()
         if self._sampler is not None:
             self._sample()
@@ -109,17 +116,24 @@ class StallMonitor(QObject):
             self._running_t = time.perf_counter() - self._t0
 
     def stop(self) -> None:
+        """Stop measuring (the first call counts: the report covers start to here)."""
+        if self._timer.isActive():
+            self._t_end = time.perf_counter()
         self._timer.stop()
         if self._sampler is not None:
             self._sampler.stop()
 
     def _sample(self) -> None:
         rss, kids = rss_mb(), children_rss_mb()
+        cpu = cpu_times()
+        shares = cpu_shares(self._cpu, cpu)  # since the last sample: was the machine busy elsewhere?
+        self._cpu = cpu
         self._samples.append({"t_s": round(time.perf_counter() - self._t0, 1),
                               "rss_mb": None if rss is None else round(rss, 1),
                               "children_rss_mb": None if kids is None else round(kids, 1),
                               "threads": threading.active_count(), "open_files": open_files(),
-                              "stalls": len(self._stalls)})
+                              "stalls": len(self._stalls), "machine_busy_pct": shares["busy_pct"],
+                              "own_cpu_pct": shares["own_pct"], "steal_pct": shares["steal_pct"]})
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -140,7 +154,8 @@ class StallMonitor(QObject):
                            running_stalls=sum(1 for t, _ in self._stalls if t >= self._running_t),
                            running_p99_ms=round(float(np.percentile(tail, 99)), 2) if len(tail) else 0.0,
                            running_max_ms=round(float(tail.max()), 1) if len(tail) else 0.0)
-        return StallReport(round(time.perf_counter() - self._t0, 3), self.period_ms, self.threshold_ms, len(late),
+        end = self._t_end if self._t_end is not None else time.perf_counter()
+        return StallReport(round(end - self._t0, 3), self.period_ms, self.threshold_ms, len(late),
                            len(self._stalls), round(pct(50), 2), round(pct(95), 2), round(pct(99), 2),
                            round(float(late.max()) if len(late) else 0.0, 1),
                            [[round(t, 3), round(ms, 1)] for t, ms in sorted(worst)], **running,

@@ -59,7 +59,9 @@ class StatusLine:
     def show_face(self, face: bool | None) -> None:
         """True / False, or None when there is no frame to speak of."""
         self._set("face", "" if face is None else f"face: {'yes' if face else 'no'}")
-        self.labels["face"].setStyleSheet("color: #b3261e; font-weight: bold;" if face is False else "")
+        style = "color: #b3261e; font-weight: bold;" if face is False else ""
+        if self.labels["face"].styleSheet() != style:  # setting one re-polishes the label
+            self.labels["face"].setStyleSheet(style)
 
     def show_live(self, source: str, stats: PipelineStats, backend: str, recording: str = "") -> None:
         """``stats`` from the live session; ``recording`` e.g. '● REC 120 frames → session-…'."""

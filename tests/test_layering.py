@@ -1,6 +1,7 @@
 """DESIGN.md §1: gui -> realtime -> engines, training -> realtime/engines; Qt only in gui."""
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_contracts_hold():
-    exe = shutil.which("lint-imports")
+    beside = Path(sys.executable).parent / "lint-imports"  # the environment's, even if not on PATH
+    exe = str(beside) if beside.exists() else shutil.which("lint-imports")
     if exe is None:
         pytest.fail("lint-imports (import-linter) is missing: pip install -e '.[dev]'")
     r = subprocess.run([exe, "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True)

@@ -64,6 +64,9 @@ class OnnxRuntimeBackend(InferenceBackend):
         opts.intra_op_num_threads = max(1, torch.get_num_threads())
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # A clip every 16 frames leaves the pool idle most of the time; spinning idle threads would
+        # take a core from perception and the window between clips.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
     def _load(self, model: nn.Module, x: torch.Tensor) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from gui.bridge import ResultBridge
 from gui.live import SourceSpec, new_session_dir
-from gui.plots import POOR_Y, SCROLL_STEP_S, AffectPlots, TimeSeriesRing
+from gui.plots import POOR_Y, SCROLL_STEP_S, AffectPlots, GridLines, TimeSeriesRing
 from gui.settings import AppSettings
 from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.types import AffectResult, Frame, SourceInfo
@@ -68,6 +68,29 @@ def test_live_plots_scroll_a_fixed_window_with_fixed_storage(qtbot):
     p.append(120.0, 0.1, False, 0.2)
     p.draw()
     assert [label for _, label in p.markers] == ["new"]  # scrolled-out markers are removed
+
+
+def test_the_grid_follows_the_time_axis_and_leaves_the_axes_to_their_labels(qtbot):
+    """The grid is one item under the curves, not drawn by the axes (which would then span the
+    plot and repaint their labels on every curve update)."""
+    p = AffectPlots(window_s=30.0, capacity=256)
+    qtbot.addWidget(p)
+    p.resize(900, 400)
+    p.show()
+    for i in range(40 * 30):
+        p.append(i / 30, 0.1, False, 0.3)
+    p.draw()
+    for widget, y_ticks in ((p.valence_plot, [-1, -0.5, 0, 0.5, 1]), (p.pfake_plot, [0, 0.25, 0.5, 0.75, 1])):
+        item = widget.getPlotItem()
+        assert all(item.getAxis(side).grid is False for side in ("left", "bottom"))
+        (grid,) = [g for g in item.items if isinstance(g, GridLines)]
+        lo, hi = item.getViewBox().viewRange()[0]
+        vertical = sorted(line.x1() for line in grid._major if line.x1() == line.x2())
+        horizontal = sorted(line.y1() for line in grid._major if line.y1() == line.y2())
+        major = item.getAxis("bottom").tickValues(lo, hi, item.getViewBox().width())[0][1]
+        assert vertical == sorted(major) and all(lo <= x <= hi for x in vertical) and len(vertical) >= 3
+        assert horizontal == y_ticks and grid._minor  # minor lines between the labelled ones
+        assert grid.boundingRect().left() == pytest.approx(lo) and grid.boundingRect().right() == pytest.approx(hi)
 
 
 def test_poor_frames_run_as_a_band_under_both_plots(qtbot):

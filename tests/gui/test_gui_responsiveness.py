@@ -84,6 +84,19 @@ def test_stall_monitor_keeps_stalls_after_the_analysis_is_up_apart(qtbot):
     assert "running (from" in r.line()
 
 
+def test_stall_monitor_measures_up_to_its_stop(qtbot):
+    """The app stops it when the window starts closing: finishing a recording then is not running."""
+    monitor = StallMonitor(period_ms=10, threshold_ms=50.0)
+    monitor.start()
+    qtbot.wait(200)
+    monitor.stop()
+    QTimer.singleShot(0, lambda: time.sleep(0.2))  # the close: joins threads, finishes files
+    qtbot.wait(300)
+    monitor.stop()  # a second stop changes nothing
+    r = monitor.report()
+    assert r.stalls == 0 and r.max_ms < 150.0 and 0.15 <= r.seconds <= 0.45, r
+
+
 @pytest.mark.slow
 def test_the_demo_window_with_both_shipped_models_does_not_freeze(qapp, tmp_path):
     """The app as a user starts it (``affectscope demo``): the shipped bundle, valence and P(fake),
@@ -120,6 +133,11 @@ def test_stall_monitor_samples_memory_threads_and_files_for_long_runs(qtbot):
     monitor.stop()
     samples = monitor.report().samples
     assert 3 <= len(samples) <= 5 and samples[0]["t_s"] < samples[-1]["t_s"] <= 1.0
-    assert set(samples[0]) == {"t_s", "rss_mb", "children_rss_mb", "threads", "open_files", "stalls"}
+    assert set(samples[0]) == {"t_s", "rss_mb", "children_rss_mb", "threads", "open_files", "stalls",
+                               "machine_busy_pct", "own_cpu_pct", "steal_pct"}
+    assert samples[0]["machine_busy_pct"] is None  # nothing to compare the first sample with
     if os.path.isdir("/proc/self"):
         assert all(s["rss_mb"] > 10 and s["threads"] >= 1 and s["open_files"] >= 1 for s in samples)
+        for s in samples[1:]:
+            assert 0.0 <= s["own_cpu_pct"] <= 100.0 and 0.0 <= s["steal_pct"] <= 100.0
+            assert 0.0 <= s["machine_busy_pct"] <= 100.0
