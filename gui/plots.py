@@ -103,8 +103,9 @@ class GridLines(pg.GraphicsObject):
     pyqtgraph's own grid (``showGrid``) is drawn by the axes, which then span the whole plot: every
     curve update repainted both axes' tick labels too. A live draw of both plots (900 points each,
     drawn and painted offscreen) took 18.3 ms with it and 6.4 ms with this item, whose lines are
-    opaque and not antialiased (blending them cost another 6 ms); in the window that was the
-    difference between a stall over 50 ms every few seconds while recording and none.
+    opaque and not antialiased (blending them cost another 6 ms). The window recording a video
+    for 200 s counted no event-loop stall over 50 ms while running, against 10-18 in 100-120 s
+    before.
     """
 
     def __init__(self, y_values: list[float], time_axis: pg.AxisItem,
