@@ -14,8 +14,9 @@ def cmd_bench(args) -> int:
                                    ("--peer", args.peer is not None)) if on]
     if len(modes) > 1:
         raise CliError(f"bench: {' and '.join(modes)} are separate runs; choose one")
-    if args.peer_python and args.peer is None:
-        raise CliError("bench: --peer-python goes with --peer mediapipe")
+    for flag, value in (("--peer-python", args.peer_python), ("--rounds", args.rounds)):
+        if value is not None and args.peer is None:
+            raise CliError(f"bench: {flag} goes with --peer mediapipe")
     if args.soak is not None:
         return _soak(args)
     if args.roll:
@@ -61,7 +62,7 @@ def _peer(args) -> int:
             raise CliError(f"bench: --video {video}: no such file")
         try:
             report = run_peer_bench(video, make_tracker(models.bundle, models.landmark_model),
-                                    python=args.peer_python)
+                                    python=args.peer_python, rounds=args.rounds or 3)
         except PeerUnavailable as exc:
             raise CliError(f"bench --peer mediapipe: {exc}") from None
     _write_json(args, report)

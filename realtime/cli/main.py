@@ -11,7 +11,7 @@ from realtime.cli.analyze import cmd_analyze, default_jobs, jobs_argument
 from realtime.cli.bench import cmd_bench
 from realtime.cli.live import cmd_demo, cmd_gui, cmd_live
 from realtime.cli.options import (CliError, OneLineParser, add_model_options, add_window_options, camera_index,
-                                      positive_float)
+                                      positive_float, positive_int)
 from realtime.cli.train import COMMANDS, cmd_training
 
 
@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: time perception beside MediaPipe FaceMesh on the same frames of the clip")
     b.add_argument("--peer-python", metavar="PYTHON",
                    help="--peer: the interpreter that has mediapipe installed (default: this one)")
+    b.add_argument("--rounds", type=positive_int, metavar="N",
+                   help="--peer: run the two in turn N times and report the medians (default 3)")
     add_model_options(b)
     b.set_defaults(fn=cmd_bench)
 

@@ -26,6 +26,12 @@ def positive_float(text: str) -> float:
     return v
 
 
+def positive_int(text: str) -> int:
+    if not text.strip().isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number > 0")
+    return int(text)
+
+
 def camera_index(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r} is not a camera index (0, 1, ...)")

@@ -10,15 +10,22 @@ frame ≈ 10–18 ms and MOSSE on a 200 px face at full size ≈ 5.6 ms, while d
   roll, dlib's HOG detector about as much, so rotated copies are what finds a tilted head), one
   angle per frame, nearest the last known roll first, so a face that can be found is found within
   five frames at the cost of one Haar pass per frame without a face. A new detection must fit as
-  a face looking at the camera (the frontal cascade finds no other) and be seen again by dlib's
-  HOG detector in an upright patch (≈ 3 ms, only on detections): on a turned copy of the frame
-  Haar takes hair or a pattern for a face often enough that a second opinion pays.
+  a face looking at the camera (the frontal cascade finds no other), settle (found on a turned
+  copy, its fit read again until its roll is within 3° of the patch's) and be seen again by
+  dlib's HOG detector in an upright patch (≈ 3 ms, only on detections): on a turned copy of the
+  frame Haar takes hair or a pattern for a face often enough that a second opinion pays. Up to
+  three faces of one pass are tried in turn. Once the face has been gone a while, a scene that has
+  not changed since the last search is searched only every fourth frame.
 - While a face is tracked, MOSSE follows it on a downscaled frame and the landmarks are read in a
   **roll-corrected patch** around it (the face turned upright by the last roll): dlib's predictor
   was trained on upright faces and slides off a head tilted past ~20°.
 - The periodic check that the tracked thing is still a face runs Haar on that small upright patch
   (the face ≈ 48 px), not over the whole frame: it costs 2–3 ms instead of a spike of 15–35 ms
-  every 15th frame. Only when it fails does a whole-frame search run.
+  every 15th frame, and MOSSE is restarted on what it finds only when it has drifted from it.
+- When MOSSE loses the face (a fast move, a change of light) or a fit fails, the face is looked
+  for with the same small Haar pass in a patch around where it was (1.5 face widths each way)
+  before a whole-frame search: tracking goes on at 1–3 ms where a new detection and its checks
+  cost 15–30 ms. Only a face found nowhere near costs a whole-frame search.
 - MOSSE keeps "tracking" a face that has left the frame, and the predictor always returns 68
   points, so every fit is validated before a face is reported: inside the frame, plausible
   geometry, the fit's box consistent with the box it searched, its roll consistent with the
@@ -38,15 +45,13 @@ import cv2
 import dlib
 import numpy as np
 
+from realtime.perception.face_frame import HAAR_TO_HOG, FaceFrame, apply_affine, haar_to_hog, iou, upright_transform
 from realtime.perception.head_pose import HeadPose, roll_from_eyes
 from realtime.perception.landmarks import (NORMALIZATIONS, LandmarkReader, aligned_crop, canonical_normalization,
-                                          interocular, landmark_box, landmark_vector)
+                                          interocular, landmark_box, landmark_vector, similarity_fit)
 from realtime.perception.one_euro import OneEuroFilter
 from realtime.types import FaceObservation, TrackState
 
-# The Haar box sits higher and a little wider than the HOG box dlib's predictor was trained on.
-# Mapping measured on rotated/scaled/shifted astronaut frames (x, y offsets and size, in Haar widths).
-_HAAR_TO_HOG = (0.015, 0.13, 0.96)
 # Points that move little with expression (eye corners, nose): a jump of these is a bad fit.
 _RIGID = np.array([36, 39, 42, 45, 27, 30, 31, 35])
 
@@ -57,16 +62,23 @@ class TrackerSettings:
     track_width: int = 320  # ... and for MOSSE tracking
     redetect_every: int = 15  # periodic check that the tracked face is a face (frames)
     lost_detect_every: int = 1  # while no face, try detection every this many frames
+    lost_patience: int = 10  # the first frames without a face are all searched (a face just lost is near)
+    still_search_every: int = 4  # after that, a scene unchanged since the last search is searched this seldom
+    still_change: float = 0.05  # "unchanged": the frames' 32 x 24 thumbnails (contrast-normalized) differ
+    #                             by at most this on average (a still empty scene ≈ 0.01, a face coming in 0.3-0.5)
+    refind_reach: float = 1.5  # a tracked face lost is looked for this many face widths around where it was
     roll_angles: tuple[float, ...] = (0.0, 25.0, -25.0, 50.0, -50.0)  # copies of the frame searched
     turned_scale: float = 0.75  # the turned copies are searched this much smaller than the upright frame
     min_face_frac: float = 0.08  # smallest face, as a fraction of the frame width
     drift_iou: float = 0.45  # landmark box vs searched box IoU below this -> not a face
     upright_below_deg: float = 8.0  # below this roll, landmarks are read on the frame itself; a fit
     #                                 tilted more than this in the frame it was read in is read again
+    settle_deg: float = 3.0  # a new face found on a turned copy: its fit's roll within this of the patch's
     max_roll_step_deg: float = 10.0  # a tracked head turns at most this much in one frame (300°/s)
     check_face_px: int = 48  # face width in the periodic check's patch
     verify_face_px: int = 90  # face width in the patch where a new detection is verified (HOG sees ≥ 80 px)
     min_inside: float = 0.85  # fraction of the landmark box that must lie inside the frame
+    max_candidates: int = 3  # faces of one search tried in turn (a turned copy may show a false one first)
     haar_scale_factor: float = 1.15
     haar_min_neighbors: int = 4
     max_yaw_deg: float = 40.0  # quality: beyond these the 68-point fit is rough
@@ -75,47 +87,6 @@ class TrackerSettings:
     smooth: bool = True  # One-Euro filter on the landmarks (less jitter on a still face, no lag)
     smooth_min_cutoff_hz: float = 1.0
     smooth_beta: float = 40.0  # speed in inter-ocular distances per second
-
-
-@dataclass(frozen=True)
-class FaceFrame:
-    """Where a face is: centre, side of its (HOG-convention) box, and roll in degrees
-    (counter-clockwise on screen). The box is square in the face's own upright frame."""
-
-    cx: float
-    cy: float
-    size: float
-    roll: float
-
-    def box(self) -> tuple[float, float, float, float]:
-        return (self.cx - self.size / 2, self.cy - self.size / 2, self.size, self.size)
-
-
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
-
-
-def haar_to_hog(box) -> tuple[float, float, float, float]:
-    x, y, w, h = box
-    dx, dy, s = _HAAR_TO_HOG
-    return (x + dx * w, y + dy * w, s * w, s * h)
-
-
-def upright_transform(face: FaceFrame, side: int, scale: float = 1.0) -> np.ndarray:
-    """2 x 3 affine from the frame into a ``side`` x ``side`` patch with the face upright at its centre."""
-    m = cv2.getRotationMatrix2D((face.cx, face.cy), -face.roll, scale)
-    m[:, 2] += (side / 2.0 - face.cx, side / 2.0 - face.cy)
-    return m
-
-
-def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    return (np.asarray(pts, np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
 
 
 _HOG: list = []
@@ -168,6 +139,9 @@ class FaceTracker:
         self._track_scale = 1.0
         self._since_detect = 0
         self._since_lost = 0
+        self._absent = 0  # frames in a row without a face
+        self._scene: np.ndarray | None = None  # the thumbnail of the frame last searched, once absent a while
+        self._since_search = 0
         self._face: FaceFrame | None = None  # the last fitted face
         self._box_size = 0.0  # the face box's side: the last detection's
         self._rigid: np.ndarray | None = None  # its rigid points (for the jump check)
@@ -181,21 +155,21 @@ class FaceTracker:
         order = sorted(self.s.roll_angles, key=lambda a: abs(a - self._last_roll))
         return [order[(self._attempt + k) % len(order)] for k in range(n)]
 
-    def find(self, gray: np.ndarray, angles: list[float]) -> FaceFrame | None:
-        """Haar on the downscaled frame turned by each angle in turn; the first face found (the one
-        nearest the last face, else the largest), in full-resolution pixels."""
+    def find(self, gray: np.ndarray, angles: list[float]) -> list[FaceFrame]:
+        """Haar on the downscaled frame turned by each angle in turn: the faces of the first pass that
+        finds any (nearest the last face first, else the largest first), in full-resolution pixels."""
         h, w = gray.shape
         scale = min(1.0, self.s.detect_width / w)
         small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
         sh, sw = small.shape
-        min_side = max(20, int(self.s.min_face_frac * sw))
+        min_side = max(24, int(self.s.min_face_frac * sw))  # Haar's window is 24 px: no smaller
         max_side = max(min_side + 1, int(0.9 * min(sw, sh)))  # a "face" bigger than the frame is a texture
         for angle in angles:
             lo, hi = min_side, max_side
             if angle:
                 # turn the frame so a head tilted by ``angle`` is upright; the canvas grows to keep the
-                # corners (about twice the pixels), so it is drawn smaller: the pass costs about what
-                # the upright one does, and the smallest face it finds is about the same in the frame
+                # corners (about twice the pixels), so it is drawn smaller and the pass costs about what
+                # the upright one does; a tilted face is found from 32 px in the 320 px frame (10 %)
                 k = self.s.turned_scale
                 c, s_ = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
                 rw, rh = int(k * (sw * c + sh * s_)) + 1, int(k * (sw * s_ + sh * c)) + 1
@@ -203,7 +177,9 @@ class FaceTracker:
                 m[:, 2] += (rw / 2 - sw / 2, rh / 2 - sh / 2)
                 img = cv2.warpAffine(small, m, (rw, rh), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
                 back = cv2.invertAffineTransform(m)
-                lo, hi = max(20, int(k * min_side)), max(21, int(k * max_side))
+                # not below the cascade's 24 px window: a smaller minimum makes OpenCV enlarge the
+                # whole canvas for its first scales (the pass then cost 1.5-2x the upright one)
+                lo, hi = max(24, int(k * min_side)), max(25, int(k * max_side))
             else:
                 img, back = small, np.array([[1.0, 0, 0], [0, 1.0, 0]])
             boxes = self._cascade.detectMultiScale(img, self.s.haar_scale_factor, self.s.haar_min_neighbors,
@@ -214,7 +190,7 @@ class FaceTracker:
             faces = []
             for b in boxes:
                 x, y, bw, bh = haar_to_hog(tuple(float(v) for v in b))
-                cx, cy = _apply(back, [[x + bw / 2, y + bh / 2]])[0] / scale
+                cx, cy = apply_affine(back, [[x + bw / 2, y + bh / 2]])[0] / scale
                 side = bw / (self.s.turned_scale if angle else 1.0) / scale
                 faces.append(FaceFrame(float(cx), float(cy), side, float(angle)))
             last = self._face
@@ -222,28 +198,36 @@ class FaceTracker:
                 faces.sort(key=lambda f: math.hypot(f.cx - last.cx, f.cy - last.cy))
             else:
                 faces.sort(key=lambda f: -f.size)
-            return faces[0]
-        return None
+            return faces
+        return []
 
-    def _confirm(self, gray: np.ndarray, face: FaceFrame) -> FaceFrame | None:
-        """The periodic check: Haar on a small upright patch around the tracked face; the face it
-        finds there (image pixels, the detector's size, the fit's roll), or None."""
+    def _look_near(self, gray: np.ndarray, face: FaceFrame, reach: float) -> FaceFrame | None:
+        """Haar on a small upright patch around ``face`` (the face ``check_face_px`` wide in it): the
+        face found nearest its centre, at most ``reach`` face widths away (image pixels, the
+        detector's size, the searched roll), or None. The periodic check looks within 0.3 face
+        widths; a tracked face MOSSE lost is looked for within ``refind_reach``. ≈ 1-3 ms, against
+        5-10 ms for a whole-frame pass."""
         px = self.s.check_face_px
         k = px / max(face.size, 1.0)
-        side = int(2.2 * px)
-        patch = cv2.warpAffine(gray, upright_transform(face, side, k), (side, side), flags=cv2.INTER_AREA,
-                               borderMode=cv2.BORDER_REPLICATE)
-        haar = px / _HAAR_TO_HOG[2]
+        side = int(2 * (reach + 0.8) * px)
+        m = upright_transform(face, side, k)
+        patch = cv2.warpAffine(gray, m, (side, side), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        haar = px / HAAR_TO_HOG[2]
         boxes = self._cascade.detectMultiScale(patch, self.s.haar_scale_factor, self.s.haar_min_neighbors,
                                                minSize=(int(0.7 * haar),) * 2, maxSize=(int(1.4 * haar),) * 2)
         self.checks += 1
-        back = cv2.invertAffineTransform(upright_transform(face, side, k))
+        best = None
         for b in boxes:
-            x, y, bw, bh = haar_to_hog(tuple(float(v) for v in b))
-            if math.hypot(x + bw / 2 - side / 2, y + bh / 2 - side / 2) < 0.3 * px:
-                cx, cy = _apply(back, [[x + bw / 2, y + bh / 2]])[0]
-                return FaceFrame(float(cx), float(cy), bw / k, face.roll)
-        return None
+            x, y, bw, _ = haar_to_hog(tuple(float(v) for v in b))
+            cx, cy = x + bw / 2, y + bw / 2
+            d = math.hypot(cx - side / 2, cy - side / 2)
+            if d < reach * px and (best is None or d < best[0]):
+                best = (d, cx, cy, bw)
+        if best is None:
+            return None
+        _, cx, cy, bw = best
+        cx, cy = apply_affine(cv2.invertAffineTransform(m), [[cx, cy]])[0]
+        return FaceFrame(float(cx), float(cy), bw / k, face.roll)
 
     def _verify(self, gray: np.ndarray, face: FaceFrame) -> bool:
         """A new detection seen again by dlib's HOG detector (other features than Haar's) in an
@@ -269,7 +253,7 @@ class FaceTracker:
 
     def _start_tracker(self, gray: np.ndarray, face: FaceFrame) -> None:
         self._track_scale = min(1.0, self.s.track_width / gray.shape[1])
-        side = face.size / _HAAR_TO_HOG[2] * self._track_scale  # the size of Haar's box
+        side = face.size / HAAR_TO_HOG[2] * self._track_scale  # the size of Haar's box
         x, y = face.cx * self._track_scale - side / 2, face.cy * self._track_scale - side / 2
         self._mosse = cv2.legacy.TrackerMOSSE_create()
         self._mosse.init(self._track_frame(gray), (x, y, side, side))
@@ -287,20 +271,27 @@ class FaceTracker:
         # MOSSE's place (anchored on a detection), the last fit's size and roll: taking the last
         # fit's place instead would feed its bias back into the next fit, frame after frame
         moved = FaceFrame(cx, cy, last.size, last.roll)
-        if _iou(moved.box(), last.box()) < self.s.drift_iou:  # MOSSE jumped: not the face any more
+        if iou(moved.box(), last.box()) < self.s.drift_iou:  # MOSSE jumped: not the face any more
             return None
         return moved
 
     # -- landmarks -------------------------------------------------------------------------
-    def fit(self, gray: np.ndarray, face: FaceFrame) -> tuple[np.ndarray, FaceFrame] | None:
+    def fit(self, gray: np.ndarray, face: FaceFrame, new: bool = False) -> tuple[np.ndarray, FaceFrame] | None:
         """68 landmarks (image pixels) for a face searched at ``face``, and where they put it;
         None when the fit is not consistent with the search (drifted, sheared off, turned).
 
         dlib's predictor reads a face tilted up to about 15° in its box well, and beyond that it
         may fit the right points at the wrong tilt, even the opposite one. So a fit is accepted only
         when its roll is within ``upright_below_deg`` of the frame it was read in; otherwise it is
-        read once more in a patch turned by what the first fit found, and must settle there."""
-        for _ in range(2):
+        read once more in a patch turned by what the first fit found, and must settle there.
+
+        A ``new`` face found on a turned copy of the frame is held to ``settle_deg`` instead, with a
+        third read allowed: a head tilted 45° found on the copy turned 25° can be read at 29° on the
+        first pass, within 8° of the patch and with every point wrong; read again at 29° it moves
+        on, and it is taken only once a read agrees with the patch it was read in (a read on the
+        frame itself, below ``upright_below_deg``, keeps that bound)."""
+        tol = self.s.settle_deg if new and abs(face.roll) >= self.s.upright_below_deg else self.s.upright_below_deg
+        for _ in range(3 if new else 2):
             if abs(face.roll) < self.s.upright_below_deg:  # read on the frame itself: no warp
                 searched_roll, box = 0.0, face.box()
                 pts = self.reader.read(gray, box)
@@ -311,11 +302,11 @@ class FaceTracker:
                 patch = cv2.warpAffine(gray, m, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
                 searched_roll, box = face.roll, FaceFrame(side / 2.0, side / 2.0, face.size, 0.0).box()
                 local = self.reader.read(patch, box)
-                pts = _apply(cv2.invertAffineTransform(m), local)
-            if _iou(landmark_box(local), box) < self.s.drift_iou:
+                pts = apply_affine(cv2.invertAffineTransform(m), local)
+            if iou(landmark_box(local), box) < self.s.drift_iou:
                 return None
             found = self._frame_of(pts)
-            if abs(found.roll - searched_roll) <= self.s.upright_below_deg:
+            if abs(found.roll - searched_roll) <= (tol if searched_roll else self.s.upright_below_deg):
                 return pts, found
             face = found
         return None
@@ -325,9 +316,9 @@ class FaceTracker:
         """The face frame the landmarks put the face in (their box measured in the face's upright frame)."""
         roll = roll_from_eyes(pts)
         centre = pts.mean(0)
-        upright = _apply(cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), -roll, 1.0), pts)
+        upright = apply_affine(cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), -roll, 1.0), pts)
         x, y, w, _ = landmark_box(upright)
-        c = _apply(cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0), [[x + w / 2, y + w / 2]])[0]
+        c = apply_affine(cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0), [[x + w / 2, y + w / 2]])[0]
         return FaceFrame(float(c[0]), float(c[1]), float(w), roll)
 
     # -- per frame -------------------------------------------------------------------------
@@ -340,34 +331,70 @@ class FaceTracker:
         self._clock_ns = t_ns if clock_ns is None else clock_ns
         if gray is None:
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        state, face = TrackState.TRACKED, None
-        if self._mosse is not None:
-            face = self._update_tracker(gray)
-            self._since_detect += 1
-        if face is None:
-            if self._mosse is None and self._since_lost % self.s.lost_detect_every != 0:
+        if self._mosse is None:
+            if self._since_lost % self.s.lost_detect_every != 0:
                 self._since_lost += 1
                 return FaceObservation(frame_index, t_ns, TrackState.LOST)
-            # a face just lost is looked for at its last roll; a search goes one angle a frame
-            face = self.find(gray, self._angles(1))
-            self._attempt += 1
-            if face is None:
-                return self._lose(frame_index, t_ns)
-            state = TrackState.DETECTED
-            self._start_tracker(gray, face)
-
+            if self._unchanged(gray):
+                self._absent += 1
+                return FaceObservation(frame_index, t_ns, TrackState.LOST)
+            return self._detect(image, gray, frame_index, t_ns)
+        face = self._update_tracker(gray)
+        self._since_detect += 1
+        if face is None:  # MOSSE lost it: a fast move, a jump in lighting, or it is gone
+            return self._search_again(image, gray, frame_index, t_ns, near=True)
         fitted = self.fit(gray, face)
-        if fitted is None or not self._plausible(fitted[0], gray.shape) or \
-                (state is TrackState.TRACKED and not self._continues(face, fitted[1])):
-            if state is TrackState.DETECTED:
-                return self._lose(frame_index, t_ns)
-            return self._search_again(image, gray, frame_index, t_ns)
-        if state is TrackState.TRACKED and self._since_detect >= self.s.redetect_every:
-            confirmed = self._confirm(gray, fitted[1])
-            if confirmed is None:  # not a face any more (or turned away): look again
-                return self._search_again(image, gray, frame_index, t_ns)
-            self._start_tracker(gray, confirmed)  # re-anchored on the detection: no drift builds up
-        return self._observe(image, gray, frame_index, t_ns, state, *fitted, searched=face)
+        if fitted is None or not self._plausible(fitted[0], gray.shape) or not self._continues(face, fitted[1]):
+            return self._search_again(image, gray, frame_index, t_ns, near=True)
+        if self._since_detect >= self.s.redetect_every:
+            confirmed = self._look_near(gray, fitted[1], reach=0.3)
+            if confirmed is None:  # not a face any more (or turned away): look over the whole frame
+                return self._search_again(image, gray, frame_index, t_ns, near=False)
+            self._reanchor(gray, face, confirmed)
+        return self._observe(image, gray, frame_index, t_ns, TrackState.TRACKED, *fitted, searched=face)
+
+    def _unchanged(self, gray: np.ndarray) -> bool:
+        """Whether this frame may skip the whole-frame search: the face has been gone more than
+        ``lost_patience`` frames, the scene has not changed since the last search and that was
+        fewer than ``still_search_every`` frames ago. An empty chair costs a search every fourth
+        frame instead of every frame (a search is 5-10 ms of CPU, a third of perception's CPU on a
+        clip where the face is gone a sixth of the time); a face coming into view changes the
+        scene, so it is searched for at once."""
+        if self._absent < self.s.lost_patience:
+            self._scene = None
+            return False
+        thumb = cv2.resize(gray, (32, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+        thumb = (thumb - thumb.mean()) / (thumb.std() + 1.0)
+        if self._scene is not None and self._since_search + 1 < self.s.still_search_every \
+                and float(np.abs(thumb - self._scene).mean()) <= self.s.still_change:
+            self._since_search += 1
+            return True
+        self._scene, self._since_search = thumb, 0
+        return False
+
+    def _detect(self, image, gray, frame_index, t_ns) -> FaceObservation:
+        """A whole-frame search at one roll angle (a face just lost is looked for at its last roll,
+        then one angle a frame); of the faces it finds (nearest the last one first, else the
+        largest), the first whose fit holds and that passes a new face's checks (see _observe)."""
+        faces = self.find(gray, self._angles(1))
+        self._attempt += 1
+        for face in faces[:self.s.max_candidates]:
+            fitted = self.fit(gray, face, new=True)
+            if fitted is not None and self._plausible(fitted[0], gray.shape):
+                self._start_tracker(gray, face)
+                obs = self._observe(image, gray, frame_index, t_ns, TrackState.DETECTED, *fitted, searched=face)
+                if obs.face:
+                    return obs
+        return self._lose(frame_index, t_ns)
+
+    def _reanchor(self, gray: np.ndarray, tracked: FaceFrame, confirmed: FaceFrame) -> None:
+        """After a periodic check: MOSSE restarted on the detection when it has drifted from it (or
+        the detector's size changed); otherwise kept (a restart costs about 2 ms)."""
+        off = math.hypot(confirmed.cx - tracked.cx, confirmed.cy - tracked.cy) / max(confirmed.size, 1e-6)
+        if off > 0.05 or abs(confirmed.size / max(self._box_size, 1e-6) - 1.0) > 0.1:
+            self._start_tracker(gray, confirmed)
+        else:
+            self._since_detect = 0
 
     def _continues(self, searched: FaceFrame, found: FaceFrame) -> bool:
         """A tracked face moves on from the last frame's: its roll by at most ``max_roll_step_deg``
@@ -376,16 +403,21 @@ class FaceTracker:
         ratio = found.size / max(searched.size, 1e-6)
         return abs(found.roll - searched.roll) <= self.s.max_roll_step_deg and 0.8 <= ratio <= 1.25
 
-    def _search_again(self, image, gray, frame_index, t_ns) -> FaceObservation:
-        """A tracked face failed its fit or check: one whole-frame look this frame, at its roll."""
+    def _search_again(self, image, gray, frame_index, t_ns, near: bool) -> FaceObservation:
+        """A tracked face failed its fit or check: looked for once more this frame. With ``near``,
+        first in a patch around where it was (a face that moved faster than MOSSE follows: found
+        for 1-3 ms instead of a whole-frame pass and a new detection's verification); then over the
+        whole frame, at its roll."""
+        last = self._face
         self._mosse = None
-        face = self.find(gray, self._angles(1))
-        if face is not None:
-            self._start_tracker(gray, face)
-            fitted = self.fit(gray, face)
-            if fitted is not None and self._plausible(fitted[0], gray.shape):
-                return self._observe(image, gray, frame_index, t_ns, TrackState.DETECTED, *fitted, searched=face)
-        return self._lose(frame_index, t_ns)
+        if near and last is not None:
+            found = self._look_near(gray, last, self.s.refind_reach)
+            if found is not None:
+                fitted = self.fit(gray, found)
+                if fitted is not None and self._plausible(fitted[0], gray.shape) and self._continues(found, fitted[1]):
+                    self._start_tracker(gray, found)
+                    return self._observe(image, gray, frame_index, t_ns, TrackState.TRACKED, *fitted, searched=found)
+        return self._detect(image, gray, frame_index, t_ns)
 
     def _observe(self, image, gray, frame_index, t_ns, state, pts, face: FaceFrame, searched: FaceFrame) -> FaceObservation:
         """``face``: where the fit puts the face; ``searched``: where the detector or MOSSE had it."""
@@ -403,6 +435,8 @@ class FaceTracker:
             # pattern with a face-like fit
             return self._lose(frame_index, t_ns)
         self._since_lost = 0
+        self._absent = 0
+        self._scene = None
         self._attempt = 0
         self._face = face
         self._last_roll = face.roll
@@ -428,11 +462,8 @@ class FaceTracker:
         if prev is None:
             return True
         # shape change of the rigid points once position, scale and roll are taken out
-        a, b = prev - prev.mean(0), rigid - rigid.mean(0)
-        u, sig, vt = np.linalg.svd(b.T @ a)
-        rot = u @ vt
-        scale = sig.sum() / max((a ** 2).sum(), 1e-9)
-        resid = np.linalg.norm(scale * a @ rot.T - b, axis=1).mean()
+        m = similarity_fit(prev, rigid)
+        resid = np.linalg.norm(prev @ m[:, :2].T + m[:, 2] - rigid, axis=1).mean()
         return bool(resid <= self.s.max_jump * max(interocular(pts), 1e-6))
 
     def _plausible(self, pts: np.ndarray, shape) -> bool:
@@ -462,6 +493,7 @@ class FaceTracker:
         self._face = None
         self._rigid = None
         self._since_lost = 1
+        self._absent += 1
         self._filter.reset()
         self._pose.reset()
         return FaceObservation(frame_index, t_ns, TrackState.LOST)

@@ -151,19 +151,20 @@ def select40(pts68: np.ndarray) -> np.ndarray:
     return np.concatenate([pts68[_KEPT], 0.5 * (pts68[_MID_A] + pts68[_MID_B])], axis=0)
 
 
-def _umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2 x 3 similarity (rotation, uniform scale, translation) mapping src onto dst, least squares."""
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2 x 3 similarity (rotation, uniform scale, translation) mapping src onto dst, least squares.
+
+    In the plane this has a closed form (the transform is [[a, -b], [b, a]] plus a shift; a and b
+    are two sums over the centred points), the same optimum as Umeyama's SVD solution at a tenth of
+    its cost; it runs several times a frame."""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
     mu_s, mu_d = src.mean(0), dst.mean(0)
     s, d = src - mu_s, dst - mu_d
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    sign = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[-1] = -1.0
-    rot = u @ np.diag(sign) @ vt
-    scale = (sig * sign).sum() / s.var(0).sum()
-    m = np.empty((2, 3))
-    m[:, :2] = scale * rot
+    norm = max(float((s * s).sum()), 1e-12)
+    a = float((s * d).sum()) / norm
+    b = float((s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum()) / norm
+    m = np.array([[a, -b, 0.0], [b, a, 0.0]])
     m[:, 2] = mu_d - m[:, :2] @ mu_s
     return m
 
@@ -176,7 +177,7 @@ def normalize_to_box(pts40: np.ndarray, box: tuple[float, float, float, float]) 
 
 
 def normalize_similarity(pts68: np.ndarray, pts40: np.ndarray) -> np.ndarray:
-    m = _umeyama(np.asarray(pts68, np.float64)[_STABLE], _CANON_STABLE)
+    m = similarity_fit(np.asarray(pts68, np.float64)[_STABLE], _CANON_STABLE)
     p = pts40.astype(np.float64) @ m[:, :2].T + m[:, 2]
     p *= _SIMILARITY_SCALE
     return np.clip(np.concatenate([p[:, 0], p[:, 1]]), -1.0, 1.0).astype(np.float32)
@@ -221,7 +222,7 @@ def crop_transform(pts68: np.ndarray, size: int) -> np.ndarray:
     left, right = eye_centres(np.asarray(pts68, np.float64))
     src = np.stack([left, right, np.asarray(pts68[30], np.float64)])
     dst = np.array([_CROP_LEFT_EYE, _CROP_RIGHT_EYE, _CROP_NOSE], np.float64) * size
-    return _umeyama(src, dst)
+    return similarity_fit(src, dst)
 
 
 def aligned_crop(image: np.ndarray, pts68: np.ndarray, size: int) -> np.ndarray:

@@ -6,6 +6,7 @@ import pytest
 
 from realtime.perception.face_tracker import FaceTracker
 from realtime.perception.landmarks import LandmarkReader, interocular
+from realtime.types import TrackState
 
 
 def _run_tracker(frames):
@@ -82,6 +83,45 @@ def test_detection_stays_rare_while_tracking(motion_clip):
     for i, f in enumerate(motion_clip.frames[:120]):
         ft.process(f, i, i)
     assert ft.detections <= 120 / ft.s.redetect_every + 6
+
+
+def test_a_face_tracking_loses_is_found_again_where_it_was_not_detected_anew(motion_clip, tracked):
+    """MOSSE loses a face now and then (a fast move, a change of light) and a face sliding out of
+    view moves faster than it follows: the face is looked for around where it was (a small patch,
+    1-3 ms) and tracking goes on, instead of a whole-frame search and a new detection (15-30 ms).
+    Over the clip a new detection happens only where the face first appears and where it comes back."""
+    detected = [i for i, o in enumerate(tracked) if o.state is TrackState.DETECTED]
+    comes_back = np.flatnonzero(motion_clip.absent)[-1]
+    assert len(detected) == 2 and detected[0] <= 1 and detected[1] > comes_back, detected
+
+
+def _empty_scene(rng, shift=0):
+    """A smooth textured background (no face), shifted ``shift`` px, with sensor noise."""
+    small = np.random.default_rng(7).uniform(40, 200, size=(6, 8, 3)).astype(np.float32)
+    bg = cv2.resize(small, (900, 480), interpolation=cv2.INTER_CUBIC)[:, shift:shift + 640]
+    return np.clip(bg + rng.normal(0, 3, bg.shape), 0, 255).astype(np.uint8)
+
+
+def test_a_still_scene_without_a_face_is_searched_seldom_a_changing_one_every_frame():
+    rng = np.random.default_rng(2)
+    still = FaceTracker()
+    for i in range(50):
+        assert not still.process(_empty_scene(rng), i, i * 33_333_333).face
+    s = still.s
+    assert still.detections == s.lost_patience + -(-(50 - s.lost_patience) // s.still_search_every)
+    moving = FaceTracker()  # a camera panning across an empty room: every frame is searched
+    for i in range(30):
+        moving.process(_empty_scene(rng, shift=8 * i), i, i * 33_333_333)
+    assert moving.detections == 30
+
+
+def test_reacquired_at_once_when_a_face_comes_into_a_still_scene(motion_clip, tracked):
+    """The face is gone 50 frames (the still scene searched every fourth frame): coming back into
+    view changes the scene, so it is searched for, and found, at once."""
+    absent = np.flatnonzero(motion_clip.absent)
+    back = [i for i in range(absent[-1] + 1, len(motion_clip.frames)) if motion_clip.visible[i]][0]
+    found = [i for i in range(back, len(tracked)) if tracked[i].face][0]
+    assert found - back <= 2, (back, found)
 
 
 def test_no_face_frames_report_lost():

@@ -3,7 +3,7 @@ import pytest
 
 from realtime.perception.landmarks import (
     KEPT, MIDPOINTS, N_POINTS, aligned_crop, crop_transform, eye_centres, landmark_box, landmark_vector, select40,
-    vector_to_points,
+    similarity_fit, vector_to_points,
 )
 from realtime.benchmarks.motion_clip import FACE_PHOTO, photo_landmarks
 
@@ -96,3 +96,24 @@ def test_aligned_crop_puts_eyes_and_nose_at_fixed_places(pts68):
         assert mapped[0, 0] < mapped[2, 0] < mapped[1, 0]
     crop = aligned_crop(img, pts68, 64)
     assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
+
+
+def test_similarity_fit_is_the_least_squares_similarity():
+    """The closed form gives Umeyama's SVD solution (rotation, uniform scale, shift; no reflection)."""
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        src = rng.normal(size=(6, 2))
+        dst = rng.normal(size=(6, 2)) * 0.2 + src * rng.uniform(-3, 3)
+        s, d = src - src.mean(0), dst - dst.mean(0)
+        u, sig, vt = np.linalg.svd(d.T @ s)
+        sign = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt))])
+        rot = u @ np.diag(sign) @ vt
+        scale = (sig * sign).sum() / (s ** 2).sum()
+        m = similarity_fit(src, dst)
+        assert np.allclose(m[:, :2], scale * rot, atol=1e-9)
+        assert np.allclose(m[:, 2], dst.mean(0) - scale * rot @ src.mean(0), atol=1e-9)
+    # a known transform is recovered exactly
+    theta, k, t = 0.4, 1.7, np.array([3.0, -2.0])
+    r = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    src = rng.normal(size=(6, 2))
+    assert np.allclose(similarity_fit(src, src @ (k * r).T + t), np.c_[k * r, t])
