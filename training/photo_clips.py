@@ -36,6 +36,7 @@ class PhotoClipSettings:
     noise_sigma: tuple[float, float] = (1.0, 4.0)
     jpeg_quality: tuple[int, int] = (45, 92)
     brightness: float = 0.06  # largest relative brightness change over the clip
+    lead_in_frames: int = 5  # the first frame shown at most this often before the clip (one search angle each)
 
 
 def _frame_transform(photo_shape, size, width_frac: float, centre, roll: float, zoom: float) -> np.ndarray:
@@ -99,7 +100,14 @@ def photo_clip(image: np.ndarray, tracker, rng: np.random.Generator,
     crops = np.zeros((settings.frames, s, s, 3), np.uint8)
     face = np.zeros(settings.frames, bool)
     step_ns = int(1e9 / settings.fps)
-    for i, frame in enumerate(photo_frames(image, rng, settings)):
+    frames = photo_frames(image, rng, settings)
+    # Live, the face is in front of the camera before a clip starts, and the tracker searches one
+    # roll angle a frame: so the first frame is shown until the face is found (or every angle has
+    # been searched), and the clip starts on a tracked face, as a live clip does.
+    for k in range(settings.lead_in_frames):
+        if tracker.process(frames[0], k - settings.lead_in_frames, (k - settings.lead_in_frames) * step_ns).face:
+            break
+    for i, frame in enumerate(frames):
         obs = tracker.process(frame, i, i * step_ns)
         if obs.face:
             crops[i] = obs.crop

@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from engines.bundle import BundleError, write_bundle_json
 from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registered_sta, save_sta, sta_config,
                          sta_section, standardize, unwrap_sta)
+from training.balanced_sampler import BalancedSampler
 from training.recipes import STA_RECIPES
 from training.cache import CacheError, CropItem
 from training.subject_lists import known_subjects, read_caches, shorten
@@ -231,11 +232,13 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
               holdout_subjects: Sequence[str] | None = None, hop_s: float | None = None,
               num_workers: int = 0, bundle_dir: str | Path | None = None, trained_on: str | None = None,
               progress: bool = True, test_subjects: Sequence[str] = (),
-              init_from: str | Path | None = None) -> TrainResult:
+              init_from: str | Path | None = None, balance: float = 0.0) -> TrainResult:
     """Train (or, with ``resume``, continue training) an STA-3DCNN; see the module docstring."""
     from tqdm import tqdm
 
     require_positive(epochs=epochs, batch=batch, lr=lr, hop_s=hop_s)
+    if not (math.isfinite(balance) and balance >= 0):
+        raise ValueError(f"balance must be a finite number >= 0, not {balance}")
     device = resolve_device("auto")
     ctx = init_distributed(device)
     cfg = _resolve_config(config)
@@ -293,7 +296,10 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
             log.info("resuming after epoch %d from %s", start_epoch, ckpt_path)
 
     model = ctx.wrap(net, device)
-    sampler = DistributedSampler(train_ds, num_replicas=ctx.world, rank=ctx.rank, shuffle=True, seed=seed)
+    if balance:
+        sampler = BalancedSampler(train_ds.labels(), balance, num_replicas=ctx.world, rank=ctx.rank, seed=seed)
+    else:
+        sampler = DistributedSampler(train_ds, num_replicas=ctx.world, rank=ctx.rank, shuffle=True, seed=seed)
     loader = DataLoader(train_ds, batch_size=batch, sampler=sampler, num_workers=num_workers, drop_last=False)
     loss_fn = nn.MSELoss()
 
@@ -443,6 +449,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--init-from", type=Path, default=None, metavar="BUNDLE",
                         help="start from this bundle's STA weights (fine-tuning; same layers)")
     parser.add_argument("--hop-s", type=float, default=None, help="seconds between clip starts (default: one clip period)")
+    parser.add_argument("--balance", type=float, default=0.0, metavar="P",
+                        help="draw clips with weight count(valence level)**-P, so rare levels are seen more "
+                             "(0: a plain shuffle, the default; 1: every level equally often)")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--bundle", type=Path, default=None, help="write the best model into this bundle folder")
     parser.add_argument("--trained-on", default=None, help="text for the bundle's trained_on field")
@@ -455,7 +464,8 @@ def run(args: argparse.Namespace) -> int:
     result = train_sta(args.cache, args.out, config=config, epochs=args.epochs, batch=args.batch, lr=args.lr,
                        resume=args.resume, seed=args.seed, holdout_subjects=args.holdout, hop_s=args.hop_s,
                        num_workers=args.workers, bundle_dir=args.bundle, trained_on=args.trained_on,
-                       progress=not args.no_progress, test_subjects=args.test, init_from=args.init_from)
+                       progress=not args.no_progress, test_subjects=args.test, init_from=args.init_from,
+                       balance=args.balance)
     if is_main_process():
         print(f"best epoch {result.best_epoch}: " +
               ", ".join(f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)))

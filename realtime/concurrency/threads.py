@@ -6,6 +6,7 @@ import threading
 import traceback
 from abc import ABC, abstractmethod
 
+from realtime.concurrency.priority import lower_this_thread
 from realtime.concurrency.stats import ThreadStats, WorkerState
 
 log = logging.getLogger(__name__)
@@ -13,6 +14,11 @@ log = logging.getLogger(__name__)
 
 class StoppableThread(ABC):
     """Runs :meth:`loop` on a named daemon thread; a crash puts it in FAULTED with the reason."""
+
+    #: Work with seconds of slack (a writer's queue, a model whose job can be skipped) runs at a
+    #: lower priority, so that the window and perception win when the cores are short
+    #: (:mod:`realtime.concurrency.priority`).
+    background = False
 
     def __init__(self, name: str):
         self.name = name
@@ -37,6 +43,8 @@ class StoppableThread(ABC):
         self._thread.start()
 
     def _main(self) -> None:
+        if self.background:
+            lower_this_thread()
         try:
             try:
                 self.setup()

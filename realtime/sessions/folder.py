@@ -115,8 +115,11 @@ class SessionWriter(StoppableThread):
 
     The bus call only enqueues (the frame image is referenced, not copied: frames are never
     modified after capture). The queue is bounded; a full queue makes the publisher wait a
-    little rather than lose rows — a session is a record.
+    little rather than lose rows — a session is a record. It holds seconds of frames, so the
+    writer runs at a lower priority than the window and perception.
     """
+
+    background = True
 
     def __init__(self, root: str | Path, source: SourceInfo, *, bundle: dict | None = None,
                  expression_model: str | None = None, settings: dict | None = None,

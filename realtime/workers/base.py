@@ -34,6 +34,7 @@ class WorkerFatalError(RuntimeError):
 class ModelWorker(StoppableThread):
     """Base class of the model workers; subclasses implement due / prepare / compute / on_reset."""
 
+    background = True  # a job not ready in time is skipped; the window and perception come first
     #: AffectResult fields this worker fills (e.g. ("valence", "attention")).
     provides: tuple[str, ...] = ()
     #: The inference backend actually running (set once the worker has started), for status displays.

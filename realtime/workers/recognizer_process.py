@@ -5,7 +5,8 @@ holds the interpreter lock most of the time it runs (a few hundred milliseconds 
 shared core). In the same process as the window, the window's event loop then waited for the
 lock and froze for 60-150 ms at a time, and perception lost frames to it. In its own process it
 competes for a core, not for the lock. Only landmark vectors go in and a P(fake) and a PB come out,
-a few kilobytes per update.
+a few kilobytes per update. The process runs at the lower priority of background work
+(:mod:`realtime.concurrency.priority`).
 
 The child is started with ``python -m`` (not ``fork``: the parent has threads and, in the window,
 Qt), in its own session so that a Ctrl-C in the terminal reaches only the parent, which ends the
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from realtime.concurrency.priority import lower_this_process
 from realtime.workers.base import WorkerFatalError
 
 AVAILABLE = os.name == "posix"
@@ -221,6 +223,7 @@ def _serve(fd: int) -> int:
 
     conn = Connection(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the run; this process follows its socket
+    lower_this_process()  # its updates have slack: the window and perception come first
     recognizer = None
     try:
         from engines.bundle import load_bundle

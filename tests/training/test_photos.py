@@ -16,7 +16,7 @@ import pytest
 from realtime.perception.face_tracker import FaceTracker
 from training.datasets.photos import (CATEGORY_VALENCE, SPLIT_SHARES, SPLITS, DatasetError, is_photo_set,
                                       load_photos, person_from_filename, person_split)
-from training.photo_clips import photo_clip, read_photo
+from training.photo_clips import PhotoClipSettings, photo_clip, read_photo
 from training.synth import SynthConfig, generate
 from training.synth.identities import BUILTIN_PHOTOS, photo_landmarks, rest_fit_problem
 
@@ -212,3 +212,19 @@ def test_preprocess_writes_photo_clips_a_listing_and_person_splits(tmp_path, pho
     assert sorted(sum(listed.values(), [])) == ["Eileen_Collins", "Grace_Hopper", "Luis_Coelho"]
     assert preprocess_photos(photo_set, cache, min_clips=2, progress=False)["skipped"] == 6  # resumes
     assert photo_renders(load_photos(photo_set), 400) == {"neutral": 4, "happiness": 4, "sadness": 4}
+
+
+def test_a_photo_clip_starts_on_a_face_the_tracker_needs_a_few_frames_to_find(crops):
+    """A head tilted 25° is found on the copy of the frame turned 25°, which the tracker searches on
+    its second frame: the clip's first frame is shown until then, as a live face is there before
+    a clip starts."""
+    photo = crops["hopper"]
+    h, w = photo.shape[:2]
+    tilted = cv2.warpAffine(photo, cv2.getRotationMatrix2D((w / 2, h / 2), 25, 1.0), (w, h),
+                            borderMode=cv2.BORDER_REPLICATE)
+    tracker = FaceTracker(crop_size=64)
+    direct = PhotoClipSettings(lead_in_frames=0)
+    _, face = photo_clip(tilted, tracker, np.random.default_rng(5), direct)
+    assert not face[0] and face[-1]  # without the lead-in the first frame has no face yet
+    _, face = photo_clip(tilted, tracker, np.random.default_rng(5))
+    assert face.all()

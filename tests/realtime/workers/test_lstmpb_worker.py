@@ -1,4 +1,7 @@
 """The LSTM-PB worker in the pipeline: P(fake) and the PB vector on every face row once warm."""
+import os
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +10,7 @@ from engines.bundle import load_bundle
 from engines.lstmpb import LSTMPB, LSTMPBConfig
 from engines.online_pb import RecognizerSettings
 from engines.pb_classifier import PBClassifier, XGBSettings
+from realtime.concurrency.priority import background_nice
 from realtime.workers.lstmpb import FakeExpressionWorker
 from realtime.workers.registry import available_models, build_workers
 from realtime.pipeline.runner import build_pipeline
@@ -102,6 +106,9 @@ def test_recognizer_process_answers_as_the_local_recognizer(pb_bundle):
         for r in (local, remote):
             r.set_expression_model("happiness")  # starts over
             assert r.feed(vecs[:5]) == (None, None)
+        # the process runs as background work, below the window and perception
+        if sys.platform.startswith("linux"):
+            assert os.getpriority(os.PRIO_PROCESS, remote._proc.pid) == min(19, os.nice(0) + background_nice())
     finally:
         remote.close()
     assert remote._proc.poll() == 0
