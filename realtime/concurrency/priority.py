@@ -5,7 +5,7 @@ and the genuine/fake recognizer's process all want a core at once now and then. 
 shares the cores evenly, and the window's paint or a frame's perception waits its turn behind work
 that has seconds of slack: the session writer has a queue of seconds, the models' outputs are due
 every half second or so, and a model job that is not ready is skipped, not queued. So that work
-runs :data:`BACKGROUND_NICE` steps lower (Linux ``nice`` levels: at 5 steps the scheduler weighs
+runs :func:`background_nice` steps lower (Linux ``nice`` levels: at 5 steps the scheduler weighs
 it about a third of a normal thread). It only matters when the cores are short: on an idle core
 a lowered thread runs as fast as any other.
 
