@@ -81,12 +81,16 @@ def test_shipped_valence_reads_each_smile_of_the_sample_clip(shipped_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the shipped STA, trained on real photographs with few negative expressions, "
-                                       "reads this unseen face's synthetic anger and disgust as about neutral "
-                                       "(README, What ships)")
-def test_shipped_valence_reads_each_negative_expression_of_the_sample_clip(shipped_run):
-    means = shown_valence(shipped_run, NEGATIVE)
-    assert len(means) == 3 and max(means.values()) < -0.1, means
+@pytest.mark.parametrize("expression", [
+    "sadness", "disgust",
+    pytest.param("anger", marks=pytest.mark.xfail(
+        strict=True, reason="the shipped STA, trained on real photographs with few angry faces, reads this unseen "
+                            "face's posed anger (brows lowered behind her glasses, lips pressed) as about "
+                            "neutral (README, What ships)")),
+])
+def test_shipped_valence_reads_each_negative_expression_of_the_sample_clip(shipped_run, expression):
+    means = shown_valence(shipped_run, (expression,))
+    assert len(means) == 1 and max(means.values()) < -0.1, means
 
 
 def p_fake_by_episode(shipped_run) -> dict[EventEpisode, float]:
@@ -107,8 +111,8 @@ def test_shipped_p_fake_is_higher_on_the_posed_smile_than_on_the_genuine_one(shi
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="the shipped LSTM-PB ranks the posed smile above the genuine one, but reads "
-                                       "the genuine disgust and sadness as more posed than the posed smile: its "
-                                       "P(fake) compares within an expression, not across them (README, What ships)")
+                                       "the genuine sadness as about as posed as the posed smile: its P(fake) "
+                                       "compares within an expression, not across them (README, What ships)")
 def test_shipped_p_fake_is_higher_on_the_posed_episodes(shipped_run):
     means = p_fake_by_episode(shipped_run)
     posed = [m for ep, m in means.items() if ep.label == "fake"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.synth.expressions import SPECS
+from training.synth.expressions import SESSION_SCALE, SPECS
 from training.synth.identities import BUILTIN_PHOTOS, base_identity
 from training.synth.render import ClipPlan, ClipRenderer
 from training.synth.timeline import Camera, Episode
@@ -25,9 +25,14 @@ SEQUENCE = (("happiness", "genuine"), ("sadness", "genuine"), ("happiness", "fak
             ("anger", "fake"))
 PHOTO = BUILTIN_PHOTOS[1]  # Grace Hopper, at rest
 GAP_S = 2.5  # resting face between expressions
+# Intensity scale of every expression: the middle of the range the valence-rated sessions use (AUs
+# capped at 1). At 1.0 the posed anger and the disgust were hard to see on this face, whose mouth
+# turns up at rest and whose brows sit behind the frames of her glasses.
+SCALE = sum(SESSION_SCALE) / 2
 
 
-def clear_episode(expression: str, label: str, start: float, rng: np.random.Generator) -> Episode:
+def clear_episode(expression: str, label: str, start: float, rng: np.random.Generator,
+                  scale: float = 1.0) -> Episode:
     """An unambiguous example of a genuine or a posed expression, for a demo.
 
     The generator's training clips draw every cue from overlapping ranges; here each cue sits at
@@ -35,6 +40,8 @@ def clear_episode(expression: str, label: str, start: float, rng: np.random.Gene
     at 80 % of its range, the reliable ones included, nearly symmetric, raised-cosine onset of 1 s
     and offset of 1.2 s. Posed: the reliable AUs at the bottom of their range, the rest at 80 %,
     the weaker side at 55 %, a linear onset of 0.15 s, a flat apex and an abrupt 0.2 s offset.
+    ``scale`` multiplies the intensities of the AUs at 80 % (capped at 1); the posed expression's
+    reliable AUs stay at the bottom of their range.
     """
     spec = SPECS[expression]
     genuine = label == "genuine"
@@ -45,7 +52,7 @@ def clear_episode(expression: str, label: str, start: float, rng: np.random.Gene
         elif au_spec.p < 0.5:
             continue
         else:
-            value = au_spec.lo + 0.8 * (au_spec.hi - au_spec.lo)
+            value = min(1.0, scale * (au_spec.lo + 0.8 * (au_spec.hi - au_spec.lo)))
         aus[au_spec.au] = (value, value * (0.95 if genuine else 0.55))
     delays = {au: float(rng.uniform(0.0, 0.15 if genuine else 0.03)) for au in aus}
     return Episode(expression, label, start, onset=1.0 if genuine else 0.15, apex=2.5 if genuine else 3.0,
@@ -62,7 +69,7 @@ def write_sample(out_dir: str | Path, size: tuple[int, int] = (640, 480), fps: f
     identity = base_identity(PHOTO, (int(size[0] * 1.45), int(size[1] * 1.45)), 0.19 * size[0])
     episodes, t = [], 2.0
     for expr, label in SEQUENCE:
-        ep = clear_episode(expr, label, t, rng)
+        ep = clear_episode(expr, label, t, rng, SCALE)
         episodes.append(ep)
         t = ep.end + GAP_S
     duration = t + 0.5
