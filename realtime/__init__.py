@@ -12,3 +12,9 @@ __version__ = "0.1.0"
 # before any module of the package imports cv2; a value the user has set is kept.
 for _name in ("OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER", "OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN"):
     _os.environ.setdefault(_name, "0")
+# Even sleeping, a worker woken for each of those calls costs more than it saves: perception's work
+# on a frame with a face is a few small calls (0.1-0.3 ms each), and splitting them over two
+# threads added a tenth to its CPU per frame (1.85 -> 2.1 ms on such frames, the same on frames
+# with a search). So OpenCV runs on the calling thread; the pipeline's parallelism is its own
+# threads (perception, models, window, writer), each on its own core when one is free.
+_os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")

@@ -9,8 +9,9 @@ Install it in an environment of its own and point the bench at that interpreter:
 
 Run directly: ``PYTHON mediapipe_peer.py VIDEO`` prints one JSON object: frames, frames with a
 face, wall and process-CPU milliseconds per frame (percentiles and mean), the MediaPipe version.
-Decoding is not timed; each frame's time is the BGR→RGB conversion and ``FaceMesh.process``
-(``refine_landmarks`` off, one face, tracking mode), as a live application calls it.
+Decoding is not timed (one decoding thread, so none of it runs while a frame is timed); each frame's
+time is the BGR→RGB conversion and ``FaceMesh.process`` (``refine_landmarks`` off, one face,
+tracking mode), as a live application calls it.
 Exit status 3 when MediaPipe (with its FaceMesh solution, whose model ships in the wheel; releases
 from 0.10.30 on dropped it) is not installed in this interpreter.
 """
@@ -39,7 +40,9 @@ def time_facemesh(video: str, max_frames: int | None = None) -> dict:
 
     mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=False,
                                            min_detection_confidence=0.5, min_tracking_confidence=0.5)
-    cap = cv2.VideoCapture(video)
+    # one decoding thread, as affectscope's side: FFmpeg's threads would decode ahead while a frame is timed
+    threads = getattr(cv2, "CAP_PROP_N_THREADS", None)
+    cap = cv2.VideoCapture(video, cv2.CAP_FFMPEG, [threads, 1]) if threads is not None else cv2.VideoCapture(video)
     if not cap.isOpened():
         raise SystemExit(f"{video}: cannot open the video")
     wall, cpu, faces = [], [], 0

@@ -19,9 +19,10 @@ frame ≈ 10–18 ms and MOSSE on a 200 px face at full size ≈ 5.6 ms, while d
 - While a face is tracked, MOSSE follows it on a downscaled frame and the landmarks are read in a
   **roll-corrected patch** around it (the face turned upright by the last roll): dlib's predictor
   was trained on upright faces and slides off a head tilted past ~20°.
-- The periodic check that the tracked thing is still a face runs Haar on that small upright patch
-  (the face ≈ 48 px), not over the whole frame: it costs 2–3 ms instead of a spike of 15–35 ms
-  every 15th frame, and MOSSE is restarted on what it finds only when it has drifted from it.
+- The periodic check that the tracked thing is still a face (every 30th frame; each frame's fit is
+  validated anyway) runs Haar on that small upright patch (the face ≈ 48 px), not over the whole
+  frame: it costs 2–3 ms instead of a spike of 15–35 ms, and MOSSE is restarted on what it finds
+  only when it has drifted from it.
 - When MOSSE loses the face (a fast move, a change of light) or a fit fails, the face is looked
   for with the same small Haar pass in a patch around where it was (1.5 face widths each way)
   before a whole-frame search: tracking goes on at 1–3 ms where a new detection and its checks
@@ -60,7 +61,7 @@ _RIGID = np.array([36, 39, 42, 45, 27, 30, 31, 35])
 class TrackerSettings:
     detect_width: int = 320  # frames are downscaled to this width for Haar detection
     track_width: int = 320  # ... and for MOSSE tracking
-    redetect_every: int = 15  # periodic check that the tracked face is a face (frames)
+    redetect_every: int = 30  # periodic check that the tracked face is a face (frames)
     lost_detect_every: int = 1  # while no face, try detection every this many frames
     lost_patience: int = 10  # the first frames without a face are all searched (a face just lost is near)
     still_search_every: int = 4  # after that, a scene unchanged since the last search is searched this seldom
@@ -167,12 +168,12 @@ class FaceTracker:
         for angle in angles:
             lo, hi = min_side, max_side
             if angle:
-                # turn the frame so a head tilted by ``angle`` is upright; the canvas grows to keep the
-                # corners (about twice the pixels), so it is drawn smaller and the pass costs about what
-                # the upright one does; a tilted face is found from 32 px in the 320 px frame (10 %)
+                # turn the frame so a head tilted by ``angle`` is upright, smaller (a tilted face is found
+                # from 32 px in the 320 px frame), on a canvas of the frame's shape: a tilted head about a
+                # face width from a corner is found once it moves in; a canvas grown to keep the corners
+                # cost 1.7-2.2x the upright pass, this one about as much (the roll figures unchanged)
                 k = self.s.turned_scale
-                c, s_ = abs(math.cos(math.radians(angle))), abs(math.sin(math.radians(angle)))
-                rw, rh = int(k * (sw * c + sh * s_)) + 1, int(k * (sw * s_ + sh * c)) + 1
+                rw, rh = int(k * sw) + 1, int(k * sh) + 1
                 m = cv2.getRotationMatrix2D((sw / 2, sh / 2), -angle, k)
                 m[:, 2] += (rw / 2 - sw / 2, rh / 2 - sh / 2)
                 img = cv2.warpAffine(small, m, (rw, rh), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
