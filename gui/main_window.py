@@ -29,6 +29,7 @@ from gui.plots import configure_pyqtgraph
 from gui.recording_controls import RecordingControls
 from gui.replay import SessionReplay
 from gui.replay_controls import ReplayControls, fmt_time
+from gui.run_stopper import RunStopper, StopOutcome
 from gui.settings import AppSettings
 from gui.status_readouts import StatusReadouts
 from gui.window_layout import restore_settings, setup_ui
@@ -71,6 +72,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self.pipeline_factory = pipeline_factory
         self.bundle: Bundle | None = None  # ModelChoice
         self.run: LiveRun | None = None
+        self._stopper: RunStopper | None = None  # a run being stopped off the GUI thread
         self._last_frame_wall = 0.0
         self._last_valence_t: float | None = None
         self._stopped_why: str | None = None
@@ -168,7 +170,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
             return "replay"
         if self.run is not None:
             return "live" if self.run.running else "starting"
-        return "idle"
+        return "idle" if self._stopper is None else "stopping"
 
     def start(self, record_to: str | Path | None = None) -> bool:
         """Start the selected source (stops what runs); ``record_to`` records from the first frame."""
@@ -233,20 +235,43 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self.video.clear(f"Could not start.\n{message}")
         self._update_controls()
 
-    def stop(self, why: str = "stopped by the user") -> None:
-        """Stop the live run (finishing a recording); does nothing when idle."""
+    def stop(self, why: str = "stopped by the user", wait: bool = True) -> None:
+        """Stop the live run, finishing a recording. The work (≈ 200 ms of joins and file closing) runs
+        off the GUI thread; with ``wait`` this returns once it is done, otherwise at once (the mode
+        is "stopping" until then). Also waits for a stop still in progress when ``wait``."""
         run, self.run = self.run, None  # the window holds the only reference: the run is freed with its models
         self._pending_record = None
-        if run is None:
+        if run is not None:
+            if self._unshown is not None:
+                self._draw_plots_and_readouts()
+            self.finish_stopping()  # one stop at a time
+            self._stopper = RunStopper(run, why)
+            self._stopper.done.connect(self._on_stopped)
+            self._stopper.start()
+            self._set_record_checked(False)
+            self._update_controls()
+            self._refresh_status()
+        if wait:
+            self.finish_stopping()
+
+    def finish_stopping(self) -> None:
+        """Wait for a run being stopped, and say how it ended."""
+        stopper = self._stopper
+        if stopper is not None:
+            stopper.join()
+            self._on_stopped(stopper.outcome)
+
+    def _on_stopped(self, outcome: StopOutcome | None) -> None:
+        stopper = self._stopper
+        if stopper is None or outcome is not stopper.outcome:  # said already (a wait got there first)
             return
-        if self._unshown is not None:
-            self._draw_plots_and_readouts()
-        rec = run.stop_recording(why)
-        if not run.shutdown(why):
+        self._stopper = None
+        if outcome.error is not None:
+            self.messages.error(f"Finishing the recording failed: {outcome.error}")
+        if not outcome.all_stopped:
             self.messages.warning("Some pipeline threads did not stop within 5 s; they will end with the app.")
-        if rec is not None:
-            self.messages.info(f"Session saved: {rec[0]} ({rec[1]} frames).")
-        self._set_record_checked(False)
+        if outcome.saved is not None:
+            self.messages.info(f"Session saved: {outcome.saved[0]} ({outcome.saved[1]} frames).")
         self._update_controls()
         self._refresh_status()
 
@@ -260,7 +285,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
             why = "end of video"
         # A looping video never ends here: it starts over inside its source, with no rebuild.
         self._stopped_why = why
-        self.stop(why)
+        self.stop(why, wait=False)
         self.video.caption.setText(f"{why} — press Start to run again")
         self.video.caption.setVisible(True)
 

@@ -22,7 +22,7 @@ class StatusReadouts:
     shown, by thread (cleared by ``start``); and ``_writer_warned``, whether "recording is falling behind" was
     said (reset by ``start_recording``).
 
-    Uses from the window: ``run``, ``replay``, ``bundle``, ``backend``, ``settings``, ``_probe``,
+    Uses from the window: ``run``, ``replay``, ``bundle``, ``backend``, ``settings``, ``_probe``, ``_stopper``,
     ``_stopped_why``, ``_last_valence_t`` and ``_marker_count``; the widgets ``status``, ``video``,
     ``info``, ``plots`` and ``messages``; ``selected_source`` (MainWindow), ``model_availability``
     and ``expression_model`` (:class:`~gui.model_choice.ModelChoice`) and ``stop_recording``
@@ -65,6 +65,8 @@ class StatusReadouts:
             mode = f"replay: {self.replay.root.name}"
         elif self._probe is not None:
             mode = "looking for cameras…"
+        elif self._stopper is not None:
+            mode = "stopping…"
         else:
             mode = "idle" if self._stopped_why is None else f"stopped ({self._stopped_why})"
         st.show_not_live(mode, self.backend)

@@ -73,8 +73,8 @@ def setup_ui(window: MainWindow) -> None:
 
     sbar, ses, rb = window.source_bar, window.session_bar, window.replay_bar
     sbar.refresh.triggered.connect(window.refresh_cameras)
-    sbar.start.triggered.connect(window.start)
-    sbar.stop.triggered.connect(window.stop)
+    sbar.start.triggered.connect(lambda: window.start())  # not window.start: triggered passes a bool
+    sbar.stop.triggered.connect(lambda: window.stop(wait=False))  # the stop finishes off the GUI thread
     sbar.open_video.triggered.connect(window._ask_video)
     sbar.demo.triggered.connect(window.open_demo)
     sbar.open_session.triggered.connect(window._ask_session)

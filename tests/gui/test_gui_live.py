@@ -187,6 +187,37 @@ def test_end_of_a_video_stops_cleanly_and_loop_starts_over(make_window, qtbot, t
     assert w.status["mode"].text().startswith("stopped (end of video)")
 
 
+def test_stop_on_the_toolbar_finishes_the_recording_off_the_gui_thread(make_window, qtbot, short_clip, tmp_path):
+    import time
+
+    w = make_window()
+    w.source_bar.loop.setChecked(False)
+    w.open_video(short_clip, start=False)
+    w.start_recording(tmp_path / "stopped")
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 5, timeout=8000)
+    t0 = time.perf_counter()
+    w.source_bar.stop.trigger()
+    returned_ms = (time.perf_counter() - t0) * 1e3
+    assert w.run is None and w.mode == "stopping" and not w.session_bar.record.isChecked()
+    assert returned_ms < 50, returned_ms  # the joins and the files are the stopper thread's work
+    qtbot.waitUntil(lambda: w.mode == "idle", timeout=8000)
+    assert "Session saved" in w.messages.current.text
+    s = read_session(tmp_path / "stopped")
+    assert s.complete and s.meta["stopped"] == "stopped by the user"
+
+
+def test_start_on_the_toolbar_plays_a_looping_video_in_a_loop(make_window, qtbot, tiny_clip):
+    w = make_window()
+    w.open_video(tiny_clip, start=False)
+    w.source_bar.loop.setChecked(True)
+    w.source_bar.start.trigger()
+    qtbot.waitUntil(lambda: w.run is not None and w.run.running, timeout=8000)
+    qtbot.waitUntil(lambda: w.run.session._pipeline.source.loops >= 1, timeout=8000)
+    assert w.mode == "live"
+    w.stop()
+    assert w.mode == "idle"
+
+
 def test_closing_the_window_stops_every_thread_and_finishes_the_recording(make_window, qtbot, short_clip, tmp_path):
     before = _pipeline_threads()
     w = make_window()
