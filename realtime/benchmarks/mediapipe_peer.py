@@ -61,7 +61,7 @@ def time_facemesh(video: str, max_frames: int | None = None) -> dict:
         mesh.close()
     return {"peer": "mediapipe FaceMesh (refine_landmarks off)", "version": getattr(mp, "__version__", "?"),
             "frames": len(wall), "frames_with_face": faces, "wall_ms": _percentiles(wall),
-            "cpu_ms": _percentiles(cpu)}
+            "cpu_ms": _percentiles(cpu), "cpu_ms_frames": [round(c, 3) for c in cpu]}
 
 
 def main(argv: list[str]) -> int:

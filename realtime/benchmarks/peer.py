@@ -68,7 +68,8 @@ def time_perception(video: str | Path, tracker: FaceTracker, max_frames: int | N
         cap.release()
     if not wall:
         raise PeerUnavailable(f"{video}: no frame could be decoded")
-    return {"frames": len(wall), "frames_with_face": faces, "wall_ms": _stats(wall), "cpu_ms": _stats(cpu)}
+    return {"frames": len(wall), "frames_with_face": faces, "wall_ms": _stats(wall), "cpu_ms": _stats(cpu),
+            "cpu_ms_frames": [round(c, 3) for c in cpu]}
 
 
 def time_mediapipe(video: str | Path, python: str | None = None, max_frames: int | None = None,
@@ -104,6 +105,23 @@ def compare(ours: dict, peer: dict) -> dict:
             "wall_p95": ratio(ours["wall_ms"]["p95"], peer["wall_ms"]["p95"])}
 
 
+VIEWS = {"face_in_view": "the whole face in view", "face_not_in_view": "the face partly in view or gone"}
+
+
+def split_by_view(ours_cpu: list[float], peer_cpu: list[float], in_view: np.ndarray) -> dict:
+    """Mean CPU per frame of each side on the frames with the whole face in view and on the others,
+    and their ratios: where each one's cost lies."""
+    n = min(len(ours_cpu), len(peer_cpu), len(in_view))
+    a_all, b_all, view = np.asarray(ours_cpu[:n]), np.asarray(peer_cpu[:n]), np.asarray(in_view[:n], bool)
+    out = {}
+    for name, mask in (("face_in_view", view), ("face_not_in_view", ~view)):
+        if mask.any():
+            a, b = float(a_all[mask].mean()), float(b_all[mask].mean())
+            out[name] = {"frames": int(mask.sum()), "affectscope_cpu_ms": round(a, 3),
+                         "mediapipe_cpu_ms": round(b, 3), "ratio": round(a / b, 3) if b else None}
+    return out
+
+
 def _median_summary(runs: list[dict]) -> dict:
     """One side's figures over the rounds: each figure's median (and the frame counts of the first)."""
     out = {"frames": runs[0]["frames"], "frames_with_face": runs[0]["frames_with_face"]}
@@ -113,10 +131,12 @@ def _median_summary(runs: list[dict]) -> dict:
 
 
 def run_peer_bench(video: str | Path, tracker: FaceTracker, python: str | None = None,
-                   max_frames: int | None = None, rounds: int = 3, out=print) -> dict:
+                   max_frames: int | None = None, rounds: int = 3, out=print,
+                   in_view: np.ndarray | None = None) -> dict:
     """MediaPipe and affectscope in turn, ``rounds`` times, on the same frames: a shared machine's
     speed drifts by 20-30 % from one minute to the next, so each round's ratio compares runs made
-    seconds apart, and the report gives each figure's median over the rounds."""
+    seconds apart, and the report gives each figure's median over the rounds. ``in_view`` (per
+    frame: the whole face is in view; known for a generated clip) splits the CPU by it."""
     from realtime.benchmarks.bench import naive_peer
 
     per_round = []
@@ -125,6 +145,8 @@ def run_peer_bench(video: str | Path, tracker: FaceTracker, python: str | None =
         tracker.reset()
         ours = time_perception(video, tracker, max_frames)
         per_round.append({"affectscope": ours, "mediapipe": peer, "ratio": compare(ours, peer)})
+        if in_view is not None and "cpu_ms_frames" in peer:
+            per_round[-1]["by_view"] = split_by_view(ours["cpu_ms_frames"], peer["cpu_ms_frames"], in_view)
         q = per_round[-1]["ratio"]
         out(f"  round {r + 1}/{rounds}: CPU per frame {q['cpu_per_frame']}x, p50 {q['wall_p50']}x, p95 {q['wall_p95']}x")
     naive = naive_peer(Path(video), max_frames)
@@ -133,6 +155,11 @@ def run_peer_bench(video: str | Path, tracker: FaceTracker, python: str | None =
     ratio = {k: round(float(np.median([x["ratio"][k] for x in per_round])), 3) for k in per_round[0]["ratio"]}
     report = {"clip": str(video), "rounds": per_round, "affectscope": ours, "mediapipe": peer,
               "dlib_hog_every_frame": naive, "ratio": ratio}
+    if all("by_view" in x for x in per_round):
+        report["by_view"] = {
+            part: {k: round(float(np.median([x["by_view"][part][k] for x in per_round])), 3) if k != "frames"
+                   else first[k] for k in first}
+            for part, first in per_round[0]["by_view"].items()}
     out(f"perception on the same {ours['frames']} frames of {video} (medians of {rounds} rounds)")
     out(f"  {'':<12} {'faces':>6} {'wall p50':>9} {'wall p95':>9} {'CPU/frame':>10}")
     for name, r in (("affectscope", ours), ("mediapipe", peer)):
@@ -143,4 +170,7 @@ def run_peer_bench(video: str | Path, tracker: FaceTracker, python: str | None =
         f"{'':>8}    (detector + 68 landmarks on every frame)")
     out(f"  affectscope / mediapipe (median of the rounds' ratios): CPU per frame {ratio['cpu_per_frame']}x, "
         f"p50 {ratio['wall_p50']}x, p95 {ratio['wall_p95']}x")
+    for part, v in report.get("by_view", {}).items():
+        out(f"  CPU per frame on the {v['frames']} frames with {VIEWS[part]}: "
+            f"affectscope {v['affectscope_cpu_ms']:.2f} ms, mediapipe {v['mediapipe_cpu_ms']:.2f} ms ({v['ratio']}x)")
     return report

@@ -54,15 +54,15 @@ def _peer(args) -> int:
 
     models = selected_models(args)
     with tempfile.TemporaryDirectory(prefix="affectscope-peer-") as tmp:
-        video = args.video
+        video, in_view = args.video, None
         if video is None:
-            video = make_motion_clip(n_frames=int(round(args.seconds * args.fps)), leave=(90, 150), seed=1) \
-                .write(Path(tmp) / "peer.mp4")
+            clip = make_motion_clip(n_frames=int(round(args.seconds * args.fps)), leave=(90, 150), seed=1)
+            video, in_view = clip.write(Path(tmp) / "peer.mp4"), clip.visible
         elif not Path(video).is_file():
             raise CliError(f"bench: --video {video}: no such file")
         try:
             report = run_peer_bench(video, make_tracker(models.bundle, models.landmark_model),
-                                    python=args.peer_python, rounds=args.rounds or 3)
+                                    python=args.peer_python, rounds=args.rounds or 3, in_view=in_view)
         except PeerUnavailable as exc:
             raise CliError(f"bench --peer mediapipe: {exc}") from None
     _write_json(args, report)

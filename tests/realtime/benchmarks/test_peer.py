@@ -8,9 +8,10 @@ import importlib.util
 import os
 import sys
 
+import numpy as np
 import pytest
 
-from realtime.benchmarks.peer import PeerUnavailable, run_peer_bench, time_mediapipe, time_perception
+from realtime.benchmarks.peer import PeerUnavailable, run_peer_bench, split_by_view, time_mediapipe, time_perception
 from realtime.cli import main
 from realtime.perception.face_tracker import FaceTracker
 
@@ -24,6 +25,7 @@ def test_perception_is_timed_on_every_frame_of_the_clip(clip_file, motion_clip):
     assert r["frames"] == 120
     assert r["frames_with_face"] >= 0.95 * motion_clip.visible[:120].sum()
     assert 0 < r["wall_ms"]["p50"] <= r["wall_ms"]["p95"] and r["cpu_ms"]["mean"] > 0
+    assert len(r["cpu_ms_frames"]) == 120 and abs(np.mean(r["cpu_ms_frames"]) - r["cpu_ms"]["mean"]) < 0.01
 
 
 @pytest.mark.skipif(HAS_MEDIAPIPE, reason="mediapipe is installed here")
@@ -51,12 +53,24 @@ def test_bench_modes_are_exclusive(capsys):
 
 @pytest.mark.skipif(PEER_PYTHON is None, reason="mediapipe is not installed (it needs an environment of its own: "
                                                "set AFFECTSCOPE_MEDIAPIPE_PYTHON; see README, How a face is followed)")
-def test_mediapipe_and_affectscope_on_the_same_frames(clip_file):
+def test_mediapipe_and_affectscope_on_the_same_frames(clip_file, motion_clip):
     lines = []
-    r = run_peer_bench(clip_file, FaceTracker(), PEER_PYTHON, max_frames=90, rounds=2, out=lines.append)
+    r = run_peer_bench(clip_file, FaceTracker(), PEER_PYTHON, max_frames=90, rounds=2, out=lines.append,
+                       in_view=motion_clip.visible)
     assert r["affectscope"]["frames"] == r["mediapipe"]["frames"] == 90
     assert r["mediapipe"]["frames_with_face"] > 60 and r["ratio"]["cpu_per_frame"] > 0
     assert len(r["rounds"]) == 2 and all(x["affectscope"]["frames_with_face"] > 60 for x in r["rounds"])
     ratios = sorted(x["ratio"]["cpu_per_frame"] for x in r["rounds"])
     assert ratios[0] <= r["ratio"]["cpu_per_frame"] <= ratios[-1]  # the median of the rounds
     assert any("affectscope / mediapipe" in line for line in lines)
+    in_view = r["by_view"]["face_in_view"]
+    assert in_view["frames"] == motion_clip.visible[:90].sum() and in_view["ratio"] > 0
+    assert any("frames with the whole face in view" in line for line in lines)
+
+
+def test_cpu_is_split_by_whether_the_face_is_in_view():
+    view = np.array([True, True, False, True, False])
+    r = split_by_view([1.0, 3.0, 8.0, 2.0, 6.0], [2.0, 2.0, 1.0, 2.0, 3.0, 9.0], view)  # the peer read a frame more
+    assert r["face_in_view"] == {"frames": 3, "affectscope_cpu_ms": 2.0, "mediapipe_cpu_ms": 2.0, "ratio": 1.0}
+    assert r["face_not_in_view"] == {"frames": 2, "affectscope_cpu_ms": 7.0, "mediapipe_cpu_ms": 2.0, "ratio": 3.5}
+    assert list(split_by_view([1.0], [1.0], np.array([True]))) == ["face_in_view"]
