@@ -57,13 +57,18 @@ def lower_this_thread(steps: int | None = None) -> bool:
     return True
 
 
-def lower_this_process(steps: int | None = None) -> bool:
-    """Run the whole calling process ``steps`` nice levels lower (a helper process's own start)."""
+def lower_this_process(steps: int | None = None, base: int | None = None) -> bool:
+    """Run the whole calling process ``steps`` nice levels below ``base`` (default: its level now) —
+    a helper process's own start. A process started from a thread that already runs lower starts at
+    that thread's level, so its parent passes its own level as ``base`` (not lowered twice)."""
     steps = background_nice() if steps is None else steps
     if steps <= 0 or not hasattr(os, "nice"):
         return False
     try:
-        os.nice(steps)
+        now = os.nice(0)
+        target = min(19, (now if base is None else base) + steps)
+        if target > now:
+            os.nice(target - now)
     except OSError as exc:
         log.info("could not lower the priority of process %d: %s", os.getpid(), exc)
         return False

@@ -27,7 +27,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -40,12 +39,12 @@ from realtime.workers.base import WorkerFatalError
 AVAILABLE = os.name == "posix"
 START_TIMEOUT_S = 120.0  # importing torch and reading the bundle on a busy machine
 CALL_TIMEOUT_S = 60.0
-# The next spare starts this long after a run took the last one: its imports (a few seconds of a
-# core) would otherwise compete with the run's own start-up on a 2-core machine, which is when the
-# window stalled most (on CI, every stall over 50 ms of a 20 s demo came in its first 11 s).
-SPARE_DELAY_S = 20.0
 # One core each: the recognizer is sequential, and more BLAS threads only compete with perception.
 _ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+# The parent's own nice level (its main thread's), from which the child goes lower: a child started
+# from a background thread (a run's recognizer closing starts the next spare) inherits that thread's
+# lower level and would otherwise be lowered twice.
+_PARENT_NICE = "AFFECTSCOPE_PARENT_NICE"
 
 
 class RecognizerProcessError(WorkerFatalError):
@@ -97,6 +96,8 @@ def _spawn() -> tuple[subprocess.Popen, Connection]:
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, **_ONE_THREAD,
            "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    if hasattr(os, "getpriority"):
+        env[_PARENT_NICE] = str(os.getpriority(os.PRIO_PROCESS, os.getpid()))
     try:
         proc = subprocess.Popen([sys.executable, "-m", __name__, str(theirs.fileno())],
                                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -111,14 +112,19 @@ def _spawn() -> tuple[subprocess.Popen, Connection]:
 
 _SPARE: list[tuple[subprocess.Popen, Connection]] = []
 _SPARE_LOCK = threading.Lock()
-_SPARE_DUE: list[float] = []  # when the next spare is to start (monotonic clock), once a run took one
+# A run took the spare: the next one starts when that run's recognizer closes (the run has ended).
+# Started with the run, its imports (an interpreter and torch, 1-2 s of a core) competed with the
+# run's own start-up, when the window stalled most; started 20 s in, they gave a burst of about ten
+# event-loop stalls over 50 ms within 1.5 s on a core short of CPU, in every such recording measured.
+# When no run is live the machine has the slack.
+_SPARE_OWED: list[bool] = []
 
 
 def keep_spare() -> None:
     """Keep one child started ahead (importing torch takes it 1-2 s), so that the next live run's
-    recognizer only has to read its bundle; each run that takes it starts the next one
-    :data:`SPARE_DELAY_S` later. The window calls this once at start-up; without it every run
-    starts its own child."""
+    recognizer only has to read its bundle; each run that takes it starts the next one when it ends
+    (:data:`_SPARE_OWED`). The window calls this once at start-up; without it every run starts its
+    own child."""
     if not AVAILABLE:
         return
     with _SPARE_LOCK:
@@ -135,18 +141,16 @@ def _take_spare() -> tuple[subprocess.Popen, Connection] | None:
         conn.close()
         return None
     with _SPARE_LOCK:
-        _SPARE_DUE[:] = [time.monotonic() + SPARE_DELAY_S]
+        _SPARE_OWED[:] = [True]
     return proc, conn
 
 
-def _start_spare_when_due() -> None:
-    """Start the next spare once :data:`SPARE_DELAY_S` have passed since a run took the last one.
-    Called with each of the live run's requests (no timer thread that would outlive the run); a
-    run that starts before then starts its own child, as without a spare."""
+def _start_owed_spare() -> None:
+    """Start the next spare if a run took the last one; called when a recognizer closes."""
     with _SPARE_LOCK:
-        if not _SPARE_DUE or time.monotonic() < _SPARE_DUE[0]:
+        if not _SPARE_OWED:
             return
-        _SPARE_DUE.clear()
+        _SPARE_OWED.clear()
     try:
         keep_spare()
     except RecognizerProcessError as exc:  # the next run starts its own child, and says so if it cannot
@@ -194,9 +198,7 @@ class RecognizerProcess:
     def feed(self, vectors: np.ndarray) -> tuple[float | None, np.ndarray | None]:
         """Feed landmark vectors in order; the recognizer's P(fake) and PB after them (None, None
         until its first update)."""
-        p, pb = self._call(("feed", np.ascontiguousarray(vectors, np.float32)))
-        _start_spare_when_due()
-        return p, pb
+        return self._call(("feed", np.ascontiguousarray(vectors, np.float32)))
 
     def reset(self) -> None:
         self._call(("reset",))
@@ -216,6 +218,7 @@ class RecognizerProcess:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        _start_owed_spare()
 
 
 def _serve(fd: int) -> int:
@@ -223,7 +226,8 @@ def _serve(fd: int) -> int:
 
     conn = Connection(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the run; this process follows its socket
-    lower_this_process()  # its updates have slack: the window and perception come first
+    parent = os.environ.get(_PARENT_NICE, "")
+    lower_this_process(base=int(parent) if parent.lstrip("-").isdigit() else None)  # its updates have slack
     recognizer = None
     try:
         from engines.bundle import load_bundle

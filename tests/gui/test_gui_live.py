@@ -199,7 +199,7 @@ def test_stop_on_the_toolbar_finishes_the_recording_off_the_gui_thread(make_wind
     w.source_bar.stop.trigger()
     returned_ms = (time.perf_counter() - t0) * 1e3
     assert w.run is None and w.mode == "stopping" and not w.session_bar.record.isChecked()
-    assert returned_ms < 50, returned_ms  # the joins and the files are the stopper thread's work
+    assert returned_ms < 100, returned_ms  # ≈ 200 ms of joins and file closing are the stopper thread's work
     qtbot.waitUntil(lambda: w.mode == "idle", timeout=8000)
     assert "Session saved" in w.messages.current.text
     s = read_session(tmp_path / "stopped")

@@ -123,30 +123,33 @@ def test_recognizer_process_that_cannot_load_says_why(tmp_path):
 
 
 @needs_process
-def test_the_next_spare_starts_only_after_a_delay(monkeypatch):
-    """A run that takes the spare does not start the next one at once (its imports would compete
-    with the run's own start-up), but with a request of the run once the delay has passed."""
+def test_the_next_spare_starts_when_the_run_that_took_the_last_one_ends(pb_bundle):
+    """A run takes the spare and starts no other while it goes on (a spare's imports would compete
+    with the live run); when its recognizer closes, the next spare starts."""
     import threading
-    import time
 
     from realtime.workers import recognizer_process as rp
 
-    monkeypatch.setattr(rp, "SPARE_DELAY_S", 0.3)
     threads = {t.name for t in threading.enumerate()}
     rp.keep_spare()
     spare_pid = rp._SPARE[0][0].pid
-    spare = rp._take_spare()
+    remote = rp.RecognizerProcess(pb_bundle.root, "pooled")
     try:
-        assert spare[0].pid == spare_pid and not rp._SPARE
-        rp._start_spare_when_due()
-        assert not rp._SPARE  # not yet
-        time.sleep(0.35)
-        rp._start_spare_when_due()
-        assert rp._SPARE and rp._SPARE[0][0].pid != spare_pid and not rp._SPARE_DUE
-        assert {t.name for t in threading.enumerate()} == threads  # no timer thread left behind
+        assert remote.pid == spare_pid and not rp._SPARE and rp._SPARE_OWED
+        remote.feed(np.zeros((40, 80), np.float32))
+        assert not rp._SPARE  # none while the run goes on
     finally:
-        spare[1].close()
-        spare[0].wait(30)
+        remote.close()
+    try:
+        assert rp._SPARE and rp._SPARE[0][0].pid != spare_pid and not rp._SPARE_OWED
+        assert {t.name for t in threading.enumerate()} == threads  # no thread left behind
+        proc, conn = rp._SPARE.pop()  # without a spare, a run starts its own child and owes none
+        conn.close()
+        proc.wait(30)
+        own = rp.RecognizerProcess(pb_bundle.root, "pooled")
+        own.close()
+        assert not rp._SPARE
+    finally:
         with rp._SPARE_LOCK:
             for proc, conn in rp._SPARE:
                 conn.close()
@@ -181,3 +184,33 @@ def test_live_worker_runs_the_recognizer_in_its_process_and_faults_when_it_ends(
         assert "recognizer process ended" in w.stats.error
     finally:
         pipe.shutdown()
+
+
+@needs_process
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice levels are per thread on Linux only")
+def test_a_recognizer_started_from_a_background_thread_is_lowered_once():
+    """A spare is started when a run's recognizer closes, on the run's background thread: the child
+    inherits that thread's lower level and must not go lower again."""
+    import threading
+
+    from realtime.concurrency.priority import background_nice, lower_this_thread
+    from realtime.workers import recognizer_process as rp
+
+    started = []
+
+    def spawn():
+        lower_this_thread()
+        started.append(rp._spawn())
+
+    t = threading.Thread(target=spawn)
+    t.start()
+    t.join()
+    proc, conn = started[0]
+    try:
+        conn.send(("reset",))  # answered once the child serves, after it has set its own level
+        assert conn.poll(60)
+        conn.recv()
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == min(19, os.nice(0) + background_nice())
+    finally:
+        conn.close()
+        proc.wait(30)
