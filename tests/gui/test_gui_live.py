@@ -20,6 +20,14 @@ def _pipeline_threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name in names}
 
 
+def _record(w, qtbot, clip, folder, rows: int) -> None:
+    """Open ``clip`` in the window and record it into ``folder`` until ``rows`` rows are written."""
+    w.open_video(clip, start=False)
+    w.start_recording(folder)
+    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= rows,
+                    timeout=8000)
+
+
 @pytest.fixture
 def perception_only_bundle(tmp_path):
     from engines.bundle import write_bundle_json
@@ -192,9 +200,7 @@ def test_stop_on_the_toolbar_finishes_the_recording_off_the_gui_thread(make_wind
 
     w = make_window()
     w.source_bar.loop.setChecked(False)
-    w.open_video(short_clip, start=False)
-    w.start_recording(tmp_path / "stopped")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 5, timeout=8000)
+    _record(w, qtbot, short_clip, tmp_path / "stopped", rows=5)
     t0 = time.perf_counter()
     w.source_bar.stop.trigger()
     returned_ms = (time.perf_counter() - t0) * 1e3
@@ -221,9 +227,7 @@ def test_start_on_the_toolbar_plays_a_looping_video_in_a_loop(make_window, qtbot
 def test_closing_the_window_stops_every_thread_and_finishes_the_recording(make_window, qtbot, short_clip, tmp_path):
     before = _pipeline_threads()
     w = make_window()
-    w.open_video(short_clip, start=False)
-    w.start_recording(tmp_path / "closing")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 5, timeout=8000)
+    _record(w, qtbot, short_clip, tmp_path / "closing", rows=5)
     assert {"capture", "perception", "session-writer"} <= _pipeline_threads()
     w.close()
     assert _pipeline_threads() - before == set()
@@ -248,9 +252,7 @@ def test_a_full_disk_is_shown_at_once_and_analysis_goes_on(make_window, qtbot, s
 
     w = make_window()
     w.source_bar.loop.setChecked(False)
-    w.open_video(short_clip, start=False)
-    w.start_recording(tmp_path / "full")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 3, timeout=8000)
+    _record(w, qtbot, short_clip, tmp_path / "full", rows=3)
     fill_disk_after(w.run.session._writer, room=0)
     qtbot.waitUntil(lambda: w.messages.current is not None and "disk is full" in w.messages.current.text,
                     timeout=3000)
@@ -262,9 +264,7 @@ def test_a_full_disk_is_shown_at_once_and_analysis_goes_on(make_window, qtbot, s
 
 def test_enter_in_the_marker_label_field_adds_a_marker(make_window, qtbot, affect_factory, short_clip, tmp_path):
     w = make_window(pipeline_factory=affect_factory)
-    w.open_video(short_clip, start=False)
-    w.start_recording(tmp_path / "rec")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 5, timeout=8000)
+    _record(w, qtbot, short_clip, tmp_path / "rec", rows=5)
     field = w.session_bar.marker_label
     field.clear()
     field.setFocus()
@@ -278,9 +278,7 @@ def test_enter_in_the_marker_label_field_adds_a_marker(make_window, qtbot, affec
 def test_recording_never_widens_the_window(make_window, qtbot, affect_factory, short_clip, tmp_path):
     w = make_window(pipeline_factory=affect_factory)
     w.resize(1400, 900)
-    w.open_video(short_clip, start=False)
-    w.start_recording(tmp_path / ("a-long-session-folder-name-" + "x" * 60))
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 20, timeout=8000)
+    _record(w, qtbot, short_clip, tmp_path / ("a-long-session-folder-name-" + "x" * 60), rows=20)
     qtbot.wait(600)  # a few status refreshes with the recording's text
     assert w.width() == 1400 and w.minimumSizeHint().width() < 1400
     assert w.status["rec"].text().startswith("● REC") and "x" * 60 in w.status["rec"].toolTip()
@@ -306,9 +304,8 @@ def test_a_recording_that_falls_behind_is_said(make_window, qtbot, affect_factor
     from realtime.pipeline.runner import SAMPLE_CLIP
 
     w = make_window(pipeline_factory=affect_factory)
-    w.open_video(SAMPLE_CLIP, start=False)  # long enough for a quarter of the writer's buffer to fill
-    w.start_recording(tmp_path / "slow")
-    qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 3, timeout=8000)
+    # the sample clip: long enough for a quarter of the writer's buffer to fill
+    _record(w, qtbot, SAMPLE_CLIP, tmp_path / "slow", rows=3)
     writer = w.run.session._writer  # the test stalls its disk
     gate = threading.Event()
     real_write = writer._write
