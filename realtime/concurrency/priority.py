@@ -42,15 +42,18 @@ def background_nice() -> int:
 
 
 def lower_this_thread(steps: int | None = None) -> bool:
-    """Run the calling thread ``steps`` nice levels lower (default :func:`background_nice`); threads
-    it starts afterwards inherit the level. True if lowered; False where nothing was done (steps 0,
-    a system without per-thread priorities, or a refusal, which is logged)."""
+    """Run the calling thread ``steps`` nice levels below the process's main thread (default
+    :func:`background_nice`); threads it starts afterwards inherit the level, and a background
+    thread started from one is not lowered twice. True if lowered; False where nothing was done
+    (steps 0, a system without per-thread priorities, or a refusal, which is logged)."""
     steps = background_nice() if steps is None else steps
     if steps <= 0 or not sys.platform.startswith("linux"):
         return False
     tid = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + steps)  # pid: the main thread
+        if target > os.getpriority(os.PRIO_PROCESS, tid):
+            os.setpriority(os.PRIO_PROCESS, tid, target)
     except OSError as exc:
         log.info("could not lower the priority of thread %s: %s", threading.current_thread().name, exc)
         return False

@@ -49,6 +49,22 @@ def test_a_background_thread_and_the_threads_it_starts_run_lower_and_others_do_n
     assert run_probe(background=True) == [min(19, here + 12)] * 2
 
 
+@linux
+def test_a_background_thread_started_from_a_lowered_thread_is_lowered_once(monkeypatch):
+    monkeypatch.delenv(priority.ENV, raising=False)
+    main = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    levels = []
+
+    def start_from_lowered():
+        priority.lower_this_thread()
+        levels.extend(run_probe(background=True))
+
+    t = threading.Thread(target=start_from_lowered)
+    t.start()
+    t.join()
+    assert levels == [min(19, main + 5)] * 2
+
+
 @pytest.mark.parametrize("raw", ["-3", "20", "high", "2.5"])
 def test_a_bad_setting_is_named_and_the_default_used(monkeypatch, caplog, raw):
     monkeypatch.setenv(priority.ENV, raw)
