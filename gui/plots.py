@@ -11,10 +11,11 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QPainter
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from gui.plot_items import GridLines, LegendLabel, MarkerLines, TimeAxis
 from gui.readouts import ValueReadout
 
 VALENCE_COLOR = "#1a73e8"
@@ -24,10 +25,12 @@ CURSOR_COLOR = "#202124"
 POOR_COLOR = "#f9ab00"  # frames with poor landmarks (as the face box in the video)
 POOR_Y = (-1.02, -0.015)  # where their band runs on the valence and P(fake) plots
 LIVE_WINDOW_S = 30.0
-# Live, the time axis moves in whole steps of this many seconds rather than with every draw: a
-# moving axis re-lays out its ticks and repaints both plots whole, which on two shared cores took
-# the event loop 50-100 ms at a time; in steps it does so once per step.
-SCROLL_STEP_S = 2.0
+# Live, the time axis is fixed and reads seconds before the newest frame ("now" at the right edge):
+# the data move, the axis does not. A moving axis re-lays out its ticks, regenerates its labels
+# and repaints both plots whole; moved in steps of 2 s, each step cost the event loop 12 ms
+# against 5 ms for a plain draw, and on a core shared with other work that came out as a stall of
+# 50-110 ms every few seconds. A fixed axis costs every draw the same.
+LIVE_RIGHT_MARGIN_S = 0.6  # room right of "now", so the newest point and its dot are not cut
 AXIS_WIDTH = 56
 
 
@@ -81,71 +84,6 @@ class TimeSeriesRing:
         return self._buf.nbytes
 
 
-class TimeAxis(pg.AxisItem):
-    """Seconds below a minute ("12 s"), minutes:seconds above ("1:05")."""
-
-    def tickStrings(self, values, scale, spacing):
-        out = []
-        for v in values:
-            if abs(v) < 60:
-                out.append(f"{v:g} s" if spacing >= 1 else f"{v:.1f} s")
-            else:
-                sign = "-" if v < 0 else ""
-                m, s = divmod(abs(v), 60)
-                out.append(f"{sign}{int(m)}:{int(s):02d}" if spacing >= 1 else f"{sign}{int(m)}:{s:04.1f}")
-        return out
-
-
-class GridLines(pg.GraphicsObject):
-    """A plot's grid as one item under the curves: lines at the time axis's major and minor ticks
-    and at fixed values, recomputed only when the view's range or size changes.
-
-    pyqtgraph's own grid (``showGrid``) is drawn by the axes, which then span the whole plot: every
-    curve update repainted both axes' tick labels too. A live draw of both plots (900 points each,
-    drawn and painted offscreen) took 18.3 ms with it and 6.4 ms with this item, whose lines are
-    opaque and not antialiased (blending them cost another 6 ms). The window recording a video
-    for 200 s counted no event-loop stall over 50 ms while running, against 10-18 in 100-120 s
-    before.
-    """
-
-    def __init__(self, y_values: list[float], time_axis: pg.AxisItem,
-                 major: str = "#e3e4e5", minor: str = "#f2f2f3"):
-        super().__init__()
-        self._y = list(y_values)
-        self._axis = time_axis
-        self._rect = QRectF()
-        self._major: list[QLineF] = []
-        self._minor: list[QLineF] = []
-        # opaque colours (the grey of the old grid over the white background): no blending per pixel
-        self._major_pen = pg.mkPen(major, width=1)
-        self._minor_pen = pg.mkPen(minor, width=1)
-        self.setZValue(-100)
-
-    def viewRangeChanged(self) -> None:
-        vb = self.getViewBox()
-        if vb is None:
-            return
-        (x0, x1), (y0, y1) = vb.viewRange()
-        levels = self._axis.tickValues(x0, x1, max(1.0, vb.width())) if x1 > x0 else []
-        major = list(levels[0][1]) if levels else []
-        minor = [x for _, values in levels[1:] for x in values if x not in major]
-        self.prepareGeometryChange()
-        self._rect = QRectF(x0, y0, x1 - x0, y1 - y0)
-        self._major = [QLineF(x, y0, x, y1) for x in major] + [QLineF(x0, y, x1, y) for y in self._y]
-        self._minor = [QLineF(x, y0, x, y1) for x in minor]
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(self, painter, *args) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # crisp, and cheap: axis-aligned lines
-        painter.setPen(self._minor_pen)
-        painter.drawLines(self._minor)
-        painter.setPen(self._major_pen)
-        painter.drawLines(self._major)
-
-
 def _legend(entries: list[tuple[str, str]]) -> str:
     """Rich text for a one-line legend: (coloured symbol, description) pairs."""
     return "&nbsp;&nbsp;&nbsp;".join(f"{sym}&nbsp;<span style='color:#3c4043'>{text}</span>" for sym, text in entries)
@@ -194,14 +132,16 @@ class AffectPlots(QWidget):
         self._dirty = False
         self._live = True
         self._t_latest = 0.0
-        self._right: float | None = None  # the live window's right edge (seconds), None before the first draw
-        self._markers: list[tuple[float, pg.InfiniteLine, pg.InfiniteLine]] = []
+        self._markers: list[tuple[float, str, float]] = []  # time, label, label height
         self._marker_serial = 0
 
         self.valence_plot = _plot("valence", (-1.05, 1.05), [-1, -0.5, 0, 0.5, 1], bottom_label=False)
         self.pfake_plot = _plot("P(fake)", (-0.03, 1.03), [0, 0.25, 0.5, 0.75, 1], bottom_label=True)
-        self.pfake_plot.setXLink(self.valence_plot)
         vp, pp = self.valence_plot.getPlotItem(), self.pfake_plot.getPlotItem()
+        self._time_axes = [vp.getAxis("bottom"), pp.getAxis("bottom")]
+        self._marker_items = [MarkerLines(MARKER_COLOR, labels=True), MarkerLines(MARKER_COLOR, labels=False)]
+        vp.addItem(self._marker_items[0], ignoreBounds=True)
+        pp.addItem(self._marker_items[1], ignoreBounds=True)
 
         vp.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#80868b", width=1, style=Qt.PenStyle.DashLine)))
         pp.addItem(pg.LinearRegionItem((0.5, 1.03), orientation="horizontal", movable=False,
@@ -220,12 +160,14 @@ class AffectPlots(QWidget):
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
         # The legend is the plot's title line: it never covers data or marker labels.
+        for plot in (vp, pp):
+            LegendLabel.install(plot)
         vp.setTitle(_legend([(f"<b style='color:{VALENCE_COLOR}'>━━</b>", "valence, held between clips"),
                              (f"<b style='color:{VALENCE_COLOR}'>●</b>", "new value (one per 16-frame clip)"),
                              (f"<b style='color:{MARKER_COLOR}'>┆</b>", "marker"),
-                             (f"<b style='color:{POOR_COLOR}'>▬</b>", "poor landmarks")]), size="10pt")
+                             (f"<b style='color:{POOR_COLOR}'>▬</b>", "poor landmarks")]), size="10pt", justify="left")
         pp.setTitle(_legend([(f"<b style='color:{PFAKE_COLOR}'>━━</b>", "P(fake): probability the expression is posed"),
-                             ("<b style='color:#80868b'>╌╌</b>", "0.5 threshold")]), size="10pt")
+                             ("<b style='color:#80868b'>╌╌</b>", "0.5 threshold")]), size="10pt", justify="left")
 
         self.cursors = []
         for p in (vp, pp):
@@ -276,9 +218,21 @@ class AffectPlots(QWidget):
         for line in self.cursors:
             line.setVisible(False)
         self._t_latest = 0.0
-        self._right = None
+        # Live, each plot's range is set on its own: the x link lines the plots up by their geometry
+        # on screen, and two plots a pixel apart would move each other's range on every draw.
+        self.pfake_plot.setXLink(None)
+        self._set_time_axis(relative=True)
+        self.valence_plot.getPlotItem().setLimits(xMin=-self.window_s - 1.0, xMax=LIVE_RIGHT_MARGIN_S + 1.0)
         self._dirty = True
         self.draw()
+
+    def _set_time_axis(self, relative: bool) -> None:
+        for axis in self._time_axes:
+            axis.relative = relative
+            axis.picture = None  # labels drawn anew
+            axis.update()
+        p = self.pfake_plot.getPlotItem()
+        p.setLabel("bottom", "seconds before now" if relative else "time", color="#3c4043", **{"font-size": "11pt"})
 
     def append(self, t_s: float, valence: float | None, valence_updated: bool, p_fake: float | None,
                poor: bool = False) -> None:
@@ -295,28 +249,33 @@ class AffectPlots(QWidget):
         self._t_latest = t_s
         self._dirty = True
 
+    @property
+    def live_range(self) -> tuple[float, float]:
+        """The live time axis (seconds before the newest frame): fixed."""
+        return -self.window_s, LIVE_RIGHT_MARGIN_S
+
     def draw(self) -> None:
-        """Push the ring buffers to the curves and scroll the window (live mode)."""
+        """Push the ring buffers to the curves, placed relative to the newest frame (live mode)."""
         if not self._live or not self._dirty:
             return
         self._dirty = False
-        t_min = self._t_latest - self.window_s
-        self.ring.drop_before(t_min - 1.0)
-        self.dots.drop_before(t_min - 1.0)
-        t = self.ring.column(0)
-        self.valence_curve.setData(t, self.ring.column(1), connect="finite")
-        self.pfake_curve.setData(t, self.ring.column(2), connect="finite")
-        self._draw_poor(t, self.ring.column(3))
-        self.valence_dots.setData(self.dots.column(0), self.dots.column(1))
-        right = max(math.ceil(self._t_latest / SCROLL_STEP_S) * SCROLL_STEP_S, self.window_s)
-        if right != self._right:
-            self._right = right
-            self.valence_plot.setXRange(right - self.window_s, right, padding=0)
-            # the new range applied now: left to the paint, pyqtgraph applies it while painting, and
-            # the changed transform has Qt paint each plot a second time (a step: 14 ms, now 9 ms)
-            for plot in (self.valence_plot, self.pfake_plot):
-                plot.getViewBox().updateMatrix()
-        self._prune_markers(right - self.window_s)
+        now = self._t_latest
+        self.ring.drop_before(now - self.window_s - 1.0)
+        self.dots.drop_before(now - self.window_s - 1.0)
+        ago = self.ring.column(0) - now
+        self.valence_curve.setData(ago, self.ring.column(1), connect="finite")
+        self.pfake_curve.setData(ago, self.ring.column(2), connect="finite")
+        self._draw_poor(ago, self.ring.column(3))
+        self.valence_dots.setData(self.dots.column(0) - now, self.dots.column(1))
+        self._prune_markers(now - self.window_s)
+        for item in self._marker_items:
+            item.set_origin(now)
+        lo, hi = self.live_range
+        for plot in (self.valence_plot, self.pfake_plot):
+            vb = plot.getViewBox()
+            (x0, x1), _ = vb.viewRange()
+            if abs(x0 - lo) > 1e-9 or abs(x1 - hi) > 1e-9:  # the first draw, or after the user panned
+                vb.setXRange(lo, hi, padding=0)
 
     @property
     def points(self) -> tuple[int, int, int]:
@@ -337,8 +296,11 @@ class AffectPlots(QWidget):
         """A whole recorded session: arrays of one value per row (NaN where empty); ``poor``: True
         on rows whose face had poor landmarks (sessions before the quality flag: None)."""
         self._live = False
-        self._right = None
+        self.pfake_plot.setXLink(self.valence_plot)  # panned and zoomed together
+        self._set_time_axis(relative=False)
         self.clear_markers()
+        for item in self._marker_items:
+            item.set_origin(0.0)
         t = np.asarray(t_s, np.float64)
         v = np.asarray(valence, np.float64)
         upd = np.asarray(valence_updated, np.float64) > 0.5
@@ -375,32 +337,29 @@ class AffectPlots(QWidget):
 
     # -- markers and notes ----------------------------------------------------------------------
     def add_marker(self, t_s: float, label: str) -> None:
-        pen = pg.mkPen(MARKER_COLOR, width=1.5, style=Qt.PenStyle.DashLine)
-        position = 0.93 - 0.09 * (self._marker_serial % 3)  # staggered, so close markers stay legible
+        position = MarkerLines.STAGGER[self._marker_serial % len(MarkerLines.STAGGER)]
         self._marker_serial += 1
-        top = pg.InfiniteLine(t_s, angle=90, pen=pen, label=label,
-                              labelOpts={"position": position, "color": MARKER_COLOR, "fill": pg.mkBrush(255, 255, 255, 200),
-                                         "anchors": [(0, 0.5), (0, 0.5)]})
-        bottom = pg.InfiniteLine(t_s, angle=90, pen=pen)
-        self.valence_plot.addItem(top, ignoreBounds=True)
-        self.pfake_plot.addItem(bottom, ignoreBounds=True)
-        self._markers.append((t_s, top, bottom))
+        self._markers.append((t_s, label, position))
+        self._show_markers()
+
+    def _show_markers(self) -> None:
+        t, labels, heights = (list(c) for c in zip(*self._markers)) if self._markers else ([], [], [])
+        for item in self._marker_items:
+            item.set_markers(t, labels, heights)
 
     @property
     def markers(self) -> list[tuple[float, str]]:
-        return [(t, top.label.toPlainText() if top.label is not None else "") for t, top, _ in self._markers]
+        return [(t, label) for t, label, _ in self._markers]
 
     def clear_markers(self) -> None:
-        for _, top, bottom in self._markers:
-            self.valence_plot.removeItem(top)
-            self.pfake_plot.removeItem(bottom)
         self._markers.clear()
+        self._show_markers()
 
     def _prune_markers(self, t_min: float) -> None:
-        while self._markers and self._markers[0][0] < t_min - 1.0:
-            _, top, bottom = self._markers.pop(0)
-            self.valence_plot.removeItem(top)
-            self.pfake_plot.removeItem(bottom)
+        kept = [m for m in self._markers if m[0] >= t_min - 1.0]
+        if len(kept) != len(self._markers):
+            self._markers = kept
+            self._show_markers()
 
     def set_notes(self, valence: str, p_fake: str) -> None:
         """Text in each plot's corner (e.g. why a model is unavailable); empty hides it."""

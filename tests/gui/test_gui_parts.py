@@ -1,16 +1,17 @@
 """The window's parts on their own: ring buffers, the bridge, settings, the message bar."""
 from __future__ import annotations
 
-import math
 import sys
 import threading
 
 import numpy as np
 import pytest
+import pyqtgraph as pg
 
 from gui.bridge import ResultBridge
 from gui.live import SourceSpec, new_session_dir
-from gui.plots import POOR_Y, SCROLL_STEP_S, AffectPlots, GridLines, TimeSeriesRing
+from gui.plot_items import GridLines, MarkerLines
+from gui.plots import LIVE_RIGHT_MARGIN_S, POOR_Y, AffectPlots, TimeSeriesRing
 from gui.settings import AppSettings
 from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.types import AffectResult, Frame, SourceInfo
@@ -51,15 +52,13 @@ def test_live_plots_scroll_a_fixed_window_with_fixed_storage(qtbot):
             p.draw()
     p.draw()
     assert p.ring.nbytes + p.dots.nbytes == nbytes
-    x, _ = p.valence_curve.getData()
-    assert x[0] >= 90 - 30 - 1.5 and x[-1] == pytest.approx((30 * 90 - 1) / 30)
+    x, _ = p.valence_curve.getData()  # seconds before the newest point
+    assert x[-1] == 0.0 and -31.5 <= x[0] <= -30.0
     lo, hi = p.valence_plot.getViewBox().viewRange()[0]
-    # the window moves in whole steps (each step re-lays out the axes), its right edge the first
-    # step at or after the newest point
-    assert hi == pytest.approx(math.ceil(x[-1] / SCROLL_STEP_S) * SCROLL_STEP_S) and hi - lo == pytest.approx(30.0)
-    assert 0 <= hi - x[-1] < SCROLL_STEP_S
+    assert (lo, hi) == (-30.0, LIVE_RIGHT_MARGIN_S)  # the axis is fixed: the data move
     n_val, n_dots, n_pf = p.points
-    kept = np.arange(30 * 90)[np.arange(30 * 90) / 30 >= x[0]]
+    newest = (30 * 90 - 1) / 30
+    kept = np.arange(30 * 90)[np.arange(30 * 90) / 30 >= newest + x[0]]
     assert n_pf == kept.size and n_val == np.count_nonzero(kept % 40)
     dot_i = np.arange(30 * 90)[np.arange(30 * 90) / 30 >= p.dots.column(0)[0]]
     assert n_dots == len(p.dots) == np.count_nonzero((dot_i % 16 == 0) & (dot_i % 40 != 0))
@@ -70,31 +69,50 @@ def test_live_plots_scroll_a_fixed_window_with_fixed_storage(qtbot):
     assert [label for _, label in p.markers] == ["new"]  # scrolled-out markers are removed
 
 
-def test_a_step_of_the_time_axis_paints_each_plot_once(qtbot, monkeypatch):
-    """A step applies the new range before the paint: applied while painting, it had Qt paint both
-    plots twice (14 ms of the event loop a step instead of 9)."""
-    import pyqtgraph as pg
+def test_the_live_time_axis_stays_put_and_each_draw_paints_each_plot_once(qtbot, monkeypatch):
+    """Live, the axis reads seconds before now and never moves: a moving axis re-lays out its
+    labels and repaints both plots whole (in 2-s steps: 12 ms of the event loop a step against 5 ms
+    a draw). Markers move with the data, drawn by one item per plot."""
     from PySide6.QtWidgets import QApplication
 
-    paints = []
+    paints, relayouts = [], []
     paint = pg.GraphicsView.paintEvent
     monkeypatch.setattr(pg.GraphicsView, "paintEvent", lambda view, ev: (paints.append(view), paint(view, ev))[1])
+    specs = pg.AxisItem.generateDrawSpecs
+    monkeypatch.setattr(pg.AxisItem, "generateDrawSpecs", lambda axis, *a: (relayouts.append(axis), specs(axis, *a))[1])
     p = AffectPlots(window_s=30.0)
     qtbot.addWidget(p)
     p.resize(1000, 520)
     p.show()
     qtbot.waitExposed(p)
-    per_step = []
+    per_draw, ranges = [], set()
     for i in range(30 * 40):
         t = i / 30
         p.append(t, 0.3 * np.sin(t), i % 16 == 0, 0.5)
+        if i == 30 * 20:
+            p.add_marker(t, "stimulus")
         if i % 3 == 0:
-            right, paints[:] = p._right, []
+            if t > 5:
+                paints[:], relayouts[:] = [], []
             p.draw()
             QApplication.processEvents()
-            if p._right != right and t > 31:
-                per_step.append(len(paints))
-    assert len(per_step) >= 3 and set(per_step) == {2}, per_step  # the two plots, once each
+            if t > 5:
+                per_draw.append(len(paints))
+                assert not relayouts, f"the axes were laid out again at {t:.1f} s"
+                ranges.add(tuple(p.valence_plot.getViewBox().viewRange()[0]))
+    assert set(per_draw) == {2}, per_draw  # the two plots, once each
+    assert ranges == {(-30.0, LIVE_RIGHT_MARGIN_S)}
+    p.draw()
+    bottom = p.pfake_plot.getPlotItem().getAxis("bottom")
+    assert bottom.tickStrings([-20.0, -10.0, 0.0], 1, 10) == ["-20 s", "-10 s", "now"]
+    top, low = [i for i in p.valence_plot.getPlotItem().items + p.pfake_plot.getPlotItem().items
+                if isinstance(i, MarkerLines)]
+    newest = (30 * 40 - 1) / 30
+    for item in (top, low):  # the marker at 20 s sits at 20 s minus the newest time
+        assert list(item._t - item._origin) == pytest.approx([20.0 - newest])
+    # a replay shows session time again, markers where they were recorded
+    p.show_session(np.arange(10.0), np.zeros(10), np.zeros(10), np.zeros(10), [(4.0, "x")])
+    assert bottom.tickStrings([0.0, 5.0], 1, 5) == ["0 s", "5 s"] and list(top._t - top._origin) == [4.0]
 
 
 def test_the_grid_follows_the_time_axis_and_leaves_the_axes_to_their_labels(qtbot):
@@ -129,7 +147,7 @@ def test_poor_frames_run_as_a_band_under_both_plots(qtbot):
     for band, y in ((p.valence_poor, POOR_Y[0]), (p.pfake_poor, POOR_Y[1])):
         x, ys = band.getData()
         shown = np.isfinite(ys)
-        np.testing.assert_allclose(x[shown], np.arange(30, 60) / 30)
+        np.testing.assert_allclose(x[shown], np.arange(30, 60) / 30 - 89 / 30)  # seconds before the newest frame
         assert np.all(ys[shown] == y)
 
 
@@ -245,3 +263,23 @@ def test_message_bar_stacks_and_dismisses(qtbot):
         assert sys.excepthook is old
     assert "KeyError" in bar.current.text and "boom" in bar.current.text
     assert [c[0] for c in caught] == [KeyError]  # the previous hook still saw it
+
+
+def test_a_narrow_plot_shows_its_whole_window_with_the_legend_cut(qtbot):
+    """The legends are one long line each: pyqtgraph's title held the plot's scene 660 px wide, and
+    a plot narrower than that (a window on a small screen) showed only its left part, the newest
+    values off screen."""
+    p = AffectPlots(window_s=30.0, capacity=256)
+    qtbot.addWidget(p)
+    p.resize(460, 500)
+    p.show()
+    qtbot.waitExposed(p)
+    for i in range(300):
+        p.append(i / 30, 0.1, False, 0.3)
+    p.draw()
+    for widget in (p.valence_plot, p.pfake_plot):
+        item = widget.getPlotItem()
+        assert item.geometry().width() <= widget.width() < 300
+        vb = item.getViewBox()
+        right = vb.mapViewToScene(pg.Point(0.0, 0.0)).x()  # "now"
+        assert right <= widget.width()
