@@ -58,6 +58,20 @@ def test_warp_carries_image_content_with_the_landmarks(kind):
     np.testing.assert_array_equal(out[:40], far)  # the frame border does not move
 
 
+def test_a_thin_plate_warp_holds_when_two_landmarks_coincide():
+    """A closed mouth's fit can put inner lip points 62 and 66 on one spot: the spline's system was
+    singular there and the generator stopped (a real photo set's neutral face)."""
+    identity = base_identity(BUILTIN_PHOTOS[1], (500, 400), 80.0)
+    pts = identity.landmarks.copy()
+    pts[62] = pts[66]
+    disp = np.zeros((68, 2), np.float32)
+    disp[48:68] = (0.0, 3.0)
+    exact = FaceWarper(identity.image, identity.landmarks, kind="tps").warp(disp)
+    out = FaceWarper(identity.image, pts, kind="tps").warp(disp)
+    assert out.shape == exact.shape
+    assert np.abs(out.astype(int) - exact).mean() < 1.0  # about the same warp
+
+
 def test_episode_timing_follows_the_literature():
     rng = np.random.default_rng(0)
     genuine = [draw_episode("happiness", "genuine", 1.0, rng) for _ in range(200)]

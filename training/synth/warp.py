@@ -61,7 +61,9 @@ def _tps_basis(control: np.ndarray, query: np.ndarray, n_moving: int, unit: floa
     """(n_moving, n_query): the thin-plate spline through ``control`` evaluated at ``query``, as a
     linear map of the displacements of the first ``n_moving`` control points (the rest fixed at 0).
 
-    Coordinates are divided by ``unit`` (the interocular distance) so the system is well scaled."""
+    Coordinates are divided by ``unit`` (the interocular distance) so the system is well scaled.
+    Two control points on one spot make the system singular (a closed mouth whose fit puts inner
+    lip points 62 and 66 together): the spline is then smoothed by a tiny amount, not exact."""
     p = control / unit
     q = query / unit
 
@@ -76,7 +78,11 @@ def _tps_basis(control: np.ndarray, query: np.ndarray, n_moving: int, unit: floa
     system[:n, n + 1:] = p
     system[n, :n] = 1.0
     system[n + 1:, :n] = p.T
-    solve = np.linalg.solve(system, np.eye(n + 3)[:, :n_moving])  # (n + 3, n_moving): weights per unit move
+    try:
+        solve = np.linalg.solve(system, np.eye(n + 3)[:, :n_moving])  # (n + 3, n_moving): weights per unit move
+    except np.linalg.LinAlgError:
+        system[:n, :n] += 1e-6 * np.eye(n)
+        solve = np.linalg.solve(system, np.eye(n + 3)[:, :n_moving])
     basis = np.empty((n_moving, len(q)), np.float32)
     for start in range(0, len(q), 8192):  # the kernel of a chunk of grid points at a time
         part = q[start:start + 8192]
