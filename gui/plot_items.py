@@ -121,6 +121,10 @@ class MarkerLines(pg.GraphicsObject):
             if len(self._t):
                 self.update()
 
+    def positions(self) -> np.ndarray:
+        """Where the markers are drawn on the time axis."""
+        return self._t - self._origin
+
     def viewRangeChanged(self) -> None:
         vb = self.getViewBox()
         if vb is None:
@@ -137,7 +141,7 @@ class MarkerLines(pg.GraphicsObject):
         r = self._rect
         if not len(self._t) or r.width() <= 0:
             return
-        x = self._t - self._origin
+        x = self.positions()
         shown = np.flatnonzero((x >= r.left()) & (x <= r.right()))
         if not shown.size:
             return

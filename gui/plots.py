@@ -28,8 +28,8 @@ LIVE_WINDOW_S = 30.0
 # Live, the time axis is fixed and reads seconds before the newest frame ("now" at the right edge):
 # the data move, the axis does not. A moving axis re-lays out its ticks, regenerates its labels
 # and repaints both plots whole; moved in steps of 2 s, each step cost the event loop 12 ms
-# against 5 ms for a plain draw, and on a core shared with other work that came out as a stall of
-# 50-110 ms every few seconds. A fixed axis costs every draw the same.
+# against 5 ms for a plain draw, and on a core shared with other work a step could come out as a
+# stall of 50-110 ms. A fixed axis costs every draw the same.
 LIVE_RIGHT_MARGIN_S = 0.6  # room right of "now", so the newest point and its dot are not cut
 AXIS_WIDTH = 56
 

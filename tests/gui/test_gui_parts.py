@@ -109,10 +109,10 @@ def test_the_live_time_axis_stays_put_and_each_draw_paints_each_plot_once(qtbot,
                 if isinstance(i, MarkerLines)]
     newest = (30 * 40 - 1) / 30
     for item in (top, low):  # the marker at 20 s sits at 20 s minus the newest time
-        assert list(item._t - item._origin) == pytest.approx([20.0 - newest])
+        assert list(item.positions()) == pytest.approx([20.0 - newest])
     # a replay shows session time again, markers where they were recorded
     p.show_session(np.arange(10.0), np.zeros(10), np.zeros(10), np.zeros(10), [(4.0, "x")])
-    assert bottom.tickStrings([0.0, 5.0], 1, 5) == ["0 s", "5 s"] and list(top._t - top._origin) == [4.0]
+    assert bottom.tickStrings([0.0, 5.0], 1, 5) == ["0 s", "5 s"] and list(top.positions()) == [4.0]
 
 
 def test_the_grid_follows_the_time_axis_and_leaves_the_axes_to_their_labels(qtbot):
