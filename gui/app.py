@@ -70,6 +70,20 @@ XCB_LIBRARIES = {
 }
 
 
+def no_display_problem() -> str | None:
+    """Why the window cannot open on this Linux session: no display to open it on (Qt would abort
+    with its own message about the xcb plugin); None where there is one or Qt is told otherwise."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no screen to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): run it in a "
+            "desktop session (or over 'ssh -X'), use 'affectscope live --headless' to analyse without a "
+            "window, or set QT_QPA_PLATFORM=offscreen for --screenshot runs")
+
+
 def missing_desktop_libraries(find_library=None) -> list[str]:
     """Packages to install before the window can open on an X11 desktop (empty when none is
     missing, or when Qt will not use X11: another platform chosen, Wayland, not Linux)."""
@@ -110,10 +124,15 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"affectscope gui: error: {problem}", file=sys.stderr)
         return 1
+    problem = no_display_problem()
+    if problem is not None:
+        print(f"affectscope gui: error: {problem}", file=sys.stderr)
+        return 1
     missing = missing_desktop_libraries()
     if missing:
         print(f"affectscope gui: error: the window needs X11 libraries this system lacks; install them "
-              f"(Debian/Ubuntu: sudo apt install {' '.join(missing)}), or run with --headless", file=sys.stderr)
+              f"(Debian/Ubuntu: sudo apt install {' '.join(missing)}), or use 'affectscope live --headless' "
+              f"(no window)", file=sys.stderr)
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     preload(getattr(args, "landmark_model", None))  # before the window appears: it must never freeze

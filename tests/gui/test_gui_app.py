@@ -128,6 +128,23 @@ def test_sigterm_finishes_a_recording_like_closing_the_window(tmp_path):
     assert meta["complete"] and 20 <= meta["frames"] < 600  # stopped mid-clip, session finished
 
 
+def test_no_screen_is_said_before_qt_aborts(monkeypatch):
+    """Without a display Qt aborts with a message about its xcb plugin; the app says what is wrong
+    and what to do instead."""
+    from gui.app import no_display_problem
+
+    monkeypatch.setattr("sys.platform", "linux")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    problem = no_display_problem()
+    assert "no screen" in problem and "live --headless" in problem and "QT_QPA_PLATFORM=offscreen" in problem
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert no_display_problem() is None
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert no_display_problem() is None
+
+
 def test_missing_x11_libraries_are_named_with_their_packages(monkeypatch):
     from gui.app import missing_desktop_libraries
 
