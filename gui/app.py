@@ -120,11 +120,7 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"affectscope gui: error: {exc}", file=sys.stderr)
         return 2
-    problem = qt_binding_problem()
-    if problem is not None:
-        print(f"affectscope gui: error: {problem}", file=sys.stderr)
-        return 1
-    problem = no_display_problem()
+    problem = qt_binding_problem() or no_display_problem()
     if problem is not None:
         print(f"affectscope gui: error: {problem}", file=sys.stderr)
         return 1

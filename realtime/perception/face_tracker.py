@@ -80,7 +80,7 @@ class TrackerSettings:
     verify_face_px: int = 90  # face width in the patch where a new detection is verified (HOG sees ≥ 80 px)
     min_inside: float = 0.85  # fraction of the landmark box that must lie inside the frame
     max_candidates: int = 3  # faces of one search tried in turn (a turned copy may show a false one first)
-    haar_scale_factor: float = 1.2  # the cascade's pyramid step (1.15: +16 % CPU a frame, the same faces found)
+    haar_scale_factor: float = 1.2  # the cascade's pyramid step (1.15: +16 % CPU a frame, the same roll figures)
     haar_min_neighbors: int = 4
     max_yaw_deg: float = 40.0  # quality: beyond these the 68-point fit is rough
     max_pitch_deg: float = 30.0
