@@ -1,6 +1,7 @@
 """A compact panel under the video: what runs, on which models, and where it is recorded."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -12,6 +13,16 @@ from realtime.types import SourceInfo
 MODEL_NAMES = {"valence": "valence (STA-3DCNN)", "p_fake": "P(fake) (LSTM-PB + XGBoost)"}
 ROWS = (("source", "Source"), ("bundle", "Model bundle"), ("models", "Models"), ("expression", "Expression model"),
         ("recording", "Recording"), ("markers", "Markers"))
+
+
+def summary(text: str, limit: int = 160) -> str:
+    """The start of a long description, cut at a word within ``limit`` characters (the whole text
+    is the row's tooltip): a bundle's account of its training runs to a page, which would push the
+    panel's other rows out of its frame."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,;:(") + " … (hover for all)"
 
 
 class InfoPanel(QFrame):
@@ -57,7 +68,9 @@ class InfoPanel(QFrame):
         else:
             self.set("source", source)
         if bundle is not None:
-            self.set("bundle", f"{bundle.name} — trained on: {bundle.meta.get('trained_on', '?')}", str(bundle.root))
+            trained_on = str(bundle.meta.get("trained_on", "?"))
+            self.set("bundle", f"{bundle.name} — trained on: {summary(trained_on)}",
+                     f"<p><b>{html.escape(str(bundle.root))}</b></p><p>{html.escape(trained_on)}</p>")
         else:
             self.set("bundle", "none loaded (start with --bundle DIR)")
         state = "running" if running else "available"

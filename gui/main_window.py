@@ -120,7 +120,9 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
 
     def _on_camera_probe(self, found: list[int]) -> None:
         self.source_bar.mark_cameras(found)
-        if not found:
+        selected = self.selected_source
+        busy = self.run is not None or self.replay is not None  # a video or a session opened meanwhile
+        if not found and not busy and (selected is None or selected.kind == "camera"):
             self.messages.info("No camera opens on this computer: use the demo clip, a video file or a recorded session.")
 
     def open_camera(self, index: int, start: bool = True) -> None:

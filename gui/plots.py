@@ -162,8 +162,8 @@ class AffectPlots(QWidget):
         # The legend is the plot's title line: it never covers data or marker labels.
         for plot in (vp, pp):
             LegendLabel.install(plot)
-        vp.setTitle(_legend([(f"<b style='color:{VALENCE_COLOR}'>━━</b>", "valence, held between clips"),
-                             (f"<b style='color:{VALENCE_COLOR}'>●</b>", "new value (one per 16-frame clip)"),
+        vp.setTitle(_legend([(f"<b style='color:{VALENCE_COLOR}'>━━</b>", "valence (held)"),
+                             (f"<b style='color:{VALENCE_COLOR}'>●</b>", "new value, one per 16-frame clip"),
                              (f"<b style='color:{MARKER_COLOR}'>┆</b>", "marker"),
                              (f"<b style='color:{POOR_COLOR}'>▬</b>", "poor landmarks")]), size="10pt", justify="left")
         pp.setTitle(_legend([(f"<b style='color:{PFAKE_COLOR}'>━━</b>", "P(fake): probability the expression is posed"),

@@ -6,6 +6,7 @@ dropped frames, latency p95, the inference backend in use, the bundle, face or n
 from __future__ import annotations
 
 import math
+import re
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
@@ -24,6 +25,11 @@ FIELDS = (
     ("rec", "Recording"),
 )
 _LIVE_ONLY = ("capture", "processing", "dropped", "latency", "rec")
+_DETAIL = re.compile(r"(?<=\w) [(][^)]*[)]")  # "numpy (online PB recognition, process N)" -> "numpy"
+# The figures keep the width of their longest text (the window's width is cut from the fields that
+# name things instead: what runs, the backends, the bundle).
+_WIDEST = {"capture": "capture 30.0 fps", "processing": "processing 30.0 fps", "display": "display 30.0 fps",
+           "dropped": "dropped 0000", "latency": "latency p95 000 ms", "face": "face: yes"}
 
 
 class StatusLine:
@@ -37,17 +43,21 @@ class StatusLine:
             label.setContentsMargins(4, 0, 4, 0)
             # A minimum width of its own stops the label's text from setting the status bar's (and
             # so the window's) minimum width: long text is cut, the window never grows for it.
-            label.setMinimumWidth(1)
+            label.setMinimumWidth(1 if key not in _WIDEST else
+                                  label.fontMetrics().horizontalAdvance(_WIDEST[key]) + 10)
             self.labels[key] = label
             bar.addPermanentWidget(label)
+            label.hide()  # until it has something to say
         self.labels["rec"].setStyleSheet("color: #b3261e; font-weight: bold;")
 
     def __getitem__(self, key: str) -> QLabel:
         return self.labels[key]
 
     def _set(self, key: str, text: str) -> None:
-        if self.labels[key].text() != text:
-            self.labels[key].setText(text)
+        label = self.labels[key]
+        if label.text() != text:
+            label.setText(text)
+            label.setVisible(bool(text))  # an empty field (a live figure in replay) takes no room
 
     def show_display_rate(self, fps: float) -> None:
         self._set("display", f"display {fps:4.1f} fps")
@@ -71,11 +81,17 @@ class StatusLine:
         self._set("processing", f"processing {stats.processing_fps:4.1f} fps")
         self._set("dropped", f"dropped {stats.dropped}")
         self._set("latency", "latency p95 —" if math.isnan(p95) else f"latency p95 {p95:.0f} ms")
-        self._set("backend", f"backend: {backend}")
+        self._show_backend(backend)
         self._set("rec", recording)
+
+    def _show_backend(self, backend: str) -> None:
+        """The backends' names; what each one is (e.g. "numpy (online PB recognition, process N)")
+        in the tooltip."""
+        self._set("backend", f"backend: {_DETAIL.sub('', backend)}")
+        self.labels["backend"].setToolTip(f"Inference backends: {backend}")
 
     def show_not_live(self, mode: str, backend: str) -> None:
         self._set("mode", mode)
         for key in _LIVE_ONLY:
             self._set(key, "")
-        self._set("backend", f"backend: {backend}")
+        self._show_backend(backend)

@@ -18,3 +18,6 @@ for _name in ("OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER", "OPENCV_THREAD_POOL_ACTIV
 # with a search). So OpenCV runs on the calling thread; the pipeline's parallelism is its own
 # threads (perception, models, window, writer), each on its own core when one is free.
 _os.environ.setdefault("OPENCV_FOR_THREADS_NUM", "1")
+# FFmpeg's own messages ("moov atom not found", "Invalid data found…") would precede the one line
+# that says which file cannot be read and what to do; quiet unless the user sets a level.
+_os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from engines.bundle import Bundle, BundleError, load_bundle
+from training.arguments import positive_float, positive_int
 from training.cache import CacheError, read_crop_cache, read_landmark_cache
 from training.datasets.photos import is_photo_set
 from training.subject_lists import known_subjects
@@ -161,12 +162,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "--subjects (the test subjects)")
     p.add_argument("--dev", nargs="+", metavar="ID",
                    help="--per-frame: development subjects to tune the post-processing on (@FILE: those in FILE)")
-    p.add_argument("--every", type=float, default=0.25, metavar="S",
+    p.add_argument("--every", type=positive_float, default=0.25, metavar="S",
                    help="--per-frame: seconds between clip ends (default 0.25)")
     p.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
                    help="photos: only the people of this person-wise split (default all)")
     p.add_argument("--seed", type=int, default=1, help="photos: seed of each photo's motion, noise and compression")
-    p.add_argument("--jobs", type=int, default=1, help="genuine/fake: processes that find PB vectors (one per core)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="genuine/fake: processes that find PB vectors (one per core)")
 
 
 def run(args) -> int:
@@ -175,6 +176,13 @@ def run(args) -> int:
     except BundleError as exc:
         raise EvaluationError(f"bad model bundle: {exc}") from None
     root = Path(args.dataset)
+    if not root.is_dir():
+        raise EvaluationError(f"{root}: {'not a folder' if root.exists() else 'no such folder'}; give a preprocessed "
+                              f"cache or a folder of labelled photos")
+    if args.json:
+        out = Path(args.json)
+        if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
+            raise EvaluationError(f"--json {out}: not a file in an existing folder")
     report: dict[str, Any] = {"bundle": bundle.name, "dataset": str(root)}
     if is_photo_set(root):
         return _run_photos(args, bundle, root, report)

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from realtime.perception.landmarks import NORMALIZATIONS, canonical_normalization, landmark_vector
+from training.arguments import crop_side, non_negative_int, positive_float, positive_int
 from training.cache import CropCacheWriter, LandmarkCacheWriter, claim_settings
 from training.datasets import ClipFrames, ExpressionClip, Recording, load_recola, load_sasefe
 from training.datasets.photos import SPLITS, LabelledPhoto, load_photos, person_split
@@ -271,18 +272,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="sasefe: landmark sequences for genuine/fake; recola: face crops + valence; "
                              "photos: labelled photos (labels.csv or EMOTION/ folders) as crop clips")
     parser.add_argument("--out", type=Path, required=True, help="cache folder (created; resumed if it exists)")
-    parser.add_argument("--augment", type=int, default=4,
+    parser.add_argument("--augment", type=non_negative_int, default=4,
                         help="sasefe: extra landmark sequences per video from randomly shrunk face boxes")
-    parser.add_argument("--crop-size", type=int, default=64, help="aligned crop side S (pixels)")
+    parser.add_argument("--crop-size", type=crop_side, default=64, help="aligned crop side S (pixels)")
     parser.add_argument("--normalization", choices=NORMALIZATIONS, type=canonical_normalization, default="similarity",
                         help="landmark normalization (similarity: head motion removed; face_box: the paper's, to "
                              "the tracked face box; landmark_box: to the landmarks' own box)")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="worker processes")
     parser.add_argument("--seed", type=int, default=0, help="seed of the box augmentation")
-    parser.add_argument("--min-clips", type=int, default=400,
+    parser.add_argument("--min-clips", type=positive_int, default=400,
                         help="photos: render rarer categories more than once (up to 4 clips a photo) until "
                              "each has about this many clips")
-    parser.add_argument("--frame-folder-fps", type=float, default=30.0,
+    parser.add_argument("--frame-folder-fps", type=positive_float, default=30.0,
                         help="frame rate assumed for clips given as folders of frames")
 
 

@@ -36,6 +36,7 @@ import torch
 from engines.expressions import EXPRESSIONS, LABELS, POOLED, check_expression_model
 from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, class_key, landmark_steps,
                             load_lstmpb_weights, read_class_pbs, save_class_pbs, save_lstmpb)
+from training.arguments import fraction, non_negative_int, positive_float, positive_int
 from training.cache import LandmarkItem, read_landmark_cache
 from training.checks import require_positive
 from training.distributed import init_distributed, is_main_process, resolve_device
@@ -434,34 +435,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expression", default=POOLED, choices=[POOLED, *EXPRESSIONS],
                         help="train on one expression or on all of them with one PB per class (pooled); the "
                              "paper trains one network per expression")
-    parser.add_argument("--epochs", type=int, help="passes over the sequences (affectscope 150, paper 100)")
-    parser.add_argument("--hidden", type=int,
+    parser.add_argument("--epochs", type=positive_int, help="passes over the sequences (affectscope 150, paper 100)")
+    parser.add_argument("--hidden", type=positive_int,
                         help="grid LSTM width (paper 512; affectscope 64 keeps live recognition within a CPU core)")
-    parser.add_argument("--layers", type=int)
-    parser.add_argument("--pb-dim", type=int)
-    parser.add_argument("--context-dim", type=int)
+    parser.add_argument("--layers", type=positive_int)
+    parser.add_argument("--pb-dim", type=positive_int)
+    parser.add_argument("--context-dim", type=positive_int)
     parser.add_argument("--untied-depth", action="store_true", help="one depth LSTM per block instead of tied")
     parser.add_argument("--pb-activation", choices=sorted(PB_ACTIVATIONS),
                         help="activation of the PB drive W_p p (the paper's relu can leave class PBs "
                              "with no effect; see metrics.csv pbs_below_zero)")
-    parser.add_argument("--frame-block", type=int, help="landmark frames averaged into one step (paper: 1)")
+    parser.add_argument("--frame-block", type=positive_int, help="landmark frames averaged into one step (paper: 1)")
     parser.add_argument("--reference", choices=REFERENCES,
                         help="take every step relative to the sequence's first one (first) or not (none, paper)")
-    parser.add_argument("--closed-loop-after", type=int,
+    parser.add_argument("--closed-loop-after", type=non_negative_int,
                         help="steps that read the observed input before the network reads its own "
                              "predictions (0: teacher forcing throughout, paper)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help="adam, or sgd with momentum 0.9 (paper)")
-    parser.add_argument("--batch-size", type=int, help="sequences per update (paper: 1)")
-    parser.add_argument("--lr", type=float, help="weight learning rate (paper: SGD 0.01)")
-    parser.add_argument("--lr-pb", type=float, help="PB learning rate (eq. 1-2; both recipes 0.9)")
-    parser.add_argument("--patience", type=int,
+    parser.add_argument("--batch-size", type=positive_int, help="sequences per update (paper: 1)")
+    parser.add_argument("--lr", type=positive_float, help="weight learning rate (paper: SGD 0.01)")
+    parser.add_argument("--lr-pb", type=positive_float, help="PB learning rate (eq. 1-2; both recipes 0.9)")
+    parser.add_argument("--patience", type=positive_int,
                         help="epochs without improvement before both learning rates are lowered (paper: 10; 0: never)")
-    parser.add_argument("--lr-decay", type=float, help="factor the learning rates are lowered by (paper: 0.9)")
+    parser.add_argument("--lr-decay", type=fraction, help="factor the learning rates are lowered by (paper: 0.9)")
     parser.add_argument("--loss", choices=LOSSES,
                         help="error over the 80 values per step: sum (½Σ) or mean (the paper's MSE)")
     parser.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                         help="scale every coordinate to a standard deviation of 0.3 (the paper does not)")
-    parser.add_argument("--max-frames", type=int, default=None, help="crop longer sequences (default: whole)")
+    parser.add_argument("--max-frames", type=positive_int, default=None, help="crop longer sequences (default: whole)")
     parser.add_argument("--holdout", default="",
                         help="comma-separated subject ids (or @FILE, e.g. SET/split_dev.txt) left out of training; "
                              "'train xgb' scores its classifiers on them")

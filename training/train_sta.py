@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from engines.bundle import BundleError, write_bundle_json
 from engines.sta import (STA3DCNN, STAConfig, crops_to_unit, load_sta, registered_sta, save_sta, sta_config,
                          sta_section, standardize, unwrap_sta)
+from training.arguments import non_negative_float, non_negative_int, positive_float, positive_int
 from training.balanced_sampler import BalancedSampler
 from training.recipes import STA_RECIPES
 from training.cache import CacheError, CropItem
@@ -433,9 +434,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--config", default=None,
                         help=f"registered STA model ({', '.join(registered_sta())}) or a JSON config file "
                              "(overrides the recipe's)")
-    parser.add_argument("--epochs", type=int, default=30, help="passes over the training clips (default 30)")
-    parser.add_argument("--batch", type=int, default=16, help="clips per mini-batch and process")
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
+    parser.add_argument("--epochs", type=positive_int, default=30, help="passes over the training clips (default 30)")
+    parser.add_argument("--batch", type=positive_int, default=16, help="clips per mini-batch and process")
+    parser.add_argument("--lr", type=positive_float, default=1e-4, help="Adam learning rate (default 1e-4)")
     parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and augmentation")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--holdout", nargs="*", default=None, metavar="SUBJECT",
@@ -448,11 +449,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                              "for --holdout")
     parser.add_argument("--init-from", type=Path, default=None, metavar="BUNDLE",
                         help="start from this bundle's STA weights (fine-tuning; same layers)")
-    parser.add_argument("--hop-s", type=float, default=None, help="seconds between clip starts (default: one clip period)")
-    parser.add_argument("--balance", type=float, default=0.0, metavar="P",
+    parser.add_argument("--hop-s", type=positive_float, default=None, help="seconds between clip starts (default: one clip period)")
+    parser.add_argument("--balance", type=non_negative_float, default=0.0, metavar="P",
                         help="draw clips with weight count(valence level)**-P, so rare levels are seen more "
                              "(0: a plain shuffle, the default; 1: every level equally often)")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    parser.add_argument("--workers", type=non_negative_int, default=0, help="DataLoader worker processes")
     parser.add_argument("--bundle", type=Path, default=None, help="write the best model into this bundle folder")
     parser.add_argument("--trained-on", default=None, help="text for the bundle's trained_on field")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -32,6 +32,7 @@ from engines.expressions import POOLED
 from engines.lstmpb import NETWORKS, LSTMPB, NumpyPBGradient, landmark_steps, save_class_pbs, save_lstmpb
 from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
 from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions, roc_auc
+from training.arguments import fraction, positive_float, positive_int
 from training.cache import CacheError, LandmarkItem, cache_settings, read_landmark_cache
 from training.recipes import XGB_RECIPES
 from training.train_lstmpb import load_trained, select_items
@@ -396,30 +397,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle", required=True, help="bundle folder to write (merged into an existing one)")
     parser.add_argument("--mode", choices=MODES, default=None,
                         help="PB per online update (stream, as live) or per whole sequence (sequence, as the paper)")
-    parser.add_argument("--sequence-iters", type=int, default=100,
+    parser.add_argument("--sequence-iters", type=positive_int, default=100,
                         help="recognition steps per whole sequence (mode sequence, whole-clip classifiers)")
     parser.add_argument("--no-clip-classifiers", action="store_true",
                         help="in stream mode, skip the whole-clip classifiers (one PB per finished clip)")
     live = parser.add_argument_group("live recognizer (stored in the bundle; default: suited to the "
                                      "LSTM-PB's step rate, see engines.online_pb.settings_for)")
-    live.add_argument("--window", type=int, default=None, help="steps the PB must explain")
-    live.add_argument("--every", type=int, default=None, help="new steps between updates")
-    live.add_argument("--iters", type=int, default=None, help="recognition steps per online update")
-    live.add_argument("--min-frames", type=int, default=None, help="steps before the first update")
-    live.add_argument("--lr-pb", type=float, default=RecognizerSettings.lr)
-    live.add_argument("--smoothing", type=float, default=RecognizerSettings.smoothing)
-    parser.add_argument("--max-rounds", type=int, default=None)
+    live.add_argument("--window", type=positive_int, default=None, help="steps the PB must explain")
+    live.add_argument("--every", type=positive_int, default=None, help="new steps between updates")
+    live.add_argument("--iters", type=positive_int, default=None, help="recognition steps per online update")
+    live.add_argument("--min-frames", type=positive_int, default=None, help="steps before the first update")
+    live.add_argument("--lr-pb", type=positive_float, default=RecognizerSettings.lr)
+    live.add_argument("--smoothing", type=fraction, default=RecognizerSettings.smoothing)
+    parser.add_argument("--max-rounds", type=positive_int, default=None)
     parser.add_argument("--lambda", dest="reg_lambda", type=float, nargs="+", default=None,
                         help="L2 weight(s) of the boosters; with several, subject-wise CV AUC picks one per "
                              "classifier (paper: 1000)")
-    parser.add_argument("--nfold", type=int, default=XGBSettings.nfold)
+    parser.add_argument("--nfold", type=positive_int, default=XGBSettings.nfold)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None, help="bundle name (new bundles)")
     parser.add_argument("--trained-on", default=None, help="what the bundle was trained on (new bundles)")
     parser.add_argument("--normalization", choices=NORMALIZATIONS, type=canonical_normalization, default=None,
                         help="landmark normalization of the cache, for caches that do not record it "
                              "(default: the cache's record, else similarity)")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--jobs", type=positive_int, default=1,
                         help="processes that find PB vectors (recognition is single-threaded: one per core), "
                              "and threads of each booster")
     parser.add_argument("--no-progress", action="store_true")

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import platform
 import tempfile
@@ -28,8 +29,8 @@ from realtime.capture.sources import VideoFileSource
 
 def _pct(values, qs=(50, 95, 99)) -> dict[str, float]:
     v = np.asarray(values, np.float64)
-    if v.size == 0:
-        return {f"p{q}": float("nan") for q in qs}
+    if v.size == 0:  # nothing measured (e.g. no clip completed in a short run): null in the JSON
+        return {f"p{q}": None for q in qs}
     return {f"p{q}": round(float(x), 3) for q, x in zip(qs, np.percentile(v, qs))}
 
 
@@ -192,6 +193,13 @@ def _torch_threads() -> int | None:
         return None
 
 
+def _ms(value, width: int = 0, digits: int = 2) -> str:
+    """A figure in the text report; "n/a" where nothing was measured."""
+    if value is None or not math.isfinite(value):
+        return f"{'n/a':>{width}}"
+    return f"{value:{width}.{digits}f}"
+
+
 def _print_report(r: dict, out) -> None:
     f, p, n = r["fast"], r["paced"], r["naive_peer"]
     out(f"affectscope bench — {r['clip']} ({r['source']['width']}x{r['source']['height']}), "
@@ -202,18 +210,21 @@ def _print_report(r: dict, out) -> None:
         out(f"          {fm['fps']:8.1f} frames/s with every model job run (as analyze does)")
     for stage, q in (fm or f)["stages_ms"].items():
         q = f["stages_ms"][stage] if stage == "perception" else q
-        out(f"          {stage:<12} p50 {q['p50']:7.2f}  p95 {q['p95']:7.2f}  p99 {q['p99']:7.2f} ms")
+        out(f"          {stage:<12} p50 {_ms(q['p50'], 7, 2)}  p95 {_ms(q['p95'], 7, 2)}  p99 {_ms(q['p99'], 7, 2)} ms")
     out(f"  paced   {p['fps_target']:.0f} fps: {p['frames_processed']}/{p['frames_captured']} frames, "
-        f"dropped {p['dropped']}, capture→result p50 {p['latency_ms']['p50']:.2f} ms  p95 {p['latency_ms']['p95']:.2f} ms")
+        f"dropped {p['dropped']}, capture→result p50 {_ms(p['latency_ms']['p50'])} ms  "
+        f"p95 {_ms(p['latency_ms']['p95'])} ms")
     for name, w in p["workers"].items():
-        out(f"          {name:<12} jobs {w['jobs']}  skipped {w['skipped']}  p50 {w['latency_ms']['p50']:.1f} ms")
-    out(f"  naive   {n['fps']:8.1f} frames/s  (dlib HOG + 68 landmarks every frame; p50 {n['per_frame_ms']['p50']:.2f} ms)")
+        out(f"          {name:<12} jobs {w['jobs']}  skipped {w['skipped']}  p50 {_ms(w['latency_ms']['p50'], 0, 1)} ms"
+            + ("" if w["jobs"] else "  (no job in this run: make it longer with --seconds)"))
+    out(f"  naive   {n['fps']:8.1f} frames/s  (dlib HOG + 68 landmarks every frame; "
+        f"p50 {_ms(n['per_frame_ms']['p50'])} ms)")
     if r["speedup_vs_naive"] is not None:
         out(f"  speed-up vs naive: {r['speedup_vs_naive']:.2f}x")
     if r["sta_backends_ms"]:
         out("  STA clip latency by backend:")
         for name, b in r["sta_backends_ms"].items():
             if b["available"]:
-                out(f"          {name:<12} p50 {b['p50']:7.2f}  p95 {b['p95']:7.2f} ms  ({b['device']})")
+                out(f"          {name:<12} p50 {_ms(b['p50'], 7, 2)}  p95 {_ms(b['p95'], 7, 2)} ms  ({b['device']})")
             else:
                 out(f"          {name:<12} not available: {b['reason']}")

@@ -38,12 +38,16 @@ def cmd_analyze(args) -> int:
     return report_faults(done.faults, args.out)  # the writer's own failure (a full disk) included
 
 
-def report_faults(faults: list, session) -> int:
-    """Each fault on stderr (they are in session.json too); exit code 1 when there is any."""
+def report_faults(faults: list, session: str | None) -> int:
+    """Each fault on stderr (in session.json too when a session was written: ``session``, its
+    folder); exit code 1 when there is any."""
     for f in faults:
         print(f"affectscope: fault: {f}", file=sys.stderr)
-    if faults:
+    if faults and session is not None:
         print(f"affectscope: {session}: the session is written but not whole; see 'faults' in its session.json",
+              file=sys.stderr)
+    elif faults:
+        print("affectscope: the run had faults (above); nothing was recorded (--record DIR keeps a session)",
               file=sys.stderr)
     return 1 if faults else 0
 
@@ -75,8 +79,6 @@ def _progress(pipeline) -> None:
     done = pipeline.perception.stats.processed
     if n:
         print(f"\ranalyzing: {done}/{n} frames ({100 * done / n:.0f} %)", end="", file=sys.stderr, flush=True)
-
-
 
 
 def default_jobs() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from realtime.cli.options import CliError
+from realtime.cli.options import CliError, UsageError, output_file, selected_models
 
 
 # -- bench --------------------------------------------------------------------------------------
@@ -13,14 +13,18 @@ def cmd_bench(args) -> int:
     modes = [flag for flag, on in (("--soak", args.soak is not None), ("--roll", args.roll),
                                    ("--peer", args.peer is not None)) if on]
     if len(modes) > 1:
-        raise CliError(f"bench: {' and '.join(modes)} are separate runs; choose one")
+        raise UsageError(f"bench: {' and '.join(modes)} are separate runs; choose one")
     for flag, value in (("--peer-python", args.peer_python), ("--rounds", args.rounds)):
         if value is not None and args.peer is None:
-            raise CliError(f"bench: {flag} goes with --peer mediapipe")
-    if args.soak is not None:
-        return _soak(args)
+            raise UsageError(f"bench: {flag} goes with --peer mediapipe")
+    output_file(args.json, "--json")  # before minutes of work, not after
+    if args.video is not None and not Path(args.video).is_file():
+        raise CliError(f"bench: --video {args.video}: no such file")
     if args.roll:
         return _roll(args)
+    selected_models(args)  # a bad bundle, backend or landmark model said in one line, before the run
+    if args.soak is not None:
+        return _soak(args)
     if args.peer is not None:
         return _peer(args)
     from realtime.benchmarks.bench import run_bench
@@ -33,7 +37,9 @@ def cmd_bench(args) -> int:
 
 def _write_json(args, report) -> None:
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        from realtime.sessions.folder import json_safe
+
+        Path(args.json).write_text(json.dumps(json_safe(report), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
 
 
@@ -49,7 +55,6 @@ def _peer(args) -> int:
 
     from realtime.benchmarks.motion_clip import make_motion_clip
     from realtime.benchmarks.peer import PeerUnavailable, run_peer_bench
-    from realtime.cli.options import selected_models
     from realtime.pipeline.runner import make_tracker
 
     models = selected_models(args)
@@ -58,8 +63,6 @@ def _peer(args) -> int:
         if video is None:
             clip = make_motion_clip(n_frames=int(round(args.seconds * args.fps)), leave=(90, 150), seed=1)
             video, in_view = clip.write(Path(tmp) / "peer.mp4"), clip.visible
-        elif not Path(video).is_file():
-            raise CliError(f"bench: --video {video}: no such file")
         try:
             report = run_peer_bench(video, make_tracker(models.bundle, models.landmark_model),
                                     python=args.peer_python, rounds=args.rounds or 3, in_view=in_view)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from realtime.cli.options import CliError
+from realtime.cli.options import CliError, output_file, say_session_state
 from realtime.sessions.export import FORMATS, PARQUET_HINT, ExportError, export_session
 from realtime.sessions.folder import SessionError, read_session
 
@@ -17,6 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    output_file(args.out, "--out")  # a missing folder or a file in the way named as such, before reading
     try:
         session = read_session(args.session)
         res = export_session(session, args.out, args.format, landmarks=not args.no_landmarks)
@@ -25,10 +26,7 @@ def run(args) -> int:
     except OSError as exc:
         raise CliError(f"{args.out}: cannot write the table ({exc.strerror or exc}); pick a file in a folder "
                        f"you can write to") from None
-    if session.cut_off:
-        from realtime.reporting.report import status_text
-
-        print(f"{session.root}: {status_text(session)}")
+    say_session_state(session)
     extra = f", markers in {res.events_path}" if res.events_path else ""
     print(f"wrote {res.path}: {res.rows} rows × {len(res.columns)} columns{extra}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from realtime.cli.analyze import attach_lsl, report_faults
-from realtime.cli.options import CliError, open_source, selected_models
+from realtime.cli.options import CliError, UsageError, open_source, selected_models
 
 
 def _no_screen() -> bool:
@@ -26,8 +26,13 @@ def cmd_live(args) -> int:
     _headless_fallback(args)
     if not args.headless:
         return _gui(["--camera", str(args.camera)] if args.camera is not None else ["--video", args.video], args)
-    if args.screenshot:
-        raise CliError("--screenshot needs the window; drop --headless")
+    for flag, value in (("--screenshot", args.screenshot), ("--quit-after", args.quit_after),
+                        ("--stall-report", args.stall_report)):
+        if value is not None:
+            raise UsageError(f"{flag} goes with the window; drop --headless"
+                             + (" (headless, --seconds S stops after S seconds)" if flag == "--quit-after" else ""))
+    if args.no_video and not args.record:
+        raise UsageError("--no-video goes with --record (nothing is recorded without it)")
     from realtime.pipeline.runner import LatestResult, print_line, run_until_done, status_line
     from realtime.sessions.folder import SessionError
     from realtime.sessions.run import run_to_session
@@ -42,15 +47,21 @@ def cmd_live(args) -> int:
         pipeline.subscribe(latest)
         lsl = attach_lsl(args, pipeline, writer)
         info = source.info
-        print_line(f"affectscope live: {info.kind} {info.uri} {info.width}x{info.height} @ {info.fps:.1f} fps, "
+        print_line(f"affectscope {args.command}: {info.kind} {info.uri} {info.width}x{info.height} @ {info.fps:.1f} fps, "
                    f"bundle {models.bundle.name}, expression model {args.expression}"
                    f"{', models: ' + ', '.join(w.name for w in pipeline.workers) if pipeline.workers else ', perception only'}")
         return lsl.close if lsl is not None else None
 
-    said = []
+    said, shown = [], [""]
+
+    def show_status(pipeline) -> None:
+        line = status_line(pipeline, latest)
+        if line != shown[0]:  # the last tick may have said it already
+            print_line(line)
+            shown[0] = line
 
     def tick() -> None:
-        print_line(status_line(run["pipeline"], latest))
+        show_status(run["pipeline"])
         writer = run["writer"]
         if writer is not None and writer.failure and not said:  # within a second of the failed write
             said.append(writer.failure)
@@ -66,7 +77,7 @@ def cmd_live(args) -> int:
         except SessionError as exc:
             raise CliError(str(exc)) from None
         why, faults = done.why, done.faults
-        print_line(status_line(done.pipeline, latest))
+        show_status(done.pipeline)
         print_line(f"recorded {done.writer.rows} frames to {args.record}")
     else:
         pipeline = models.pipeline(source, paced=True)
@@ -77,9 +88,9 @@ def cmd_live(args) -> int:
             if close is not None:
                 close()
         faults = pipeline.faults()
-        print_line(status_line(pipeline, latest))
+        show_status(pipeline)
     print_line(f"stopped: {why}")
-    return report_faults(faults, args.record or "live run")
+    return report_faults(faults, args.record)
 
 
 def cmd_demo(args) -> int:

@@ -10,8 +10,8 @@ from realtime.cli import export, replay, report
 from realtime.cli.analyze import cmd_analyze, default_jobs, jobs_argument
 from realtime.cli.bench import cmd_bench
 from realtime.cli.live import cmd_demo, cmd_gui, cmd_live
-from realtime.cli.options import (CliError, OneLineParser, add_model_options, add_window_options, camera_index,
-                                      positive_float, positive_int)
+from realtime.cli.options import (CliError, OneLineParser, UsageError, add_model_options, add_window_options,
+                                  camera_index, positive_float, positive_int)
 from realtime.cli.train import COMMANDS, cmd_training
 
 
@@ -104,6 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Errors that name bad input (a file, a folder, a bundle, a session), by module and class: the
+# modules are not imported here (an error of one means it has been).
+_USER_ERRORS = (
+    ("realtime.capture.sources", "SourceError"), ("engines.bundle", "BundleError"),
+    ("realtime.perception.landmarks", "LandmarkModelError"), ("realtime.sessions.folder", "SessionError"),
+    ("engines.backends.base", "BackendUnavailable"), ("realtime.reporting.report", "ReportError"),
+    ("realtime.sessions.export", "ExportError"), ("realtime.sessions.batch", "BatchError"),
+)
+
+
+def user_error_message(exc: BaseException) -> str | None:
+    """One line for an error about the user's input, or None for a fault of the program."""
+    for module, name in _USER_ERRORS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return str(exc)
+    if isinstance(exc, OSError) and exc.filename is not None:  # a path that cannot be read or written
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -121,8 +142,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.fn(args) or 0)
+    except UsageError as exc:
+        print(f"affectscope: error: {exc} (see 'affectscope {args.command} --help')", file=sys.stderr)
+        return 2
     except CliError as exc:
         print(f"affectscope: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        # what a command did not turn into a CliError itself but is still the user's input: a bad
+        # file, folder, bundle or session named by the layer that found it (--verbose: the traceback)
+        message = user_error_message(exc)
+        if message is None or args.verbose:
+            raise
+        print(f"affectscope: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("affectscope: interrupted", file=sys.stderr)

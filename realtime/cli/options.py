@@ -3,6 +3,9 @@ argument types and the option groups (model choice, window)."""
 from __future__ import annotations
 
 import argparse
+import math
+import sys
+from pathlib import Path
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -16,13 +19,43 @@ class CliError(Exception):
     """An error the user can act on: printed as one line, exit code 1."""
 
 
+class UsageError(CliError):
+    """Arguments that do not go together (a bad command line, like the parser's own errors): one
+    line and where to get help, exit code 2."""
+
+
+def output_file(path: str | None, flag: str) -> None:
+    """Refuse, before any work, an output file that cannot be written: its folder missing or not a
+    folder, or the path itself a folder."""
+    if path is None:
+        return
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise CliError(f"{flag} {path}: is a folder; give a file name")
+    if not parent.is_dir():
+        raise CliError(f"{flag} {path}: {parent} is not a folder" + ("" if parent.exists() else " (it does not exist)"))
+
+
 def positive_float(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     if v <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    return v
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number >= 0")
     return v
 
 
@@ -54,7 +87,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                         "happiness, sadness, surprise")
     p.add_argument("--backend", default="auto", choices=("auto", "eager", "compile", "onnxruntime", "tensorrt"),
                    help="valence inference backend (default: auto, the fastest available)")
-    p.add_argument("--landmark-model", metavar="FILE", help="dlib 68-point model file (default: face_recognition_models')")
+    p.add_argument("--landmark-model", metavar="FILE",
+                   help="dlib 68-point model file (default: the one of the face_recognition_models package)")
 
 
 def add_window_options(p: argparse.ArgumentParser) -> None:
@@ -67,13 +101,19 @@ def add_window_options(p: argparse.ArgumentParser) -> None:
 
 def selected_models(args):
     """The :class:`~realtime.sessions.run.ModelSelection` of the model options (see add_model_options)."""
+    from engines.backends import BackendUnavailable
     from engines.bundle import BundleError
+    from realtime.perception.landmarks import LandmarkModelError
     from realtime.sessions.run import ModelSelection
 
     try:
         return ModelSelection.load(args.bundle, args.expression, args.backend, args.landmark_model)
     except BundleError as exc:
         raise CliError(f"bad model bundle: {exc}") from None
+    except BackendUnavailable as exc:
+        raise CliError(f"--backend {args.backend}: {exc}") from None
+    except LandmarkModelError as exc:
+        raise CliError(f"--landmark-model: {exc}") from None
 
 
 def open_source(spec, live: bool):
@@ -83,3 +123,14 @@ def open_source(spec, live: bool):
         return open_(spec, live=live)
     except SourceError as exc:
         raise CliError(str(exc)) from None
+
+
+def say_session_state(session) -> None:
+    """Before a command's own output: that a session was cut off, and what in it looks edited or
+    damaged (lines that were not read, time going back)."""
+    if session.cut_off:
+        from realtime.reporting.report import status_text
+
+        print(f"{session.root}: {status_text(session)}", flush=True)
+    for note in session.notes:
+        print(f"affectscope: note: {note}", file=sys.stderr, flush=True)

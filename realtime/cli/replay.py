@@ -10,7 +10,8 @@ import threading
 import numpy as np
 
 from realtime.cli.analyze import report_faults
-from realtime.cli.options import CliError, add_model_options, selected_models
+from realtime.cli.options import (CliError, UsageError, add_model_options, non_negative_float, say_session_state,
+                                  selected_models)
 from realtime.sessions.replay import SessionPlayer, play, reanalyze
 from realtime.sessions.folder import Session, SessionError, read_session
 
@@ -31,7 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", metavar="SESSION", help="session folder to play back")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="X",
                    help="playback speed factor (default 1 = recorded timing; 0 = as fast as possible)")
-    p.add_argument("--from", dest="start", type=float, default=None, metavar="S", help="start at S seconds")
+    p.add_argument("--from", dest="start", type=non_negative_float, default=None, metavar="S",
+                   help="start at S seconds of the session")
     p.add_argument("--reanalyze", action="store_true",
                    help="run the current bundle on the session's video into a new session (needs --out)")
     p.add_argument("--out", metavar="NEW_SESSION", help="with --reanalyze: the new session folder")
@@ -42,18 +44,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from realtime.outlets.lsl import LSLOutlet, LSLUnavailable
-    from realtime.reporting.report import status_text
 
     if args.reanalyze and not args.out:
-        raise CliError("--reanalyze needs --out NEW_SESSION (the folder for the new session)")
+        raise UsageError("--reanalyze needs --out NEW_SESSION (the folder for the new session)")
     if args.out and not args.reanalyze:
-        raise CliError("--out is for --reanalyze; plain replay writes nothing")
+        raise UsageError("--out is for --reanalyze; plain replay writes nothing")
+    if args.start is not None and args.reanalyze:
+        raise UsageError("--from is for replay; --reanalyze runs the whole video")
     try:
         session = read_session(args.session)
     except SessionError as exc:
         raise CliError(str(exc)) from None
-    if session.cut_off:
-        print(f"{session.root}: {status_text(session)}", flush=True)
+    say_session_state(session)
     outlet = None
     try:
         if args.lsl:
@@ -76,6 +78,9 @@ def _run_replay(args, session: Session, outlet) -> int:
 
     player = SessionPlayer(session, speed=args.speed)
     if args.start is not None:
+        if args.start > player.end_s:
+            player.close()
+            raise CliError(f"--from {args.start:g}: the session ends at {player.end_s:.2f} s")
         player.seek(args.start)
     print(f"replaying {session.root}: {len(player)} rows, {player.start_s:.2f}–{player.end_s:.2f} s, "
           f"{plural(len(session.events), 'marker')}, video {'yes' if player.has_video else 'no'}, speed "

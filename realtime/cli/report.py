@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from realtime.cli.options import CliError
-from realtime.reporting.report import ReportError, build_report, plural, status_text
+from realtime.cli.options import CliError, say_session_state
+from realtime.reporting.report import ReportError, build_report, plural
 from realtime.sessions.folder import SessionError
 
 
@@ -21,8 +21,7 @@ def run(args) -> int:
     except OSError as exc:
         raise CliError(f"{args.out}: cannot write the report ({exc.strerror or exc})") from None
     s = rep.session
-    if s.cut_off:
-        print(f"{s.root}: {status_text(s)}")
+    say_session_state(s)
     n_seg = len(rep.segments)
     print(f"wrote {rep.html} ({len(s)} frames, {plural(len(s.events), 'marker')}, {plural(n_seg, 'segment')}) "
           f"and {', '.join(p.name for p in rep.pngs)}")

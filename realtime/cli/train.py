@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from realtime.cli.options import CliError, OneLineParser
+from realtime.cli.options import CliError, OneLineParser, UsageError
 
 
 def _module(name: str) -> ModuleType:
@@ -44,8 +44,12 @@ def cmd_training(args) -> int:
     rest = list(args.rest)
     prog = f"affectscope {args.command}"
     if args.command == "train":
+        if rest[:1] in (["-h"], ["--help"]):
+            print(f"usage: affectscope train {{{','.join(TRAINERS)}}} ...\n\n{COMMANDS['train']}; "
+                  f"'affectscope train MODEL --help' lists a model's options")
+            return 0
         if not rest or rest[0] not in TRAINERS:
-            raise CliError(f"train needs a model: {' | '.join(TRAINERS)} (e.g. 'affectscope train sta --help')")
+            raise UsageError(f"train needs a model: {' | '.join(TRAINERS)}")
         name, prog = rest[0], f"affectscope train {rest[0]}"
         rest = rest[1:]
     try:

@@ -213,7 +213,8 @@ class LSLMarkerInlet(StoppableThread):
 def add_lsl_arguments(p: argparse.ArgumentParser, markers_in: bool = True) -> None:
     """``--lsl``, ``--lsl-name`` and (for recording commands) ``--lsl-markers``."""
     p.add_argument("--lsl", action="store_true",
-                   help=f"publish valence, P(fake) and face on Lab Streaming Layer (needs: {LAB_HINT})")
+                   help=f"publish valence, P(fake), face, head pose (yaw, pitch, roll) and landmark quality on Lab "
+                        f"Streaming Layer, with a marker stream (needs: {LAB_HINT})")
     p.add_argument("--lsl-name", default="affectscope", metavar="NAME",
                    help="LSL stream name (default affectscope; markers go out on NAME-markers)")
     if markers_in:

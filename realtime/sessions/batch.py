@@ -155,7 +155,8 @@ def run_batch(videos: list[str | Path], out_dir: str | Path, jobs: int = 2, bund
         raise BatchError(f"bad model bundle: {exc}") from None
     files = find_videos(videos)
     if not files:
-        raise BatchError(f"no videos found in {', '.join(map(str, videos))} (suffixes: {', '.join(VIDEO_SUFFIXES)})")
+        raise BatchError(f"no videos found in {', '.join(map(str, videos))} (suffixes: {', '.join(VIDEO_SUFFIXES)}; "
+                         f"a folder of images is analysed as one video when it is given on its own)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     work = [BatchJob(str(v), str(out / name), bundle_dir, expression, backend, landmark_model, save_video)
@@ -177,6 +178,6 @@ def run_batch(videos: list[str | Path], out_dir: str | Path, jobs: int = 2, bund
     with (out / "batch.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(("video", "session", "ok", "message"))
-        for j, (video, ok, msg) in zip(work, ordered):
-            w.writerow((video, j.session, int(ok), msg))
+        for j, (video, ok, msg) in zip(work, ordered):  # no session named where none was written
+            w.writerow((video, j.session if ok or Path(j.session).exists() else "", int(ok), msg))
     return ordered

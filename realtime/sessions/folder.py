@@ -104,9 +104,21 @@ def result_row(r: AffectResult, t_s: float) -> list[str]:
     ]
 
 
+def json_safe(value):
+    """``value`` with every non-finite float (a percentile of nothing, say) as None: strict JSON,
+    which other tools' parsers read (Python's own writes NaN, which they refuse)."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _write_json_atomic(path: Path, obj: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -332,6 +344,7 @@ class Session:
     data: dict[str, np.ndarray]  # column -> float array (NaN where empty)
     events: list[tuple[float, str]] = field(default_factory=list)
     truncated_rows: int = 0  # a last line cut off mid-write (killed process)
+    notes: list[str] = field(default_factory=list)  # what was read but looks edited or damaged
 
     @property
     def complete(self) -> bool:
@@ -421,14 +434,31 @@ def read_session(root: str | Path) -> Session:
         line = int(np.flatnonzero(np.isnan(data["t_s"]))[0]) + 2
         raise SessionError(f"{frames_path}: line {line} has no time (column 't_s' is empty); every frame needs "
                            f"one — restore the file from a copy or remove that line")
+    notes = []
+    back = np.flatnonzero(np.diff(data["t_s"]) < 0)
+    if back.size:
+        notes.append(f"{frames_path}: the time goes back at line {int(back[0]) + 3} ({back.size} "
+                     f"{'place' if back.size == 1 else 'places'}); the file was edited or damaged")
+    events, skipped = _read_events(root / "events.csv")
+    if skipped:
+        notes.append(f"{root / 'events.csv'}: line{'s' if len(skipped) > 1 else ''} "
+                     f"{', '.join(map(str, skipped[:5]))}{' …' if len(skipped) > 5 else ''} not read "
+                     f"(expected t_s,label with a time in seconds)")
+    return Session(root, meta, columns, data, events, truncated, notes)
+
+
+def _read_events(path: Path) -> tuple[list[tuple[float, str]], list[int]]:
+    """The markers of an events.csv, and the numbers of its lines that are not one."""
     events: list[tuple[float, str]] = []
-    ev_path = root / "events.csv"
-    if ev_path.is_file():
-        with ev_path.open(newline="", encoding="utf-8") as fh:
-            for r in list(csv.reader(fh))[1:]:
-                if len(r) == 2:
-                    try:
-                        events.append((float(r[0]), r[1]))
-                    except ValueError:
-                        continue
-    return Session(root, meta, columns, data, events, truncated)
+    skipped: list[int] = []
+    if path.is_file():
+        with path.open(newline="", encoding="utf-8") as fh:
+            for line, r in enumerate(list(csv.reader(fh))[1:], start=2):
+                try:
+                    if len(r) != 2 or not math.isfinite(t := float(r[0])):
+                        raise ValueError
+                    events.append((t, r[1]))
+                except ValueError:
+                    if any(cell.strip() for cell in r):  # a blank line is nothing to mention
+                        skipped.append(line)
+    return events, skipped

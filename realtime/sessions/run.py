@@ -46,8 +46,23 @@ class ModelSelection:
     @classmethod
     def load(cls, bundle_dir: str | Path | None = None, expression: str = "pooled", backend: str = "auto",
              landmark_model: str | None = None) -> "ModelSelection":
-        """The bundle at ``bundle_dir`` (None: the shipped one); raises BundleError."""
-        return cls(load_bundle(bundle_dir), expression, backend, landmark_model)
+        """The bundle at ``bundle_dir`` (None: the shipped one), checked with everything else a run
+        needs before its first frame: a backend named that cannot run here raises
+        BackendUnavailable, a landmark model that is missing or not one raises LandmarkModelError
+        (both would otherwise end a run begun with a fault), a bad bundle BundleError."""
+        from engines.backends import BackendUnavailable, available_backends
+        from realtime.perception.landmarks import LandmarkReader
+
+        bundle = load_bundle(bundle_dir)
+        if backend != "auto":
+            avail = available_backends().get(backend)
+            if avail is None or not avail.available:
+                usable = [name for name, a in available_backends().items() if a.available]
+                why = f": {avail.reason}" if avail else ""
+                raise BackendUnavailable(f"backend '{backend}' is not available here{why}; "
+                                         f"available: auto, {', '.join(usable)}")
+        LandmarkReader(landmark_model)  # loaded once per process: the pipeline's tracker reuses it
+        return cls(bundle, expression, backend, landmark_model)
 
     def pipeline(self, source: FrameSource, paced: bool | None) -> Pipeline:
         return build_pipeline(source, self.bundle, self.expression, self.backend, paced=paced,

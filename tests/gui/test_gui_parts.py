@@ -1,6 +1,7 @@
 """The window's parts on their own: ring buffers, the bridge, settings, the message bar."""
 from __future__ import annotations
 
+import html
 import sys
 import threading
 
@@ -283,3 +284,52 @@ def test_a_narrow_plot_shows_its_whole_window_with_the_legend_cut(qtbot):
         vb = item.getViewBox()
         right = vb.mapViewToScene(pg.Point(0.0, 0.0)).x()  # "now"
         assert right <= widget.width()
+
+
+def test_the_status_bar_keeps_its_figures_whole_and_cuts_names(qtbot):
+    """In a window narrower than the status line, every field had been cut alike ("30.0 fp",
+    "face: ye"); the figures now keep their width and the names (what runs, the backends) give way."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from gui.status import StatusLine
+    from realtime.pipeline.health import PipelineStats, WorkerState
+
+    w = QMainWindow()
+    qtbot.addWidget(w)
+    status = StatusLine(w.statusBar())
+    w.resize(800, 400)
+    w.show()
+    qtbot.waitExposed(w)
+    assert all(label.isHidden() for label in status.labels.values())  # nothing to say yet
+    pct = {"p50": 5.0, "p95": 8.0, "p99": 9.0}
+    stats = PipelineStats(WorkerState.RUNNING, 30.0, 30.0, 100, 100, 100, 0, 0, pct, pct, pct, 0)
+    backend = "numpy (online PB recognition, process 12919) + xgboost, onnxruntime"
+    status.show_live("Sample clip (demo)", stats, backend)
+    status.show_display_rate(29.9)
+    status.show_face(True)
+    qtbot.wait(50)
+    for key in ("capture", "processing", "display", "dropped", "latency", "face"):
+        label = status[key]
+        assert label.width() >= label.fontMetrics().horizontalAdvance(label.text()), (key, label.text())
+    assert status["backend"].text() == "backend: numpy + xgboost, onnxruntime"
+    assert "process 12919" in status["backend"].toolTip()
+    assert status["rec"].isHidden()  # not recording: no empty field holding room
+    status.show_not_live("replay: s1", "auto")
+    assert status["capture"].isHidden() and not status["mode"].isHidden()
+
+
+def test_the_info_panel_shows_the_start_of_a_long_training_account(qtbot):
+    from gui.info_panel import InfoPanel, summary
+
+    long = "Genuine/fake (SYNTHETIC clips of REAL identities): " + "word " * 200
+    short = summary(long)
+    assert len(short) < 200 and short.endswith("(hover for all)") and long.startswith(short.split(" …")[0])
+    assert summary("a short account") == "a short account"
+    panel = InfoPanel()
+    qtbot.addWidget(panel)
+    from engines.bundle import load_bundle
+
+    bundle = load_bundle()
+    panel.show_live("demo", None, bundle, {"valence": None, "p_fake": None}, False, "pooled", None, SAMPLE_CLIP.parent, 0)
+    assert "hover for all" in panel.text("bundle")
+    assert html.escape(bundle.meta["trained_on"])[-40:] in panel.values["bundle"].toolTip()

@@ -121,3 +121,14 @@ def test_session_replay_seeks_rows_exactly(recorded_session):
         assert rep.has_values("valence") and rep.has_values("p_fake")
     finally:
         rep.close()
+
+
+def test_no_camera_is_said_only_when_a_camera_was_what_the_window_would_use(make_window, recorded_session):
+    """Opened on a session, a camera probe that finds nothing is no news: no banner over the replay."""
+    w = make_window()
+    assert w.open_session(recorded_session)
+    w._on_camera_probe([])
+    assert not any("No camera" in t for t in w.messages.texts())
+    w.close_replay()
+    w._on_camera_probe([])
+    assert any("No camera" in t for t in w.messages.texts())

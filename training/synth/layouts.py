@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engines.expressions import EXPRESSIONS
+from training.arguments import positive_float, positive_int
 from training.datasets.photos import SPLITS, person_split
 from training.datasets.sasefe import CODES
 from training.synth.identities import (BUILTIN_PHOTOS, Photo, identity_name, identity_recipe, photos_from_set,
@@ -346,7 +347,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", choices=LAYOUTS, default="sasefe",
                         help="sasefe: SUBJECT/CODE.mp4; sasefe-test: ID_EXPRESSION.mp4 + labels.csv; "
                              "recola: long sessions with per-frame valence ratings")
-    parser.add_argument("--subjects", type=int, default=4, help="number of subjects (identities)")
+    parser.add_argument("--subjects", type=positive_int, default=4, help="number of subjects (identities)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--faces", type=Path, nargs="+", default=[], metavar="PHOTO",
                         help="extra frontal face photos, one identity each (after the built-in ones)")
@@ -362,12 +363,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", nargs="+", default=None, metavar="SUBJECT",
                         help="render only these subjects (or @FILE, e.g. OTHER_SET/split_test.txt) of the ones "
                              "the other options define")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="worker processes")
     parser.add_argument("--size", type=_size, default=(480, 360), help="frame size WxH (default 480x360)")
-    parser.add_argument("--fps", type=float, default=30.0)
-    parser.add_argument("--session-seconds", type=float, nargs=2, default=(30.0, 60.0), metavar=("MIN", "MAX"),
+    parser.add_argument("--fps", type=positive_float, default=30.0)
+    parser.add_argument("--session-seconds", type=positive_float, nargs=2, default=(30.0, 60.0), metavar=("MIN", "MAX"),
                         help="recola layout: session length range")
-    parser.add_argument("--sessions-per-subject", type=int, default=1)
+    parser.add_argument("--sessions-per-subject", type=positive_int, default=1)
 
 
 def _subject_names(names: list[str] | None) -> tuple[str, ...] | None:

@@ -40,11 +40,11 @@ def test_a_missing_peer_says_how_to_install_it(clip_file, capsys):
 
 
 def test_bench_modes_are_exclusive(capsys):
-    assert main(["bench", "--roll", "--peer", "mediapipe"]) == 1
+    assert main(["bench", "--roll", "--peer", "mediapipe"]) == 2  # options that do not go together
     assert "choose one" in capsys.readouterr().err
-    assert main(["bench", "--peer-python", sys.executable]) == 1
+    assert main(["bench", "--peer-python", sys.executable]) == 2
     assert "goes with --peer" in capsys.readouterr().err
-    assert main(["bench", "--rounds", "2"]) == 1
+    assert main(["bench", "--rounds", "2"]) == 2
     assert "--rounds goes with --peer" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bench", "--peer", "mediapipe", "--rounds", "0"])

@@ -89,7 +89,8 @@ def test_live_headless_on_a_video_prints_figures(clip_file, tmp_path):
 def test_bench_json(tmp_path, clip_file):
     r = _cli("bench", "--video", str(clip_file), "--seconds", "2", "--json", str(tmp_path / "b.json"), timeout=300)
     assert r.returncode == 0, r.stderr
-    rep = json.loads((tmp_path / "b.json").read_text())
+    # strict JSON (no NaN where a 2-s run measured nothing), which other languages' parsers read
+    rep = json.loads((tmp_path / "b.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
     assert rep["fast"]["frames"] == 300 and rep["fast"]["fps"] > 0
     assert rep["naive_peer"]["frames"] == 300 and rep["speedup_vs_naive"] > 0
     assert rep["paced"]["frames_captured"] > 0 and "p95" in rep["paced"]["latency_ms"]

@@ -45,6 +45,7 @@ def test_a_corrupt_video_fails_alone(video_folder, tmp_path):
     with (out / "batch.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["ok"] for r in rows] == ["1", "1", "0"] and rows[0]["session"] == str(out / "p01")
+    assert rows[2]["session"] == ""  # no folder was made for the corrupt video: none is named
 
 
 def test_analyze_of_a_folder_runs_the_batch(video_folder, tmp_path, capsys):
