@@ -74,8 +74,19 @@ class CropItem:
             return {k: z[k] for k in ("crops", "valence", "t_s", "face")}
 
 
+# what each kind of cache holds, and the models it trains
+_KINDS = {"landmarks": "landmark sequences (genuine/fake: train lstmpb, train xgb; preprocess --format sasefe)",
+          "crops": "face-crop clips (valence: train sta; preprocess --format recola or photos)"}
+
+
 def _read_index(index: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     if not index.is_file():
+        root, kind = index.parent.parent, index.parent.name
+        other = [k for k in _KINDS if k != kind and (root / k / "index.csv").is_file()]
+        if other:  # a cache, of the other kind
+            raise CacheError(f"{root}: a cache of {_KINDS[other[0]]}; this needs {_KINDS[kind]}")
+        if not root.is_dir():
+            raise CacheError(f"{root}: no such cache folder; build it with 'affectscope preprocess'")
         raise CacheError(f"{index}: missing; build the cache with 'affectscope preprocess'")
     with index.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)

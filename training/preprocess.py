@@ -35,7 +35,7 @@ from realtime.perception.landmarks import NORMALIZATIONS, canonical_normalizatio
 from training.arguments import crop_side, non_negative_int, positive_float, positive_int
 from training.cache import CropCacheWriter, LandmarkCacheWriter, claim_settings
 from training.datasets import ClipFrames, ExpressionClip, Recording, load_recola, load_sasefe
-from training.datasets.photos import SPLITS, LabelledPhoto, load_photos, person_split
+from training.datasets.photos import SPLITS, LabelledPhoto, empty_split_note, load_photos, person_split
 from training.photo_clips import PhotoClipSettings, photo_clip, read_photo
 
 log = logging.getLogger(__name__)
@@ -258,9 +258,11 @@ def preprocess_photos(dataset: str | Path, cache: str | Path, normalization: str
     split_dir = root / "splits"
     split_dir.mkdir(parents=True, exist_ok=True)
     people = sorted({p.person for p in photos})
+    stats["split_sizes"] = {}
     for name in SPLITS:
-        (split_dir / f"{name}.txt").write_text("".join(f"{q}\n" for q in people if person_split(q) == name),
-                                              encoding="utf-8")
+        members = [q for q in people if person_split(q) == name]
+        (split_dir / f"{name}.txt").write_text("".join(f"{q}\n" for q in members), encoding="utf-8")
+        stats["split_sizes"][name] = len(members)
     return stats
 
 
@@ -304,6 +306,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{st['photos']} photos as {st['clips']} clips ({st['skipped']} already cached; renders per photo "
               f"{st['renders']}); {st['no_face_clips']} clips lost the face on some frame -> {args.out / 'crops'}; "
               f"person-wise splits in {args.out / 'splits'}")
+        note = empty_split_note(st["split_sizes"], "person")
+        if note:
+            print(f"affectscope: note: {note}", file=sys.stderr)
     else:
         st = preprocess_recola(args.dataset, args.out, args.normalization, args.crop_size, args.jobs,
                                args.frame_folder_fps)

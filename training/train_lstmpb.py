@@ -38,12 +38,12 @@ from engines.lstmpb import (LSTMPB, PB_ACTIVATIONS, REFERENCES, LSTMPBConfig, cl
                             load_lstmpb_weights, read_class_pbs, save_class_pbs, save_lstmpb)
 from training.arguments import fraction, non_negative_int, positive_float, positive_int
 from training.cache import LandmarkItem, read_landmark_cache
-from training.checks import require_positive
+from training.checks import require_positive, require_run_folder, require_same_people
 from training.distributed import init_distributed, is_main_process, resolve_device
 from training.lstmpb_steps import LOSSES, learning_step
 from training.recipes import RECIPES, recipe_settings
 from training.metrics import append_metrics_row
-from training.subject_lists import known_subjects
+from training.subject_lists import known_subjects, subject_names
 
 WEIGHTS = "lstmpb.safetensors"
 PBS = "pb.safetensors"
@@ -269,12 +269,14 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
     if set(settings.holdout_subjects) & set(settings.test_subjects):
         raise ValueError(f"subjects {sorted(set(settings.holdout_subjects) & set(settings.test_subjects))[:5]} "
                          f"are both held out and test subjects; a subject is one or the other")
+    require_run_folder(out_dir, resume, (METRICS, CHECKPOINT))
     ckpt = out_dir / CHECKPOINT
     resumed: dict[str, Any] | None = None
     if resume and (ckpt / "state.json").is_file():
         resumed = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
         config = LSTMPBConfig.from_dict(resumed["config"])
         saved = TrainSettings(**{"optimizer": "sgd", **resumed["settings"]})
+        require_same_people(ckpt, asdict(settings), asdict(saved))
         saved.epochs = epochs  # the one setting a resumed run may change: how far to go
         settings = saved
     elif resume:
@@ -284,7 +286,9 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
                          settings.holdout_subjects + settings.test_subjects)
     if not items:
         raise ValueError(f"{cache_dir}: no landmark sequences for expression model '{settings.expression}' "
-                         f"outside the held-out subjects")
+                         f"outside the held-out and test subjects (they are {len(set(settings.holdout_subjects))} "
+                         f"and {len(set(settings.test_subjects))} of the cache's people; check the lists given to "
+                         f"--holdout and --test)")
     classes = class_names(items)
     class_index = {name: i for i, name in enumerate(classes)}
     item_class = [class_index[class_key(it.expression, it.label)] for it in items]
@@ -463,12 +467,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
                         help="scale every coordinate to a standard deviation of 0.3 (the paper does not)")
     parser.add_argument("--max-frames", type=positive_int, default=None, help="crop longer sequences (default: whole)")
-    parser.add_argument("--holdout", default="",
-                        help="comma-separated subject ids (or @FILE, e.g. SET/split_dev.txt) left out of training; "
-                             "'train xgb' scores its classifiers on them")
-    parser.add_argument("--test", default="",
-                        help="comma-separated subject ids (or @FILE) left out of training and of 'train xgb''s "
-                             "figures: score them once with 'affectscope evaluate --subjects'")
+    parser.add_argument("--holdout", nargs="*", default=[], metavar="SUBJECT",
+                        help="subject ids (several, or comma-separated; @FILE, e.g. SET/split_dev.txt, reads a "
+                             "list) left out of training; 'train xgb' scores its classifiers on them")
+    parser.add_argument("--test", nargs="*", default=[], metavar="SUBJECT",
+                        help="subject ids (as for --holdout) left out of training and of 'train xgb''s figures: "
+                             "score them once with 'affectscope evaluate --subjects'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
@@ -477,18 +481,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
 
 
-def _subject_list(cache_dir: str | Path, text: str, what: str) -> list[str]:
-    """Comma-separated names, ``@FILE`` entries read from FILE, checked against the cache's subjects."""
-    names = [s for s in text.split(",") if s]
-    if not names:
-        return []
-    subjects = sorted({it.subject for it in read_landmark_cache(cache_dir)})
-    return known_subjects(names, subjects, what)
-
-
 def run(args: argparse.Namespace) -> int:
-    holdout, test = (_subject_list(args.cache, text, what) for text, what in
-                     ((args.holdout, "held-out"), (args.test, "test")))
+    def listed(given, what: str) -> list[str]:  # names checked against the cache's people
+        names = subject_names(given)
+        return known_subjects(names, sorted({it.subject for it in read_landmark_cache(args.cache)}), what) if names else []
+
+    holdout, test = listed(args.holdout, "held-out"), listed(args.test, "test")
     result = train_lstmpb(args.cache, args.out, expression=args.expression,
                           tie_depth_weights=not args.untied_depth, max_frames=args.max_frames,
                           resume=args.resume, seed=args.seed, holdout_subjects=holdout, test_subjects=test,

@@ -46,8 +46,8 @@ from training.arguments import non_negative_float, non_negative_int, positive_fl
 from training.balanced_sampler import BalancedSampler
 from training.recipes import STA_RECIPES
 from training.cache import CacheError, CropItem
-from training.subject_lists import known_subjects, read_caches, shorten
-from training.checks import require_positive
+from training.subject_lists import known_subjects, read_caches, shorten, subject_names
+from training.checks import require_bundle_folder, require_positive, require_run_folder
 from training.distributed import init_distributed, is_main_process, resolve_device
 from training.metrics import LabelStats, append_metrics_row, regression_metrics
 
@@ -244,9 +244,8 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
     ctx = init_distributed(device)
     cfg = _resolve_config(config)
     out = Path(out_dir)
-    if ctx.main:
-        out.mkdir(parents=True, exist_ok=True)
-    ctx.barrier()
+    require_run_folder(out, resume, ("metrics.csv", "checkpoint.pt"))
+    require_bundle_folder(bundle_dir)
 
     items = read_caches(cache_dir)
     subjects = sorted({it.subject for it in items})
@@ -269,6 +268,9 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
                  len(val_ds) if val_ds else 0, len(holdout), shorten(holdout), len(test_items), len(test),
                  ctx.world)
 
+    if ctx.main:  # the run's folder once its data is known to be there
+        out.mkdir(parents=True, exist_ok=True)
+    ctx.barrier()
     torch.manual_seed(seed)
     np.random.seed(seed)
     net = STA3DCNN(cfg)
@@ -307,7 +309,10 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
     for epoch in range(start_epoch + 1, epochs + 1):
         t0 = time.perf_counter()
         sampler.set_epoch(epoch)
+        # every random draw of an epoch (order, augmentation, dropout) from the seed and the epoch
+        # alone: a run resumed after epoch k repeats the uninterrupted run's epoch k + 1
         gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch * 1_009 + ctx.rank)
+        torch.manual_seed(seed * 1_000_003 + epoch * 1_009 + ctx.rank + 500_009)
         model.train()
         total, count = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not (progress and ctx.main), leave=False)
@@ -352,8 +357,12 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
                 "config": cfg.to_dict(), "best_ccc": best_ccc, "best_epoch": best_epoch,
                 "best_metrics": best_metrics, "seed": seed, "holdout": list(holdout),
             })
-            log.info("epoch %d: train loss %.4f%s", epoch, train_loss,
-                     "".join(f", held-out {k} {v:.4f}" for k, v in m.items()))
+            line = (f"epoch {epoch}/{epochs}: train loss {train_loss:.4f}"
+                    + "".join(f", held-out {k} {v:.4f}" for k, v in m.items()) + (" (best)" if improved else ""))
+            if progress:  # as train lstmpb: a line an epoch beside the bar
+                tqdm.write(line)
+            else:
+                log.info(line)
         ctx.barrier()
 
     result = TrainResult(epochs_done=max(epochs, start_epoch), best_epoch=best_epoch, best_metrics=best_metrics,
@@ -463,9 +472,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     config = args.config or STA_RECIPES[args.recipe]
     result = train_sta(args.cache, args.out, config=config, epochs=args.epochs, batch=args.batch, lr=args.lr,
-                       resume=args.resume, seed=args.seed, holdout_subjects=args.holdout, hop_s=args.hop_s,
+                       resume=args.resume, seed=args.seed, holdout_subjects=None if args.holdout is None else subject_names(args.holdout), hop_s=args.hop_s,
                        num_workers=args.workers, bundle_dir=args.bundle, trained_on=args.trained_on,
-                       progress=not args.no_progress, test_subjects=args.test, init_from=args.init_from,
+                       progress=not args.no_progress, test_subjects=subject_names(args.test), init_from=args.init_from,
                        balance=args.balance)
     if is_main_process():
         print(f"best epoch {result.best_epoch}: " +

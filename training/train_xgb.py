@@ -34,6 +34,7 @@ from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
 from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions, roc_auc
 from training.arguments import fraction, positive_float, positive_int
 from training.cache import CacheError, LandmarkItem, cache_settings, read_landmark_cache
+from training.checks import require_bundle_folder
 from training.recipes import XGB_RECIPES
 from training.train_lstmpb import load_trained, select_items
 
@@ -330,6 +331,7 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
     """
     from tqdm import tqdm
 
+    require_bundle_folder(bundle_dir)
     recorded = (cache_settings(cache_dir) or {}).get("landmark_normalization")
     if recorded and (Path(bundle_dir) / "bundle.json").is_file():
         existing = load_bundle(bundle_dir).landmark_normalization
@@ -378,9 +380,9 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
     write_lstmpb_bundle(bundle_dir, model, class_pbs, classifiers, recognizer, metrics, base_meta,
                         clip_classifiers, sequence_iters if clip_classifiers else None,
                         network=None if expression == POOLED else expression)
-    if progress:
-        tqdm.write(json.dumps(_json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout"),
-                                          "holdout_clip": metrics.get("holdout_clip")}), indent=2))
+    figures = json.dumps(_json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout"),
+                                     "holdout_clip": metrics.get("holdout_clip")}), indent=2)
+    (tqdm.write if progress else print)(figures)  # the figures, with or without progress bars
     return metrics
 
 
@@ -416,7 +418,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nfold", type=positive_int, default=XGBSettings.nfold)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None, help="bundle name (new bundles)")
-    parser.add_argument("--trained-on", default=None, help="what the bundle was trained on (new bundles)")
+    parser.add_argument("--trained-on", default=None,
+                        help="the bundle's account of its training data (default for a new bundle: the runs and "
+                             "caches used; given for an existing bundle, it replaces its account)")
     parser.add_argument("--normalization", choices=NORMALIZATIONS, type=canonical_normalization, default=None,
                         help="landmark normalization of the cache, for caches that do not record it "
                              "(default: the cache's record, else similarity)")
@@ -456,9 +460,10 @@ def run(args: argparse.Namespace) -> int:
     normalization = cache_normalization(args.cache, args.normalization)
     base_meta = None
     if not (Path(args.bundle) / "bundle.json").is_file():
-        if not args.trained_on:
-            raise BundleError(f"{args.bundle}: a new bundle needs --trained-on (what data, which subjects)")
-        base_meta = {"name": args.name or Path(args.bundle).name, "trained_on": args.trained_on,
+        trained_on = args.trained_on or (f"LSTM-PB run {Path(args.lstmpb).resolve()} + XGBoost ({mode} PBs) on the "
+                                         f"landmark cache {Path(args.cache).resolve()}; held-out and test subjects "
+                                         f"as in the LSTM-PB run's train.json")
+        base_meta = {"name": args.name or Path(args.bundle).name, "trained_on": trained_on,
                      "landmark_normalization": normalization, "crop_size": 64, "clip_length": 16,
                      "clip_rate_fps": 4.0}
     elif args.name or args.trained_on:

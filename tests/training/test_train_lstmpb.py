@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from engines.bundle import BundleError, load_bundle, write_bundle_json
+from engines.bundle import load_bundle, write_bundle_json
 from engines.lstmpb import load_class_pbs, load_lstmpb, load_lstmpb_weights
 from engines.online_pb import OnlinePBRecognizer, RecognizerSettings
 from engines.pb_classifier import XGBSettings, load_classifiers
@@ -138,6 +138,15 @@ def test_one_expression_and_held_out_subjects(cache, tmp_path):
 def test_resume_without_a_checkpoint_is_refused(cache, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         tl.train_lstmpb(cache, tmp_path, epochs=1, resume=True, **TINY)
+
+
+def test_a_new_run_into_an_earlier_runs_folder_is_refused(cache, trained_dir):
+    """Its rows would be appended to the earlier run's metrics.csv."""
+    with pytest.raises(ValueError, match="holds an earlier run"):
+        tl.train_lstmpb(cache, trained_dir, epochs=1, **TINY)
+    # resumed with other held-out people: refused, not silently ignored
+    with pytest.raises(ValueError, match="held-out subjects"):
+        tl.train_lstmpb(cache, trained_dir, epochs=5, resume=True, holdout_subjects=["s2"], **TINY)
 
 
 @pytest.mark.parametrize("bad", [dict(epochs=0), dict(epochs=-3), dict(batch_size=0), dict(lr=-0.1)])
@@ -330,15 +339,21 @@ def test_bundle_export_needs_top_level_fields_for_a_new_bundle(trained_dir, tmp_
         tx.write_lstmpb_bundle(tmp_path, model, pbs, {}, RecognizerSettings())
 
 
-def test_xgb_command_line_entry(cache, trained_dir, tmp_path):
+def test_xgb_command_line_entry(cache, trained_dir, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     tx.add_arguments(parser)
-    argv = ["--cache", str(cache), "--lstmpb", str(trained_dir), "--bundle", str(tmp_path), "--window", "8",
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    argv = ["--cache", str(cache), "--lstmpb", str(trained_dir), "--window", "8",
             "--every", "4", "--iters", "1", "--max-rounds", "20", "--nfold", "3", "--no-progress"]
-    with pytest.raises(BundleError, match="--trained-on"):
-        tx.run(parser.parse_args(argv))
-    assert tx.run(parser.parse_args(argv + ["--trained-on", "synthetic trajectories", "--name", "cli",
-                                            "--jobs", "2"])) == 0
+    with pytest.raises(ValueError, match="not a folder"):  # before the PB vectors are found
+        tx.run(parser.parse_args(argv + ["--bundle", str(a_file)]))
+    # a new bundle without --trained-on says which runs and caches made it
+    assert tx.run(parser.parse_args(argv + ["--bundle", str(tmp_path / "default")])) == 0
+    assert f"LSTM-PB run {trained_dir.resolve()}" in load_bundle(tmp_path / "default").meta["trained_on"]
+    assert '"cv_auc"' in capsys.readouterr().out  # the figures, without progress bars too
+    assert tx.run(parser.parse_args(argv + ["--bundle", str(tmp_path), "--trained-on", "synthetic trajectories",
+                                            "--name", "cli", "--jobs", "2"])) == 0
     bundle = load_bundle(tmp_path)
     assert bundle.name == "cli" and bundle.landmark_normalization == "similarity"
     assert bundle.section("lstmpb")["recognizer"]["window"] == 8

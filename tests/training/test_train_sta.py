@@ -96,6 +96,21 @@ def test_model_learns_the_synthetic_cue_and_resume_continues(tmp_path):
     other = STAConfig.from_dict({**TINY.to_dict(), "fc_hidden": [32, 8]})
     with pytest.raises(ValueError, match="resume with the same config"):
         train_sta(cache, out, other, epochs=10, resume=True, holdout_subjects=["s3"], progress=False)
+    # a new run into this folder would append its rows to this run's metrics.csv: refused
+    with pytest.raises(ValueError, match="holds an earlier run"):
+        train_sta(cache, out, TINY, epochs=1, holdout_subjects=["s3"], progress=False)
+    assert [int(r["epoch"]) for r in read_metrics(out / "metrics.csv")] == list(range(1, 10))
+
+
+def test_nothing_is_left_behind_when_the_cache_is_missing(tmp_path):
+    with pytest.raises(ValueError):
+        train_sta(tmp_path / "no-cache", tmp_path / "run", TINY, epochs=1, progress=False)
+    assert not (tmp_path / "run").exists()
+    a_file = tmp_path / "bundle"
+    a_file.write_text("")
+    cache = write_cache(tmp_path / "cache", subjects=("s1", "s2"))
+    with pytest.raises(ValueError, match="not a folder"):  # before any epoch
+        train_sta(cache, tmp_path / "run2", TINY, epochs=1, bundle_dir=a_file, progress=False)
 
 
 def test_bundle_written_by_training_loads_and_refuses_conflicts(tmp_path):
@@ -208,3 +223,16 @@ def test_the_paper_recipe_trains_the_papers_network(tmp_path):
     assert STAConfig.from_dict(saved) == sta_config("sta_paper")
     assert saved["peephole"] and saved["attention_from_previous"] and not saved["deconv_relu"]
     assert saved["fc_hidden"] == [512] and saved["conv3d_widths"] == [32, 64, 128, 256]
+
+
+def test_a_resumed_run_repeats_the_uninterrupted_one(tmp_path):
+    """Order, augmentation and dropout are drawn from the seed and the epoch: stopped after epoch 1
+    and resumed, epoch 2 is the uninterrupted run's epoch 2."""
+    cache = write_cache(tmp_path / "cache", subjects=("s1", "s2", "s3"))
+    kw = dict(batch=8, lr=3e-3, holdout_subjects=["s3"], progress=False)
+    train_sta(cache, tmp_path / "whole", TINY, epochs=2, **kw)
+    train_sta(cache, tmp_path / "split", TINY, epochs=1, **kw)
+    train_sta(cache, tmp_path / "split", TINY, epochs=2, resume=True, **kw)
+    whole, split = (read_metrics(tmp_path / name / "metrics.csv") for name in ("whole", "split"))
+    assert [r["train_loss"] for r in split] == [r["train_loss"] for r in whole]
+    assert [r["val_ccc"] for r in split] == [r["val_ccc"] for r in whole]

@@ -94,6 +94,17 @@ def person_split(person: str) -> str:
     return SPLITS[-1]
 
 
+def empty_split_note(counts: dict[str, int], what: str = "subject") -> str | None:
+    """A note when a share of the person-wise split holds nobody (with few people the hash splits
+    70/15/15 only on average), saying what to do instead; None when every share has someone."""
+    empty = [split for split, n in counts.items() if n == 0]
+    if not empty:
+        return None
+    return (f"no {what} fell in the {' or '.join(empty)} share of the person-wise split "
+            f"({', '.join(f'{k} {v}' for k, v in counts.items())}); with this few, name the held-out and test "
+            f"people yourself (--holdout, --test) instead of using the split files")
+
+
 def _from_labels_csv(root: Path, index: Path) -> list[LabelledPhoto]:
     folder = root / "images" if (root / "images").is_dir() else root
     with index.open(newline="", encoding="utf-8") as fh:

@@ -21,6 +21,7 @@ import csv
 import json
 import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from tqdm import tqdm
 
 from engines.expressions import EXPRESSIONS
 from training.arguments import positive_float, positive_int
-from training.datasets.photos import SPLITS, person_split
+from training.datasets.photos import SPLITS, empty_split_note, person_split
 from training.datasets.sasefe import CODES
 from training.synth.identities import (BUILTIN_PHOTOS, Photo, identity_name, identity_recipe, photos_from_set,
                                       subject_identity, subject_label, user_photo)
@@ -268,7 +269,7 @@ def _write_outputs(cfg: SynthConfig, photos: list[Photo], names: list[str], plan
                 w.writerow([p.key, p.subject])
     frames = sum(p.n_frames for p in plans)
     rendered = {p.subject for p in plans}
-    write_splits(out, sorted(rendered))
+    split_sizes = write_splits(out, sorted(rendered))
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "synthetic": True,
@@ -282,6 +283,7 @@ def _write_outputs(cfg: SynthConfig, photos: list[Photo], names: list[str], plan
                       "recipe": identity_recipe(photos, i, cfg.seed)} for i, n in enumerate(names)
                      if subject_label(photos, i) in rendered],
         "clips": clips,
+        "split_sizes": split_sizes,
         "stats": {"clips": len(plans), "frames": frames, "seconds": round(elapsed, 2), "jobs": cfg.jobs},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -313,14 +315,17 @@ def _write_outputs(cfg: SynthConfig, photos: list[Photo], names: list[str], plan
     return manifest
 
 
-def write_splits(out: Path, subjects: list[str]) -> None:
+def write_splits(out: Path, subjects: list[str]) -> dict[str, int]:
     """``out/split_{train,dev,test}.txt``: the subjects by the person-wise split of the photo sets
     (a hash of the name, 70/15/15), so a person falls in the same share in every dataset made from
     them; ``@out/split_test.txt`` names them in training commands. (Files, not a folder: a folder
     beside the subjects would read as one.)"""
+    counts = {}
     for split in SPLITS:
         names = [s for s in subjects if person_split(s) == split]
         (out / f"split_{split}.txt").write_text("".join(f"{s}\n" for s in names), encoding="utf-8")
+        counts[split] = len(names)
+    return counts
 
 
 def load_truth(root: str | Path, key: str) -> ClipTruth:
@@ -399,4 +404,7 @@ def run(args: argparse.Namespace) -> int:
     rate = st["clips"] / max(st["seconds"], 1e-9) * 60
     print(f"wrote {st['clips']} synthetic clips ({st['frames']} frames) to {cfg.out} in {st['seconds']:.1f} s "
           f"({rate:.0f} clips/min, {cfg.jobs} jobs)")
+    note = empty_split_note(manifest["split_sizes"])
+    if note:
+        print(f"affectscope: note: {note}", file=sys.stderr)
     return 0

@@ -174,7 +174,10 @@ class ClipRenderer:
         au_scale = {int(au): float(v) for au, v in plan.rendering.get("au_scale", {}).items()}
         writer = None
         if path is not None:
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), plan.fps, (w, h))
+            # written under a temporary name and renamed once whole: an interrupted run leaves no
+            # cut clip that would pass for a finished one
+            partial = Path(path).with_name(Path(path).stem + ".partial" + Path(path).suffix)
+            writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), plan.fps, (w, h))
             if not writer.isOpened():
                 raise OSError(f"{path}: OpenCV cannot write an mp4 ('mp4v') video here")
         truth_pts = np.zeros((plan.n_frames, 68, 2), np.float32)
@@ -201,8 +204,13 @@ class ClipRenderer:
                     writer.write(frame)
                 if frames is not None:
                     frames.append(frame)
-        finally:
+        except BaseException:
             if writer is not None:
                 writer.release()
+                partial.unlink(missing_ok=True)
+            raise
+        if writer is not None:
+            writer.release()
+            partial.replace(path)
         return ClipTruth(truth_pts, valence_track(tracks), aus,
                          np.stack([tracks[a] for a in aus], axis=1).astype(np.float32), tracks[BLINK][:, 0].astype(np.float32))
