@@ -192,3 +192,23 @@ def test_manifest_lists_every_clip_with_parameters(sasefe_set):
     assert {p["name"] for p in on_disk["photos"]} == {"astronaut", "hopper", "coelho"}
     for c in on_disk["clips"]:
         assert (root / c["file"]).is_file() and c["episodes"][-1]["role"] == "target"
+
+
+def test_subject_lists_that_name_nobody_and_caches_of_the_other_kind_are_named(tmp_path):
+    from training.cache import CacheError, read_crop_cache, read_landmark_cache
+    from training.subject_lists import known_subjects, subject_names
+
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "some.txt").write_text("A\nB\n")
+    with pytest.raises(ValueError, match="is empty: nobody is named"):
+        known_subjects([f"@{tmp_path / 'empty.txt'}"], ["A", "C"], "held-out")
+    # one empty list among others (a share of a small set) is no error
+    assert known_subjects([f"@{tmp_path / 'some.txt'}", f"@{tmp_path / 'empty.txt'}"], ["A", "C"], "held-out") == ["A"]
+    assert subject_names(["S1,S2", "S3"]) == ["S1", "S2", "S3"] and subject_names("S1") == ["S1"]
+    crops = tmp_path / "cache" / "crops"
+    crops.mkdir(parents=True)
+    (crops / "index.csv").write_text("x\n")
+    with pytest.raises(CacheError, match=r"a cache of face-crop clips .*; this needs landmark sequences"):
+        read_landmark_cache(tmp_path / "cache")
+    with pytest.raises(CacheError, match="no such cache folder"):
+        read_crop_cache(tmp_path / "nowhere")

@@ -283,3 +283,37 @@ def test_user_photos_become_identities(tmp_path):
     cv2.imwrite(str(blank), np.full((200, 200, 3), 90, np.uint8))
     with pytest.raises(IdentityError, match=r"wall: dlib found no frontal face"):
         generate(SynthConfig(out=tmp_path / "bad", subjects=1, faces=[blank], builtin_faces=False, **SMALL))
+
+
+def test_an_interrupted_generation_leaves_no_cut_clip(tmp_path, monkeypatch):
+    """Clips are written under a temporary name and renamed once whole: a run stopped mid-clip
+    leaves nothing that would pass for a finished clip; a finished run leaves no temporary file."""
+    import training.synth.render as render
+
+    calls = {"n": 0}
+    real = render.degrade
+
+    def stop_at_frame_20(frame, rendering):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise KeyboardInterrupt
+        return real(frame, rendering)
+
+    monkeypatch.setattr(render, "degrade", stop_at_frame_20)
+    with pytest.raises(KeyboardInterrupt):
+        generate(SynthConfig(out=tmp_path / "cut", subjects=1, seed=11, expressions=("surprise",), clip_max_s=3.0,
+                             **SMALL))
+    assert not list((tmp_path / "cut").rglob("*.mp4"))
+    monkeypatch.setattr(render, "degrade", real)
+    generate(SynthConfig(out=tmp_path / "whole", subjects=1, seed=11, expressions=("surprise",), clip_max_s=3.0,
+                         **SMALL))
+    clips = list((tmp_path / "whole").rglob("*.mp4"))
+    assert clips and not [c for c in clips if ".partial" in c.name]
+
+
+def test_an_empty_share_of_the_split_is_said():
+    from training.datasets.photos import empty_split_note
+
+    assert empty_split_note({"train": 5, "dev": 1, "test": 1}) is None
+    note = empty_split_note({"train": 0, "dev": 2, "test": 1})
+    assert "train share" in note and "--holdout" in note
