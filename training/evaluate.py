@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,6 +29,9 @@ from training.arguments import positive_float, positive_int
 from training.cache import CacheError, read_crop_cache, read_landmark_cache
 from training.datasets.photos import is_photo_set
 from training.subject_lists import known_subjects
+
+
+log = logging.getLogger(__name__)
 
 
 class EvaluationError(ValueError):
@@ -59,6 +63,11 @@ def evaluate_genuine_fake(bundle: Bundle, cache: str | Path, subjects: Sequence[
         raise CacheError(f"{cache}: no landmark sequences to evaluate")
     out: dict[str, Any] = {"sequences": len(items), "clips": len({(it.subject, it.expression, it.label) for it in items}),
                            "subjects": sorted({it.subject for it in items})}
+    seen = sorted(set(out["subjects"]) & set((bundle.section("lstmpb").get("metrics") or {}).get("train_subjects", [])))
+    if seen:  # the figures are then not on people the model never saw: say so, beside them
+        out["trained_on_subjects"] = seen
+        log.warning("%d of the %d evaluated subjects were trained on (%s); these figures are not on unseen people",
+                    len(seen), len(out["subjects"]), ", ".join(seen[:5]) + (" …" if len(seen) > 5 else ""))
     if has_pooled_network(bundle):
         out.update(_evaluate_network(bundle, items, progress, jobs))
     for expression in expression_networks(bundle):
