@@ -111,7 +111,7 @@ def test_shipped_p_fake_is_higher_on_the_posed_smile_than_on_the_genuine_one(shi
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="the shipped LSTM-PB ranks the posed smile above the genuine one, but reads "
-                                       "the genuine sadness as about as posed as the posed smile: its P(fake) "
+                                       "the genuine disgust as more posed than the posed smile: its P(fake) "
                                        "compares within an expression, not across them (README, What ships)")
 def test_shipped_p_fake_is_higher_on_the_posed_episodes(shipped_run):
     means = p_fake_by_episode(shipped_run)
