@@ -471,11 +471,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     config = args.config or STA_RECIPES[args.recipe]
+    holdout = None if args.holdout is None else subject_names(args.holdout)  # None: the default hold-out
     result = train_sta(args.cache, args.out, config=config, epochs=args.epochs, batch=args.batch, lr=args.lr,
-                       resume=args.resume, seed=args.seed, holdout_subjects=None if args.holdout is None else subject_names(args.holdout), hop_s=args.hop_s,
+                       resume=args.resume, seed=args.seed, holdout_subjects=holdout, hop_s=args.hop_s,
                        num_workers=args.workers, bundle_dir=args.bundle, trained_on=args.trained_on,
-                       progress=not args.no_progress, test_subjects=subject_names(args.test), init_from=args.init_from,
-                       balance=args.balance)
+                       progress=not args.no_progress, test_subjects=subject_names(args.test),
+                       init_from=args.init_from, balance=args.balance)
     if is_main_process():
         print(f"best epoch {result.best_epoch}: " +
               ", ".join(f"{k} {v:.4f}" for k, v in result.best_metrics.items() if isinstance(v, float)))

@@ -290,6 +290,10 @@ def test_xgb_stage_writes_a_usable_bundle(cache, trained_dir, tmp_path, mode):
     clip = load_clip_classifiers(bundle)
     report = evaluate_genuine_fake(bundle, cache, subjects=["s3"], progress=False)
     assert report["clips"] == 4 and report["sequences"] == 8  # the shrunk-box copies too, averaged per clip
+    assert "trained_on_subjects" not in report  # s3 was held out
+    if mode == "stream":  # a person the model was trained on is named beside the figures
+        trained = metrics["train_subjects"][0]
+        assert evaluate_genuine_fake(bundle, cache, subjects=[trained], progress=False)["trained_on_subjects"] == [trained]
     if mode == "stream":
         assert report["metrics"]["pooled"]["clips"] == 4
         assert set(clip) == {"pooled", "anger", "happiness"} and section["clip_iters"] == 5
