@@ -155,6 +155,7 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
         window.closing.connect(monitor.stop)  # ... to the close: finishing a recording is not running
 
     record = getattr(args, "record", None)
+    outcome = {"rc": 0}  # 1 when what the command line asked for did not happen (scripts check it)
     if source is not None:
         kind, value = source
         if kind == "camera":
@@ -165,15 +166,17 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
             window.source_bar.loop.setChecked(record is None)
             window.open_video(SAMPLE_CLIP, start=False)
         if kind == "session":
-            window.open_session(value)
+            done = window.open_session(value)
         elif record:
-            window.start_recording(record)
+            done = window.start_recording(record) is not None
         else:
-            window.start()
+            done = window.start()
+        if not done:
+            outcome["rc"] = 1
+        if window.run is not None:
+            window.run.failed.connect(lambda *_: outcome.update(rc=1))  # a source that does not start
         if monitor is not None and window.run is not None:
             window.run.started.connect(monitor.mark_running)  # stalls from here on are live running
-
-    outcome = {"rc": 0}
     screenshot = getattr(args, "screenshot", None)
     quit_after = getattr(args, "quit_after", None)
     if screenshot and quit_after is None:
@@ -232,6 +235,9 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
                 print(f"affectscope gui: error: {stall_report}: cannot write the stall report "
                       f"({exc.strerror or exc})", file=sys.stderr)
                 outcome["rc"] = 1
+    if outcome["rc"] and source is not None:  # what the window said, for the terminal and the script
+        for text in window.messages.texts("error"):
+            print(f"affectscope gui: error: {text}", file=sys.stderr)
     return outcome["rc"]
 
 

@@ -65,15 +65,19 @@ class SourceBar(QToolBar):
         self.open_video.setShortcut(QKeySequence.StandardKey.Open)
         self.addAction(self.open_video)
         self.demo = QAction(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), "Demo clip", self)
-        self.demo.setToolTip("Play the bundled sample clip through the full pipeline")
         self.addAction(self.demo)
         self.open_session = QAction(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open session…", self)
-        self.open_session.setToolTip("Replay a recorded session folder")
         self.addAction(self.open_session)
         self.addSeparator()
         self.loop = QCheckBox("Loop video")
-        self.loop.setToolTip("Start a video over when it ends (not while recording)")
         self.addWidget(self.loop)
+        # each one's help, kept as its status tip too: the window swaps the tooltip while recording
+        for item, tip in ((self.open_video, "Open a video file (Ctrl+O)"),
+                          (self.demo, "Play the bundled sample clip through the full pipeline"),
+                          (self.open_session, "Replay a recorded session folder"),
+                          (self.loop, "Start a video over when it ends (not while recording)")):
+            item.setToolTip(tip)
+            item.setStatusTip(tip)
         for a in (self.start, self.stop, self.open_video, self.demo, self.open_session, self.refresh):
             self.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 

@@ -60,7 +60,7 @@ class InfoPanel(QFrame):
     # -- what the window shows here ---------------------------------------------------------------
     def show_live(self, source: str, info: SourceInfo | None, bundle: Bundle | None,
                   availability: dict[str, str | None], running: bool, expression_model: str,
-                  recording: str | None, sessions_dir: Path, markers: int | None) -> None:
+                  recording: str | None, sessions_dir: Path, markers: int | None, last_marker: str = "") -> None:
         """Idle or live: the source, the bundle and what it was trained on, which models run."""
         if info is not None:
             self.set("source", f"{source}: {info.width}×{info.height} @ {info.fps:.1f} fps"
@@ -79,16 +79,17 @@ class InfoPanel(QFrame):
                  "\n".join(v for v in availability.values() if v))
         self.set("expression", expression_model)
         self.set("recording", recording or f"not recording — ● Record saves to {sessions_dir}")
-        self.set("markers", "—" if markers is None else str(markers))
+        self.set("markers", "—" if markers is None else f"{markers}" + (f" · last {last_marker}" if last_marker else ""))
 
     def show_replay(self, replay) -> None:
         """A session being replayed (``gui.replay.SessionReplay``): what it was recorded from and with."""
         meta = replay.session.meta
         src = meta.get("source", {}) or {}
-        m, s = divmod(replay.duration_s, 60.0)
+        m, s = divmod(replay.length_s, 60.0)
         self.set("source", f"session {replay.root.name}: {src.get('kind', '?')} {Path(str(src.get('uri', '?'))).name}, "
                            f"{src.get('width', '?')}×{src.get('height', '?')} @ {float(src.get('fps') or 0):.1f} fps; "
-                           f"{replay.rows} rows, {int(m)}:{s:04.1f}{', with video' if replay.has_video else ', no video'}",
+                           f"{replay.rows} rows over {int(m)}:{s:04.1f}"
+                           f"{', with video' if replay.has_video else ', no video'}",
                  str(replay.root))
         b = meta.get("bundle", {}) or {}
         self.set("bundle", f"{b.get('name', '?')} (recorded with)", f"sha256 {b.get('sha256', '?')}")

@@ -83,6 +83,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         # RecordingControls
         self._pending_record: Path | None = None
         self._marker_count = 0
+        self._last_marker = ""  # what became of the last marker, for the info panel
         # StatusReadouts
         self._last_status = 0.0
         self._last_plot = 0.0
@@ -188,6 +189,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self._stopped_why = None
         self.plots.reset_live()
         self._marker_count = 0
+        self._last_marker = ""  # what became of the last marker, for the info panel
         self._last_valence_t = None
         self._shown_errors.clear()
         self._last_frame_wall = 0.0
@@ -353,9 +355,17 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         ses.show_attention.setEnabled(mode != "replay")
         ses.show_attention.setToolTip("The STA model's spatial attention over the last clip, as a heat overlay"
                                       if mode != "replay" else "Attention maps are not stored in sessions")
-        ses.expression.setEnabled(not recording)
+        # the expression model reads the live stream; a replay shows what was recorded
+        ses.expression.setEnabled(not recording and mode != "replay")
         self.source_bar.source.setEnabled(not busy)
         self.open_bundle_action.setEnabled(not busy)
+        # opening another source ends the run: while a recording runs, only Stop (or Record) ends it
+        for item, why in ((sb.open_video, "Stop the recording first (a new source would end it)"),
+                          (sb.demo, "Stop the recording first (a new source would end it)"),
+                          (sb.open_session, "Stop the recording first (a replay would end it)"),
+                          (sb.loop, "Not while recording: the recording ends with the video")):
+            item.setEnabled(not recording)
+            item.setToolTip(why if recording else item.statusTip())
         title = "affectscope"
         if mode == "replay":
             title += f" — replay {self.replay.root.name}"

@@ -91,7 +91,7 @@ def show_valence(readout: ValueReadout, valence: float | None, face: bool, unava
     elif not face:
         readout.set("—", GREY, "no face", NO_FACE_COLOR, "the value returns with the face")
     elif valence is None:
-        readout.set("—", GREY, detail="waiting for the first 16-frame clip")
+        readout.set("—", GREY, detail="waiting for the first clip: its 16 frames span a few seconds")
     else:
         if valence > NEUTRAL_BAND:
             color, verdict = "#188038", "positive"

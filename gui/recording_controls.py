@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from gui.live import new_session_dir
-from realtime.sessions.folder import SessionError
+from realtime.sessions.folder import SessionError, check_new_session_folder
 
 
 class RecordingControls:
@@ -40,6 +40,9 @@ class RecordingControls:
         folder = Path(folder) if folder is not None else new_session_dir(self.settings.sessions_dir)
         self._writer_warned = False
         try:
+            if self.run is not None and self.run.recording:
+                raise SessionError(f"already recording to {self.run.record_path}; stop that recording first")
+            check_new_session_folder(folder)  # before a source is started for it
             if self.run is None or not (self.run.running or self.run.starting):
                 if not self.start(record_to=folder):
                     self._set_record_checked(False)
@@ -98,10 +101,12 @@ class RecordingControls:
         t_plot = latest.media_s if latest is not None else 0.0
         t_session = self.run.add_marker(text)
         self.plots.add_marker(t_plot, text)
-        if t_session is None:
-            self.statusBar().showMessage(f"Marker '{text}' shown (not recording, so not saved)", 4000)
-        else:
-            self.statusBar().showMessage(f"Marker '{text}' saved at {t_session:.2f} s", 4000)
+        # said where it stays readable (the status bar's message area is the first thing a narrow
+        # window squeezes out), and in the status bar for a few seconds
+        self._last_marker = (f"'{text}' shown, not saved (not recording)" if t_session is None
+                             else f"'{text}' saved at {t_session:.2f} s")
+        self.statusBar().showMessage(f"Marker {self._last_marker}", 4000)
+        self._refresh_status()
         return t_plot, text
 
     def save_screenshot(self, path: str | Path | None = None) -> Path | None:

@@ -67,7 +67,13 @@ class SessionReplay:
 
     @property
     def duration_s(self) -> float:
+        """The session time of its last row (a recording started mid-run begins after 0)."""
         return self.player.end_s
+
+    @property
+    def length_s(self) -> float:
+        """How long the recording lasts: its first row to its last."""
+        return max(0.0, self.player.end_s - self.player.start_s)
 
     @property
     def has_video(self) -> bool:

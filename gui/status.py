@@ -14,11 +14,11 @@ from realtime.pipeline.health import PipelineStats
 
 FIELDS = (
     ("mode", "What is running"),
-    ("capture", "Frames per second read from the source"),
-    ("processing", "Frames per second through face tracking and landmarks"),
-    ("display", "Frames per second drawn in this window"),
+    ("capture", "Frames per second read from the source (in)"),
+    ("processing", "Frames per second through face tracking and landmarks (out)"),
+    ("display", "Frames per second shown in this window"),
     ("dropped", "Frames the live source dropped because processing was busy"),
-    ("latency", "Capture to result, 95th percentile"),
+    ("latency", "Latency from capture to result, 95th percentile"),
     ("backend", "Valence inference backend"),
     ("bundle", "Model bundle"),
     ("face", "Face in the current frame"),
@@ -26,10 +26,11 @@ FIELDS = (
 )
 _LIVE_ONLY = ("capture", "processing", "dropped", "latency", "rec")
 _DETAIL = re.compile(r"(?<=\w) [(][^)]*[)]")  # "numpy (online PB recognition, process N)" -> "numpy"
-# The figures keep the width of their longest text (the window's width is cut from the fields that
-# name things instead: what runs, the backends, the bundle).
-_WIDEST = {"capture": "capture 30.0 fps", "processing": "processing 30.0 fps", "display": "display 30.0 fps",
-           "dropped": "dropped 0000", "latency": "latency p95 000 ms", "face": "face: yes"}
+# The figures and the recording's state keep the width of their longest text (the window's width is
+# cut from the fields that name things instead: what runs, the backends, the bundle).
+# Short words (each field's tooltip says what it is): all of them fit a window on an 800-px screen.
+_WIDEST = {"capture": "in 30.0 fps", "processing": "out 30.0 fps", "display": "shown 30.0 fps",
+           "dropped": "dropped 0000", "latency": "p95 000 ms", "face": "face: yes", "rec": "● REC 000000 frames"}
 
 
 class StatusLine:
@@ -60,7 +61,7 @@ class StatusLine:
             label.setVisible(bool(text))  # an empty field (a live figure in replay) takes no room
 
     def show_display_rate(self, fps: float) -> None:
-        self._set("display", f"display {fps:4.1f} fps")
+        self._set("display", f"shown {fps:4.1f} fps")
 
     def show_bundle(self, name: str | None, tooltip: str = "") -> None:
         self._set("bundle", f"bundle: {name}" if name else "bundle: none")
@@ -77,10 +78,10 @@ class StatusLine:
         """``stats`` from the live session; ``recording`` e.g. '● REC 120 frames → session-…'."""
         p95 = stats.latency_ms["p95"]
         self._set("mode", f"live: {source}")
-        self._set("capture", f"capture {stats.capture_fps:4.1f} fps")
-        self._set("processing", f"processing {stats.processing_fps:4.1f} fps")
+        self._set("capture", f"in {stats.capture_fps:4.1f} fps")
+        self._set("processing", f"out {stats.processing_fps:4.1f} fps")
         self._set("dropped", f"dropped {stats.dropped}")
-        self._set("latency", "latency p95 —" if math.isnan(p95) else f"latency p95 {p95:.0f} ms")
+        self._set("latency", "p95 —" if math.isnan(p95) else f"p95 {p95:.0f} ms")
         self._show_backend(backend)
         self._set("rec", recording)
 

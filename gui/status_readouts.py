@@ -90,7 +90,8 @@ class StatusReadouts:
         if rec is not None:
             recording = f"{rec.path} ({rec.rows} frames{', with video' if self.settings.record_video else ''})"
         self.info.show_live(source, uri, self.bundle, self.model_availability(), running, self.expression_model,
-                            recording, self.settings.sessions_dir, self._marker_count if running else None)
+                            recording, self.settings.sessions_dir, self._marker_count if running else None,
+                            self._last_marker if running else "")
 
     @staticmethod
     def _backend_label(run: LiveRun) -> str:

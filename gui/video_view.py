@@ -16,8 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QFont, QPen, QTransform
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPen, QTextOption, QTransform
 from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsRectItem
 
 from realtime.perception.landmarks import crop_transform, select40
@@ -124,6 +124,10 @@ class VideoView(pg.GraphicsView):
         mid = QFont()
         mid.setPointSize(13)
         self.placeholder.setFont(mid)
+        # a message (an error naming a long path) wraps, anywhere if it must, centred in the panel
+        wrap = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        wrap.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.placeholder.textItem.document().setDefaultTextOption(wrap)
         self.vb.addItem(self.placeholder)
 
         self._rgb: np.ndarray | None = None
@@ -164,6 +168,7 @@ class VideoView(pg.GraphicsView):
         self.image.clear()
         for item in (self.heat, self.box, self.points, self.nose, self.pose_text, self.badge, self.caption):
             item.setVisible(False)
+        self.placeholder.setTextWidth(max(160, self.width() - 40))
         self.placeholder.setText(message)
         self.placeholder.setVisible(bool(message))
         self.placeholder.setPos(320, 240)

@@ -104,6 +104,16 @@ def result_row(r: AffectResult, t_s: float) -> list[str]:
     ]
 
 
+def check_new_session_folder(root: str | Path, overwrite: bool = False) -> None:
+    """Raise SessionError when ``root`` cannot hold a new session: a file, or a folder with things in
+    it (a front end asks this before it starts a source to record)."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise SessionError(f"{root}: is a file, not a folder; pick a new session folder")
+    if root.exists() and any(root.iterdir()) and not overwrite:
+        raise SessionError(f"{root}: folder exists and is not empty; pick a new session folder")
+
+
 def json_safe(value):
     """``value`` with every non-finite float (a percentile of nothing, say) as None: strict JSON,
     which other tools' parsers read (Python's own writes NaN, which they refuse)."""
@@ -138,10 +148,7 @@ class SessionWriter(StoppableThread):
                  record_video: bool = False, queue_size: int = 512, overwrite: bool = False):
         super().__init__("session-writer")
         self.root = Path(root)
-        if self.root.exists() and not self.root.is_dir():
-            raise SessionError(f"{self.root}: is a file, not a folder; pick a new session folder")
-        if self.root.exists() and any(self.root.iterdir()) and not overwrite:
-            raise SessionError(f"{self.root}: folder exists and is not empty; pick a new session folder")
+        check_new_session_folder(self.root, overwrite)
         self.source = source
         self.record_video = record_video
         self._q: queue.Queue = queue.Queue(maxsize=queue_size)

@@ -54,6 +54,21 @@ def test_main_records_with_the_record_argument(qapp, tmp_path, short_clip):
     assert meta["complete"] and meta["frames"] > 0 and meta["settings"]["command"] == "gui"
 
 
+def test_main_exits_1_when_what_the_command_line_asked_for_did_not_happen(qapp, tmp_path, short_clip, capsys):
+    """An experiment script checks the exit code: a recording that could not start, a video that
+    does not open or a folder that is not a session are failures, said on stderr too."""
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "notes.txt").write_text("earlier work")
+    settings = str(tmp_path / "s.ini")
+    assert main(["--video", str(short_clip)], _args(record=str(used), quit_after=0.5, settings=settings)) == 1
+    assert "not empty" in capsys.readouterr().err
+    assert main(["--video", str(tmp_path / "missing.mp4")], _args(quit_after=0.5, settings=settings)) == 1
+    assert "missing.mp4" in capsys.readouterr().err
+    assert main(["--session", str(tmp_path)], _args(quit_after=0.5, settings=settings)) == 1
+    assert (used / "notes.txt").read_text() == "earlier work"
+
+
 def test_a_bad_bundle_is_reported_in_the_window_and_replay_still_works(make_window, tmp_path, recorded_session):
     bad = tmp_path / "bundle"
     bad.mkdir()

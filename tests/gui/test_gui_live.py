@@ -51,7 +51,7 @@ def test_demo_runs_the_full_pipeline_and_shows_models_as_unavailable(make_window
     assert "unavailable" in avail["valence"] and "unavailable" in avail["p_fake"]
     assert w.plots.valence_readout.value.text() == "n/a"
     assert "unavailable" in w.plots.pfake_readout.detail.text()
-    qtbot.waitUntil(lambda: "capture" in w.status["capture"].text() and "fps" in w.status["processing"].text(),
+    qtbot.waitUntil(lambda: "in " in w.status["capture"].text() and "fps" in w.status["processing"].text(),
                     timeout=2000)
     assert w.status["bundle"].text() == "bundle: perception-only"
     assert w.status["face"].text() == "face: yes"
@@ -102,10 +102,18 @@ def test_recording_from_the_window_writes_a_valid_session(make_window, qtbot, af
     assert w.start_recording(out) == out
     qtbot.waitUntil(lambda: w.run is not None and w.run.recording and w.run.session.recording().rows >= 20, timeout=8000)
     t_plot, _ = w.add_marker("stimulus")
+    assert "last 'stimulus' saved at" in w.info.text("markers")  # said where a narrow window keeps it
+    # while recording, nothing but Stop or Record ends it: the other sources are shut, looping too
+    sb = w.source_bar
+    assert not any(a.isEnabled() for a in (sb.open_video, sb.demo, sb.open_session, sb.loop))
+    assert "Stop the recording first" in sb.demo.toolTip()
+    assert w.start_recording(tmp_path / "second") is None  # one recording at a time, said not raised
+    assert "already recording" in w.messages.current.text
     w.activateWindow()
     w.setFocus()
     qtbot.keyClick(w, Qt.Key.Key_M)  # the marker key
     assert w.stop_recording() is not None
+    assert sb.demo.isEnabled() and sb.loop.isEnabled() and sb.demo.toolTip() == sb.demo.statusTip()
     s = read_session(out)
     assert s.complete and not s.cut_off
     assert len(s) >= 20 and s.video is not None
@@ -115,6 +123,17 @@ def test_recording_from_the_window_writes_a_valid_session(make_window, qtbot, af
     assert dict((label, t) for t, label in s.events)["stimulus"] == pytest.approx(t_plot, abs=1e-3)  # one clock
     assert any(label.startswith("marker ") for label in labels), labels
     assert len(w.plots.markers) == 2
+
+
+def test_recording_into_a_used_folder_is_refused_without_starting_the_source(make_window, short_clip, tmp_path):
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "notes.txt").write_text("earlier work")
+    w = make_window()
+    w.open_video(short_clip, start=False)
+    assert w.start_recording(used) is None
+    assert w.run is None and w.mode == "idle"  # the source was not started for nothing
+    assert "not empty" in w.messages.current.text and not w.session_bar.record.isChecked()
 
 
 def test_a_camera_that_does_not_exist_shows_an_error_and_the_app_stays_usable(make_window, qtbot, short_clip):
@@ -282,6 +301,8 @@ def test_recording_never_widens_the_window(make_window, qtbot, affect_factory, s
     qtbot.wait(600)  # a few status refreshes with the recording's text
     assert w.width() == 1400 and w.minimumSizeHint().width() < 1400
     assert w.status["rec"].text().startswith("● REC") and "x" * 60 in w.status["rec"].toolTip()
+    # every live field shown at once still fits a window on an 800-px screen
+    assert w.statusBar().minimumSizeHint().width() <= 780, w.statusBar().minimumSizeHint().width()
     w.stop_recording()
 
 

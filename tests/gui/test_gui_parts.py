@@ -308,11 +308,15 @@ def test_the_status_bar_keeps_its_figures_whole_and_cuts_names(qtbot):
     status.show_display_rate(29.9)
     status.show_face(True)
     qtbot.wait(50)
-    for key in ("capture", "processing", "display", "dropped", "latency", "face"):
+    status.show_live("Sample clip (demo)", stats, backend, "● REC 120 frames")
+    qtbot.wait(50)
+    assert w.statusBar().minimumSizeHint().width() <= 780  # all of it fits a window on an 800-px screen
+    for key in ("capture", "processing", "display", "dropped", "latency", "face", "rec"):
         label = status[key]
         assert label.width() >= label.fontMetrics().horizontalAdvance(label.text()), (key, label.text())
     assert status["backend"].text() == "backend: numpy + xgboost, onnxruntime"
     assert "process 12919" in status["backend"].toolTip()
+    status.show_live("Sample clip (demo)", stats, backend, "")
     assert status["rec"].isHidden()  # not recording: no empty field holding room
     status.show_not_live("replay: s1", "auto")
     assert status["capture"].isHidden() and not status["mode"].isHidden()
