@@ -158,7 +158,8 @@ def preprocess_sasefe(dataset: str | Path, cache: str | Path, augment: int = 4, 
     frames, no_face (frames), and ``faceless``: the clips in which no frame showed a face, left out
     of the cache with a warning (a run of hours does not stop for one clip; a later run tries them
     again)."""
-    claim_settings(cache, landmark_normalization=normalization, crop_size=crop_size)
+    # the shrunk-box copies per clip too: resumed with another count, the old copies would stay
+    claim_settings(cache, landmark_normalization=normalization, crop_size=crop_size, augment=augment)
     from tqdm import tqdm
 
     writer = LandmarkCacheWriter(cache)

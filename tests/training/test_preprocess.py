@@ -68,9 +68,11 @@ def test_preprocess_resumes_after_an_interruption(sasefe_set, tmp_path):
     again = preprocess_sasefe(root, tmp_path, augment=1, progress=False)
     assert again["skipped"] == 2 and again["sequences"] == 0
     # the cache says how it was made, and a resumed run with other settings is refused
-    assert cache_settings(tmp_path) == {"landmark_normalization": "similarity", "crop_size": 64}
+    assert cache_settings(tmp_path) == {"landmark_normalization": "similarity", "crop_size": 64, "augment": 1}
     with pytest.raises(CacheError, match=r"made with landmark_normalization 'similarity' \(asked: 'face_box'\)"):
         preprocess_sasefe(root, tmp_path, augment=1, normalization="face_box", progress=False)
+    with pytest.raises(CacheError, match=r"made with augment 1 \(asked: 0\)"):  # its copies would stay
+        preprocess_sasefe(root, tmp_path, augment=0, progress=False)
     assert cache_normalization(tmp_path) == "similarity"
     with pytest.raises(CacheError, match=r"made with landmark normalization 'similarity', not 'landmark_box'"):
         cache_normalization(tmp_path, "roi")  # the earlier name of landmark_box
