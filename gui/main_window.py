@@ -233,8 +233,13 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self.run = None
         self._pending_record = None
         self._set_record_checked(False)
-        if self.selected_source is not None and self.selected_source.kind == "camera":
-            self.source_bar.add_source(self.selected_source, note="(not found)")
+        spec = self.selected_source
+        if spec is not None and spec.kind == "camera":
+            self.source_bar.add_source(spec, note="(not found)")
+        elif spec is not None and not spec.is_demo:  # a video that does not open: said, not offered again
+            self.source_bar.add_source(spec, note="(cannot open)")
+            if self.settings.last_video == str(spec.value):
+                self.settings.last_video = ""
         self.messages.error(message)
         self.video.clear(f"Could not start.\n{message}")
         self._update_controls()

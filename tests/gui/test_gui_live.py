@@ -154,6 +154,8 @@ def test_a_file_that_is_not_a_video_shows_an_error(make_window, qtbot, tmp_path,
     w.open_video(bad)
     qtbot.waitUntil(lambda: w.messages.current is not None and w.messages.current.level == "error", timeout=8000)
     assert "not a readable video" in w.messages.current.text and w.mode == "idle"
+    assert "(cannot open)" in w.source_bar.source.currentText()  # said in the list too
+    assert w.settings.last_video != str(bad)  # and not offered again at the next start
 
 
 class UnpluggedAfter(FrameSource):
