@@ -26,9 +26,9 @@ FIELDS = (
 )
 _LIVE_ONLY = ("capture", "processing", "dropped", "latency", "rec")
 _DETAIL = re.compile(r"(?<=\w) [(][^)]*[)]")  # "numpy (online PB recognition, process N)" -> "numpy"
-# The figures and the recording's state keep the width of their longest text (the window's width is
-# cut from the fields that name things instead: what runs, the backends, the bundle).
-# Short words (each field's tooltip says what it is): all of them fit a window on an 800-px screen.
+# The figures and the recording's state keep the width of their longest text, in short words (each
+# tooltip says what it is) so that all of them fit a window on an 800-px screen; the window's width
+# is cut from the fields that name things instead: what runs, the backends, the bundle.
 _WIDEST = {"capture": "in 30.0 fps", "processing": "out 30.0 fps", "display": "shown 30.0 fps",
            "dropped": "dropped 0000", "latency": "p95 000 ms", "face": "face: yes", "rec": "● REC 000000 frames"}
 
@@ -89,7 +89,9 @@ class StatusLine:
         """The backends' names; what each one is (e.g. "numpy (online PB recognition, process N)")
         in the tooltip."""
         self._set("backend", f"backend: {_DETAIL.sub('', backend)}")
-        self.labels["backend"].setToolTip(f"Inference backends: {backend}")
+        tip = f"Inference backends: {backend}"
+        if self.labels["backend"].toolTip() != tip:  # this runs with every status refresh
+            self.labels["backend"].setToolTip(tip)
 
     def show_not_live(self, mode: str, backend: str) -> None:
         self._set("mode", mode)

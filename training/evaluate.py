@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from engines.bundle import Bundle, BundleError, load_bundle
+from realtime.sessions.folder import json_safe
 from training.arguments import positive_float, positive_int
 from training.cache import CacheError, read_crop_cache, read_landmark_cache
 from training.datasets.photos import is_photo_set
@@ -144,18 +144,6 @@ def evaluate_valence(bundle: Bundle, cache: str | Path, subjects: Sequence[str] 
     return out
 
 
-def _json_safe(v):
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("bundle", metavar="BUNDLE", help="model bundle folder")
     p.add_argument("dataset", metavar="CACHE_OR_PHOTOS",
@@ -211,7 +199,7 @@ def run(args) -> int:
         raise EvaluationError(f"nothing to evaluate: {root} has no landmarks/ or crops/ cache for the bundle's models "
                        f"({', '.join(s for s in ('lstmpb', 'sta') if bundle.has(s)) or 'none'}); "
                        f"run 'affectscope preprocess' first")
-    report = _json_safe(report)
+    report = json_safe(report)
     _print(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -225,7 +213,7 @@ def _run_photos(args, bundle: Bundle, root: Path, report: dict[str, Any]) -> int
     if not bundle.has("sta"):
         raise EvaluationError(f"bundle {bundle.name} has no valence model (sta section) to evaluate on photos")
     report["valence_photos"] = evaluate_photos(bundle, root, args.split, args.seed)  # DatasetError: a ValueError
-    report = _json_safe(report)
+    report = json_safe(report)
     print_report(report["valence_photos"])
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

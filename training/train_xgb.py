@@ -32,6 +32,7 @@ from engines.expressions import POOLED
 from engines.lstmpb import NETWORKS, LSTMPB, NumpyPBGradient, landmark_steps, save_class_pbs, save_lstmpb
 from engines.online_pb import RecognizerSettings, settings_for, stream_pbs
 from engines.pb_classifier import PBClassifier, XGBSettings, pair_predictions, roc_auc
+from realtime.sessions.folder import json_safe
 from training.arguments import fraction, positive_float, positive_int
 from training.cache import CacheError, LandmarkItem, cache_settings, read_landmark_cache
 from training.checks import require_bundle_folder
@@ -281,7 +282,7 @@ def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mappin
         "pb": f"{prefix}lstmpb_pb.safetensors",
         "classifiers": files,
         "recognizer": recognizer.to_dict(),
-        "metrics": _json_safe(dict(metrics or {})),
+        "metrics": json_safe(dict(metrics or {})),
     }
     for stale in root.glob(f"{prefix}xgb_clip_*.ubj"):
         stale.unlink()
@@ -302,18 +303,6 @@ def write_lstmpb_bundle(bundle_dir: str | Path, model: LSTMPB, class_pbs: Mappin
     path = write_bundle_json(root, meta)
     load_bundle(root)
     return path
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | Path, mode: str = "stream",
@@ -380,7 +369,7 @@ def train_xgb(cache_dir: str | Path, lstmpb_dir: str | Path, bundle_dir: str | P
     write_lstmpb_bundle(bundle_dir, model, class_pbs, classifiers, recognizer, metrics, base_meta,
                         clip_classifiers, sequence_iters if clip_classifiers else None,
                         network=None if expression == POOLED else expression)
-    figures = json.dumps(_json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout"),
+    figures = json.dumps(json_safe({"cv_auc": metrics["cv_auc"], "holdout": metrics.get("holdout"),
                                      "holdout_clip": metrics.get("holdout_clip")}), indent=2)
     (tqdm.write if progress else print)(figures)  # the figures, with or without progress bars
     return metrics

@@ -33,7 +33,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
@@ -114,15 +114,19 @@ def check_new_session_folder(root: str | Path, overwrite: bool = False) -> None:
         raise SessionError(f"{root}: folder exists and is not empty; pick a new session folder")
 
 
-def json_safe(value):
-    """``value`` with every non-finite float (a percentile of nothing, say) as None: strict JSON,
-    which other tools' parsers read (Python's own writes NaN, which they refuse)."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
+def json_safe(value: Any) -> Any:
+    """``value`` ready for strict JSON, which other tools' parsers read: every non-finite float (a
+    percentile of nothing, say) as None (Python's own writer puts NaN, which they refuse), NumPy
+    numbers as Python ones, mapping keys as strings. Sessions, benchmarks and training reports all
+    go through it."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
     return value
 
 

@@ -112,6 +112,10 @@ def test_edited_session_files_are_read_and_said(clip_file, tmp_path, capsys):
 
 
 def test_json_safe_writes_no_nan():
-    data = {"p50": float("nan"), "runs": [1.0, float("inf"), {"x": -float("inf")}], "n": 3, "name": "a"}
+    import numpy as np
+
+    data = {"p50": float("nan"), "runs": [1.0, float("inf"), {"x": -float("inf")}], "n": np.int64(3), "name": "a",
+            "auc": np.float32(0.5), 7: np.float64("nan")}
     text = json.dumps(json_safe(data), allow_nan=False)
-    assert json.loads(text) == {"p50": None, "runs": [1.0, None, {"x": None}], "n": 3, "name": "a"}
+    assert json.loads(text) == {"p50": None, "runs": [1.0, None, {"x": None}], "n": 3, "name": "a", "auc": 0.5,
+                                "7": None}
