@@ -4,8 +4,8 @@ With the box: the head pose (yaw, pitch, roll in degrees) written above it and d
 the nose points along, and the box's colour says whether the frame's landmarks can be trusted
 (green) or not (amber: turned too far, or the fit jumped).
 
-Items are created once; each new frame only updates them (``setImage(autoLevels=False)``,
-``setData``, ``setRect``). The BGR frame is converted into a preallocated RGB buffer.
+Items are created once; each new frame only updates them (``set_frame``, ``setImage``, ``setData``,
+``setRect``). The frame and the attention map are :mod:`gui.image_items`.
 
 The STA attention map lives in the aligned-crop frame (S x S, eye centres and nose tip at fixed
 positions); it is drawn over the face through the inverse of the crop's similarity warp, computed
@@ -20,6 +20,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPen, QTextOption, QTransform
 from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsRectItem
 
+from gui.image_items import FrameItem, HeatItem
 from realtime.perception.landmarks import crop_transform, select40
 from realtime.concurrency.stats import RateMeter
 
@@ -87,10 +88,8 @@ class VideoView(pg.GraphicsView):
         self.vb.setDefaultPadding(0.0)
         self.setCentralItem(self.vb)
 
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setPos(-0.5, -0.5)  # pixel (col, row) centred on (x, y), as landmarks are
-        self.heat = pg.ImageItem(axisOrder="row-major")
-        self.heat.setLookupTable(heat_lut())
+        self.image = FrameItem()  # pixel (col, row) centred on (x, y), as landmarks are
+        self.heat = HeatItem(heat_lut())
         self.heat.setZValue(1)
         self.box = QGraphicsRectItem()
         self.box.setPen(_screen_pen(GOOD_COLOR, 2.0))
@@ -130,7 +129,7 @@ class VideoView(pg.GraphicsView):
         self.placeholder.textItem.document().setDefaultTextOption(wrap)
         self.vb.addItem(self.placeholder)
 
-        self._rgb: np.ndarray | None = None
+        self._bgr: np.ndarray | None = None
         self._shape: tuple[int, int] | None = None
         self._attention_src: np.ndarray | None = None
         self._visible = {name: True for name in OVERLAYS}
@@ -143,7 +142,9 @@ class VideoView(pg.GraphicsView):
     @property
     def shown_rgb(self) -> np.ndarray | None:
         """The RGB image on screen (H x W x 3 uint8), or None."""
-        return self._rgb if self._shape is not None else None
+        if self._shape is None or self._bgr is None:
+            return None
+        return cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB)
 
     def set_overlay_visible(self, name: str, on: bool) -> None:
         if name not in OVERLAYS:
@@ -164,7 +165,7 @@ class VideoView(pg.GraphicsView):
     # -- drawing --------------------------------------------------------------------------------
     def clear(self, message: str = "") -> None:
         """No frame: an empty panel with a centred message."""
-        self._shape = None
+        self._shape, self._bgr = None, None
         self.image.clear()
         for item in (self.heat, self.box, self.points, self.nose, self.pose_text, self.badge, self.caption):
             item.setVisible(False)
@@ -182,14 +183,12 @@ class VideoView(pg.GraphicsView):
         ``attention`` (S x S, any scale) in the aligned-crop frame of these landmarks; ``pose``
         (yaw, pitch, roll in degrees) and ``good`` (the landmarks can be trusted) with the box."""
         h, w = image_bgr.shape[:2]
-        if self._rgb is None or self._rgb.shape[:2] != (h, w):
-            self._rgb = np.empty((h, w, 3), np.uint8)
         if self._shape != (h, w):
             self._shape = (h, w)
             self.placeholder.setVisible(False)
             self.vb.setRange(QRectF(-0.5, -0.5, w, h), padding=0)
-        cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB, dst=self._rgb)
-        self.image.setImage(self._rgb, autoLevels=False)
+        self._bgr = image_bgr
+        self.image.set_frame(image_bgr)
 
         has_pts = face and landmarks68 is not None
         self.box.setVisible(bool(face and box is not None and self._visible["box"]))
@@ -240,7 +239,7 @@ class VideoView(pg.GraphicsView):
             a = np.asarray(attention, np.float32)
             lo, hi = float(a.min()), float(a.max())
             a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-            self.heat.setImage(a * edge_taper(a.shape[0]), autoLevels=False, levels=(0.0, 1.0))
+            self.heat.set_map(a * edge_taper(a.shape[0]))
             self._attention_src = attention
         size = attention.shape[0]
         to_image = cv2.invertAffineTransform(crop_transform(np.asarray(landmarks68, np.float64), size))
