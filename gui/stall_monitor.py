@@ -3,7 +3,10 @@
 A timer asks to run every ``period_ms``; when the event loop is busy (painting, a slow slot, the
 GIL held by another thread) the tick comes late. The lateness of each tick beyond its period is
 the stall; ticks later than ``threshold_ms`` are counted and the worst kept with the time they
-happened, so a stall can be set beside what the window was doing then. ``affectscope gui``,
+happened, so a stall can be set beside what the window was doing then, and with the CPU time the
+window's thread itself spent since the tick before: a stall that is mostly its own work is the
+window's to fix; one where it hardly ran is a machine short of CPU (or the interpreter lock held
+by another thread). ``affectscope gui``,
 ``live`` and ``demo`` write the report with ``--stall-report FILE.json``.
 
 :meth:`StallMonitor.mark_running` marks when the analysis is up (models loaded, first frames
@@ -29,7 +32,8 @@ from realtime.benchmarks.process_stats import children_rss_mb, cpu_shares, cpu_t
 @dataclass(frozen=True)
 class StallReport:
     """seconds: time measured; ticks: timer ticks seen; stalls: ticks later than threshold_ms;
-    p50/p95/p99/max_ms: lateness of the ticks; worst: the longest stalls as [seconds since start, ms];
+    p50/p95/p99/max_ms: lateness of the ticks; worst: the longest stalls as [seconds since start, ms
+    late, ms of CPU the window's thread spent since the tick before];
     running_since_s: when the analysis was up (None: never marked); running_stalls / running_p99_ms /
     running_max_ms: the same figures from then on."""
 
@@ -59,6 +63,9 @@ class StallReport:
             text += (f"; running (from {self.running_since_s:.1f} s): {self.running_stalls} stall"
                      f"{'s' if self.running_stalls != 1 else ''}, p99 {self.running_p99_ms:.1f} ms, "
                      f"longest {self.running_max_ms:.0f} ms")
+        if self.worst:
+            own = sum(w[2] for w in self.worst) / sum(w[1] + self.period_ms for w in self.worst)
+            text += f"; the window's own work in its {len(self.worst)} worst: {100 * own:.0f} % of their time"
         return text
 
     def write(self, path: str | Path) -> Path:
@@ -90,8 +97,9 @@ class StallMonitor(QObject):
             self._sampler.setInterval(int(sample_every_s * 1000))
             self._sampler.timeout.connect(self._sample)
         self._late = array("f")  # 4 bytes a tick (1.4 MB an hour), not a Python float's 32
-        self._stalls: list[tuple[float, float]] = []
+        self._stalls: list[tuple[float, float, float]] = []
         self._t0 = self._last = 0.0
+        self._last_cpu = 0.0  # the window thread's CPU time at the last tick
         self._t_end: float | None = None  # when stop() was first called
         self._running_tick: int | None = None  # index of the first tick after mark_running
         self._running_t: float | None = None
@@ -103,6 +111,7 @@ class StallMonitor(QObject):
         self._samples = []
         self._cpu = None
         self._t0 = self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._t_end = None
         self._timer.start()
         if self._sampler is not None:
@@ -136,12 +145,13 @@ class StallMonitor(QObject):
                               "own_cpu_pct": shares["own_pct"], "steal_pct": shares["steal_pct"]})
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         late_ms = max(0.0, (now - self._last) * 1000.0 - self.period_ms)
-        self._last = now
+        own_ms = (cpu - self._last_cpu) * 1000.0
+        self._last, self._last_cpu = now, cpu
         self._late.append(late_ms)
         if late_ms > self.threshold_ms:
-            self._stalls.append((now - self._t0, late_ms))
+            self._stalls.append((now - self._t0, late_ms, own_ms))
 
     def report(self) -> StallReport:
         late = np.frombuffer(self._late, np.float32).astype(np.float64)
@@ -151,12 +161,12 @@ class StallMonitor(QObject):
         if self._running_tick is not None:
             tail = late[self._running_tick:]
             running = dict(running_since_s=round(self._running_t, 3),
-                           running_stalls=sum(1 for t, _ in self._stalls if t >= self._running_t),
+                           running_stalls=sum(1 for t, *_ in self._stalls if t >= self._running_t),
                            running_p99_ms=round(float(np.percentile(tail, 99)), 2) if len(tail) else 0.0,
                            running_max_ms=round(float(tail.max()), 1) if len(tail) else 0.0)
         end = self._t_end if self._t_end is not None else time.perf_counter()
         return StallReport(round(end - self._t0, 3), self.period_ms, self.threshold_ms, len(late),
                            len(self._stalls), round(pct(50), 2), round(pct(95), 2), round(pct(99), 2),
                            round(float(late.max()) if len(late) else 0.0, 1),
-                           [[round(t, 3), round(ms, 1)] for t, ms in sorted(worst)], **running,
+                           [[round(t, 3), round(ms, 1), round(own, 1)] for t, ms, own in sorted(worst)], **running,
                            samples=list(self._samples))

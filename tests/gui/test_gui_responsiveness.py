@@ -64,10 +64,28 @@ def test_stall_monitor_counts_a_blocked_event_loop(qtbot):
     monitor.stop()
     report = monitor.report()
     assert report.stalls >= 1 and report.max_ms >= 150.0, report
-    t_worst, ms_worst = max(report.worst, key=lambda w: w[1])
+    t_worst, ms_worst, own_ms = max(report.worst, key=lambda w: w[1])
     assert 0.1 <= t_worst <= 0.45 and ms_worst == report.max_ms
+    assert own_ms < 50.0  # asleep, not computing: the window's thread hardly ran
     assert report.ticks >= 10 and "stall" in report.line()
     assert report.running_since_s is None and "running" not in report.line()
+
+
+def _spin(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_stall_monitor_says_how_much_of_a_stall_was_the_windows_own_work(qtbot):
+    monitor = StallMonitor(period_ms=10, threshold_ms=50.0)
+    monitor.start()
+    qtbot.wait(100)
+    QTimer.singleShot(0, lambda: _spin(0.15))  # a slot computing for 150 ms of its thread's CPU
+    qtbot.wait(400)
+    monitor.stop()
+    _, ms_worst, own_ms = max(monitor.report().worst, key=lambda w: w[1])
+    assert ms_worst >= 140.0 and 140.0 <= own_ms <= ms_worst + 20.0
 
 
 def test_stall_monitor_keeps_stalls_after_the_analysis_is_up_apart(qtbot):
