@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from realtime.concurrency.helper_process import HelperProcessError
 from realtime.perception.face_tracker import FaceTracker
 from realtime.perception.ring_buffer import PerceptionBuffers
 from realtime.capture.sources import FrameSource, SourceError
@@ -163,11 +164,18 @@ class PerceptionThread(StoppableThread):
         finally:
             self.ended.set()
 
+    def teardown(self) -> None:
+        close = getattr(self.tracker, "close", None)  # a tracker in its own process
+        if close is not None:
+            close()
+
     def _handle(self, frame: Frame) -> None:
         t_start = time.monotonic_ns()
         self.stats.wait.add((t_start - frame.t_ns) / 1e6)
         try:
             obs = self.tracker.process(frame.image, frame.index, frame.t_ns, clock_ns=round(frame.media_s * 1e9))
+        except HelperProcessError:  # the perception process is gone: no later frame can be read either
+            raise
         except Exception as exc:  # noqa: BLE001 - one bad frame is logged and counted
             self.stats.failed += 1
             self.stats.error = f"frame {frame.index}: {type(exc).__name__}: {exc}"

@@ -12,6 +12,7 @@ from typing import Callable
 from engines.bundle import Bundle
 from realtime.perception.face_tracker import FaceTracker
 from realtime.perception.landmarks import LandmarkReader
+from realtime.perception.tracker_process import TrackerProcess, tracker_for_real_time
 from realtime.workers.registry import build_workers
 from realtime.pipeline.core import Pipeline, PipelineSettings
 from realtime.capture.sources import FrameSource
@@ -22,18 +23,26 @@ log = logging.getLogger(__name__)
 SAMPLE_CLIP = Path(__file__).resolve().parents[1] / "data" / "sample.mp4"
 
 
-def make_tracker(bundle: Bundle, landmark_model: str | None = None) -> FaceTracker:
+def make_tracker(bundle: Bundle, landmark_model: str | None = None,
+                 real_time: bool = False) -> FaceTracker | TrackerProcess:
+    """The bundle's face tracker; for a run in real time in its own process where the system has
+    them (:mod:`realtime.perception.tracker_process`: the window and perception then do not wait
+    for each other's interpreter lock), else on the perception thread."""
+    if real_time:
+        return tracker_for_real_time(landmark_model, bundle.landmark_normalization, bundle.crop_size)
     return FaceTracker(LandmarkReader(landmark_model), normalization=bundle.landmark_normalization,
                        crop_size=bundle.crop_size)
 
 
 def preload(landmark_model: str | None = None) -> None:
     """Load, once per process, what a pipeline's start would otherwise load on its own threads:
-    torch, ONNX Runtime and XGBoost, dlib's HOG detector and the landmark model. Each holds the
-    interpreter lock for long stretches while it loads (1-2 s for torch, 0.7 s for the landmark
-    model), so a window would freeze for seconds at its first Start; the app calls this before its
-    window appears. A part that fails to load is left for the run to report. The genuine/fake
-    recognizer's process is started ahead too (:func:`realtime.workers.recognizer_process.keep_spare`)."""
+    torch, ONNX Runtime and XGBoost, and where the face tracker cannot have a process of its own,
+    dlib's HOG detector and the landmark model. Each holds the interpreter lock for long stretches
+    while it loads (1-2 s for torch, 0.7 s for the landmark model), so a window would freeze for
+    seconds at its first Start; the app calls this before its window appears. A part that fails to
+    load is left for the run to report. The genuine/fake recognizer's process is started ahead too
+    (:func:`realtime.workers.recognizer_process.keep_spare`)."""
+    from realtime.concurrency.helper_process import AVAILABLE
     from realtime.workers.recognizer_process import keep_spare
 
     keep_spare()  # first: its own imports run beside the ones below
@@ -51,6 +60,8 @@ def preload(landmark_model: str | None = None) -> None:
     except ImportError:
         pass
     log.debug("preloaded %s", ", ".join(m.__name__ for m in loaded))
+    if AVAILABLE:  # the tracker of a run in real time reads its models in its own process
+        return
     hog_detector()
     try:
         LandmarkReader(landmark_model)
@@ -62,7 +73,8 @@ def build_pipeline(source: FrameSource, bundle: Bundle, expression_model: str = 
                    backend: str = "auto", paced: bool | None = None,
                    landmark_model: str | None = None) -> Pipeline:
     workers = build_workers(bundle, expression_model, backend)
-    return Pipeline(source, make_tracker(bundle, landmark_model), workers,
+    real_time = paced if paced is not None else source.live
+    return Pipeline(source, make_tracker(bundle, landmark_model, real_time), workers,
                     PipelineSettings(paced=paced, expression_model=expression_model))
 
 

@@ -8,11 +8,9 @@ competes for a core, not for the lock. Only landmark vectors go in and a P(fake)
 a few kilobytes per update. The process runs at the lower priority of background work
 (:mod:`realtime.concurrency.priority`).
 
-The child is started with ``python -m`` (not ``fork``: the parent has threads and, in the window,
-Qt), in its own session so that a Ctrl-C in the terminal reaches only the parent, which ends the
-run in order; the child ends when its socket closes, also when the parent is killed.
-POSIX only (the socket is handed over as a file descriptor); elsewhere the worker keeps the
-recognizer on its own thread.
+The child is a :mod:`realtime.concurrency.helper_process` (started with ``python -m``, in its own
+session, ending with its socket; POSIX only: elsewhere the worker keeps the recognizer on its own
+thread).
 
 Messages (pickled tuples; every answer is ``("ok", ...)`` or ``("error", text)``): the child
 imports torch and waits; ``("load", bundle_root, expression)`` is answered with
@@ -23,24 +21,27 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from realtime.concurrency.helper_process import (
+    AVAILABLE,
+    ONE_THREAD,
+    HelperJobError,
+    HelperProcess,
+    exit_child,
+    serve,
+    spawn,
+)
 from realtime.concurrency.priority import lower_this_process
 from realtime.workers.base import WorkerFatalError
 
-AVAILABLE = os.name == "posix"
 START_TIMEOUT_S = 120.0  # importing torch and reading the bundle on a busy machine
-CALL_TIMEOUT_S = 60.0
-# One core each: the recognizer is sequential, and more BLAS threads only compete with perception.
-_ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 # The parent's own nice level (its main thread's), from which the child goes lower: a child started
 # from a background thread (a run's recognizer closing starts the next spare) inherits that thread's
 # lower level and would otherwise be lowered twice.
@@ -51,8 +52,7 @@ class RecognizerProcessError(WorkerFatalError):
     """The recognizer's process could not start, stopped answering, or ended."""
 
 
-class RecognizerJobError(RuntimeError):
-    """One request failed in the recognizer's process (which goes on)."""
+RecognizerJobError = HelperJobError  # one request failed in the recognizer's process (which goes on)
 
 
 class LocalRecognizer:
@@ -92,22 +92,10 @@ class LocalRecognizer:
 
 def _spawn() -> tuple[subprocess.Popen, Connection]:
     """A child that imports what a recognizer needs and waits for ``("load", root, expression)``."""
-    ours, theirs = socket.socketpair()
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, **_ONE_THREAD,
-           "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    env = dict(ONE_THREAD)  # one core: the recognizer is sequential; more BLAS threads only compete
     if hasattr(os, "getpriority"):
         env[_PARENT_NICE] = str(os.getpriority(os.PRIO_PROCESS, os.getpid()))
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", __name__, str(theirs.fileno())],
-                                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
-    except OSError as exc:
-        ours.close()
-        raise RecognizerProcessError(f"cannot start the recognizer process: {exc}") from None
-    finally:
-        theirs.close()
-    return proc, Connection(ours.detach())
+    return spawn(__name__, "the recognizer process", env=env, error=RecognizerProcessError)
 
 
 _SPARE: list[tuple[subprocess.Popen, Connection]] = []
@@ -157,16 +145,16 @@ def _start_owed_spare() -> None:
         logging.getLogger(__name__).warning("no spare recognizer process: %s", exc)
 
 
-class RecognizerProcess:
+class RecognizerProcess(HelperProcess):
     """The recognizer of ``bundle_root``'s LSTM-PB and ``expression_model``'s classifier in a child
     process. Calls block the calling thread (not the interpreter) until the child answers."""
 
     def __init__(self, bundle_root: str | Path, expression_model: str, start_timeout_s: float = START_TIMEOUT_S):
         if not AVAILABLE:
             raise RecognizerProcessError("the recognizer process needs a POSIX system")
-        self._proc, self._conn = _take_spare() or _spawn()
+        super().__init__(*(_take_spare() or _spawn()), "the recognizer process", RecognizerProcessError)
         try:
-            info = self._call(("load", str(bundle_root), expression_model), start_timeout_s)
+            info = self.call(("load", str(bundle_root), expression_model), start_timeout_s)
         except RecognizerJobError as exc:  # the child could not load the bundle
             self.close()
             raise RecognizerProcessError(f"the recognizer process could not start: {exc}") from None
@@ -176,59 +164,26 @@ class RecognizerProcess:
         self.expressions: list[str] = info["expressions"]
         self.frames_per_update: int = info["frames_per_update"]
 
-    @property
-    def pid(self) -> int:
-        return self._proc.pid
-
-    def _call(self, message: tuple | None, timeout: float = CALL_TIMEOUT_S) -> Any:
-        try:
-            if message is not None:
-                self._conn.send(message)
-            if not self._conn.poll(timeout):
-                raise RecognizerProcessError(f"the recognizer process did not answer within {timeout:.0f} s")
-            reply = self._conn.recv()
-        except (EOFError, OSError):
-            code = self._proc.poll()
-            raise RecognizerProcessError("the recognizer process ended" +
-                                         (f" (exit status {code})" if code is not None else "")) from None
-        if reply[0] == "error":
-            raise RecognizerJobError(reply[1])
-        return reply[1] if len(reply) == 2 else reply[1:]
-
     def feed(self, vectors: np.ndarray) -> tuple[float | None, np.ndarray | None]:
         """Feed landmark vectors in order; the recognizer's P(fake) and PB after them (None, None
         until its first update)."""
-        return self._call(("feed", np.ascontiguousarray(vectors, np.float32)))
+        return self.call(("feed", np.ascontiguousarray(vectors, np.float32)))
 
     def reset(self) -> None:
-        self._call(("reset",))
+        self.call(("reset",))
 
     def set_expression_model(self, name: str) -> int:
-        return self._call(("expression", name))
+        return self.call(("expression", name))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Ask the child to exit; end it if it does not."""
-        try:
-            self._conn.send(("close",))
-        except OSError:
-            pass
-        self._conn.close()
-        try:
-            self._proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        super().close(timeout)
         _start_owed_spare()
 
 
 def _serve(fd: int) -> int:
-    import signal
-
-    conn = Connection(fd)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the run; this process follows its socket
     parent = os.environ.get(_PARENT_NICE, "")
     lower_this_process(base=int(parent) if parent.lstrip("-").isdigit() else None)  # its updates have slack
-    recognizer = None
+    state: dict = {"recognizer": None}
     try:
         from engines.bundle import load_bundle
         from engines.online_pb import OnlinePBRecognizer  # torch: the slow part, before a bundle is asked for
@@ -238,42 +193,27 @@ def _serve(fd: int) -> int:
         failure = f"{type(exc).__name__}: {exc}"
     else:
         failure = None
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return 0  # the parent is gone
-        op = message[0]
-        try:
-            if failure is not None:
-                conn.send(("error", failure))
-            elif op == "load":
-                recognizer = LocalRecognizer(load_bundle(message[1]), message[2])
-                conn.send(("ok", {"expressions": recognizer.expressions,
-                                  "frames_per_update": recognizer.frames_per_update}))
-            elif op == "close":
-                return 0
-            elif recognizer is None:
-                conn.send(("error", f"{op!r} before a bundle was loaded"))
-            elif op == "feed":
-                p, pb = recognizer.feed(message[1])
-                conn.send(("ok", p, pb))
-            elif op == "reset":
-                recognizer.reset()
-                conn.send(("ok", None))
-            elif op == "expression":
-                conn.send(("ok", recognizer.set_expression_model(message[1])))
-            else:
-                conn.send(("error", f"unknown request {op!r}"))
-        except (EOFError, OSError):
-            return 0
-        except Exception as exc:  # noqa: BLE001 - reported to the parent (a load that failed, a bad job)
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+    def handle(message: tuple) -> tuple:
+        op, recognizer = message[0], state["recognizer"]
+        if failure is not None:
+            raise RuntimeError(failure)
+        if op == "load":
+            state["recognizer"] = recognizer = LocalRecognizer(load_bundle(message[1]), message[2])
+            return ({"expressions": recognizer.expressions, "frames_per_update": recognizer.frames_per_update},)
+        if recognizer is None:
+            raise RuntimeError(f"{op!r} before a bundle was loaded")
+        if op == "feed":
+            return recognizer.feed(message[1])
+        if op == "reset":
+            recognizer.reset()
+            return (None,)
+        if op == "expression":
+            return (recognizer.set_expression_model(message[1]),)
+        raise RuntimeError(f"unknown request {op!r}")
+
+    return serve(Connection(fd), handle)
 
 
 if __name__ == "__main__":
-    code = _serve(int(sys.argv[1]))
-    # Nothing to flush or save: leave without the interpreter's teardown of torch (over half a
-    # second, which the parent's Stop would wait for).
-    sys.stderr.flush()
-    os._exit(code)
+    exit_child(_serve(int(sys.argv[1])))

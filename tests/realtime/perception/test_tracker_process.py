@@ -1,0 +1,98 @@
+"""The face tracker in its own process: the same observations, errors said, nothing left behind."""
+from __future__ import annotations
+
+import os
+import signal
+
+import cv2
+import numpy as np
+import pytest
+
+from realtime.concurrency.helper_process import AVAILABLE
+from realtime.perception.face_tracker import FaceTracker
+from realtime.perception.landmarks import LandmarkModelError, LandmarkReader
+from realtime.perception.tracker_process import TrackerProcess, TrackerProcessError
+
+pytestmark = pytest.mark.skipif(not AVAILABLE, reason="helper processes need a POSIX system")
+
+
+def _same(a, b) -> bool:
+    if a.state is not b.state or a.face != b.face:
+        return False
+    if not a.face:
+        return True
+    return (np.array_equal(a.landmarks68, b.landmarks68) and np.array_equal(a.crop, b.crop)
+            and np.array_equal(a.vector80, b.vector80) and a.box == b.box and a.pose == b.pose and a.good == b.good)
+
+
+def test_the_process_observes_exactly_what_the_thread_would(motion_clip):
+    frames = motion_clip.frames[:140]
+    local = FaceTracker(LandmarkReader(), "similarity", 64)
+    remote = TrackerProcess(None, "similarity", 64)
+    try:
+        assert remote.crop_size == 64
+        for i, frame in enumerate(frames):
+            t_ns = i * 33_333_333
+            a, b = local.process(frame, i, t_ns), remote.process(frame, i, t_ns)
+            assert _same(a, b), i
+        local.reset()
+        remote.reset()  # both start over: a new face is found again from the next frame
+        for i, frame in enumerate(frames[:20]):
+            assert _same(local.process(frame, i, i), remote.process(frame, i, i))
+        # a larger frame grows the shared buffer; a smaller one reuses it
+        big = cv2.resize(frames[30], None, fx=1.5, fy=1.5)
+        small = cv2.resize(frames[30], None, fx=0.75, fy=0.75)
+        for i, frame in enumerate([big, small, big]):
+            assert _same(local.process(frame, 100 + i, 0), remote.process(frame, 100 + i, 0))
+    finally:
+        remote.close()
+    assert remote._proc.poll() == 0 and remote._fd == -1  # the child exited, the shared memory is let go
+
+
+def test_a_landmark_model_that_cannot_be_read_is_said_as_in_the_thread(tmp_path):
+    bad = tmp_path / "shape_predictor.dat"
+    bad.write_bytes(b"not a model")
+    for model in (tmp_path / "missing.dat", bad):
+        with pytest.raises(LandmarkModelError) as in_thread:
+            LandmarkReader(model)
+        with pytest.raises(LandmarkModelError) as in_process:
+            TrackerProcess(model)
+        assert str(in_process.value) == str(in_thread.value)
+
+
+def test_a_perception_process_that_dies_is_a_fault_not_a_hang(motion_clip):
+    remote = TrackerProcess()
+    try:
+        remote.process(motion_clip.frames[0], 0, 0)
+        os.kill(remote.pid, signal.SIGKILL)
+        with pytest.raises(TrackerProcessError, match="ended"):
+            remote.process(motion_clip.frames[1], 1, 1)
+    finally:
+        remote.close()
+
+
+def test_a_live_pipeline_reads_faces_in_its_own_process_and_ends_it(motion_clip, tmp_path):
+    from engines.bundle import load_bundle
+    from realtime.capture.sources import VideoFileSource
+    from realtime.pipeline.runner import build_pipeline
+
+    clip_file = tmp_path / "two_seconds.mp4"
+    writer = cv2.VideoWriter(str(clip_file), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, motion_clip.frames[0].shape[1::-1])
+    for frame in motion_clip.frames[:60]:
+        writer.write(frame)
+    writer.release()
+    pipe = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
+    assert isinstance(pipe.perception.tracker, TrackerProcess)
+    child = pipe.perception.tracker.pid
+    results = []
+    pipe.subscribe(lambda r, f: results.append(r))
+    with pipe:
+        pipe.start()
+        assert pipe.wait(timeout=60)
+    assert not pipe.faults() and len(results) == pipe.capture.stats.processed
+    assert sum(r.face for r in results) > 0.5 * len(results)
+    with pytest.raises(ProcessLookupError):  # ended with the pipeline, not left behind
+        os.kill(child, 0)
+    offline = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=False)
+    assert isinstance(offline.perception.tracker, FaceTracker)  # a file analysed offline: on its thread
+    offline.shutdown()
