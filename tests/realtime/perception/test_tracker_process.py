@@ -96,3 +96,28 @@ def test_a_live_pipeline_reads_faces_in_its_own_process_and_ends_it(motion_clip,
     offline = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=False)
     assert isinstance(offline.perception.tracker, FaceTracker)  # a file analysed offline: on its thread
     offline.shutdown()
+
+
+def test_a_run_whose_perception_process_is_killed_ends_with_the_fault_said(motion_clip, tmp_path):
+    import time
+
+    from engines.bundle import load_bundle
+    from realtime.capture.sources import VideoFileSource
+    from realtime.pipeline.health import FaultKind
+    from realtime.pipeline.runner import build_pipeline
+
+    clip_file = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip_file), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, motion_clip.frames[0].shape[1::-1])
+    for frame in motion_clip.frames[:150]:
+        writer.write(frame)
+    writer.release()
+    pipe = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
+    with pipe:
+        pipe.start()
+        time.sleep(1.0)
+        os.kill(pipe.perception.tracker.pid, signal.SIGKILL)
+        assert pipe.wait(timeout=10)  # perception ends at once rather than failing every later frame
+    faults = {f.where: f for f in pipe.faults()}
+    assert faults["perception"].kind is FaultKind.THREAD_FAULTED
+    assert "perception process ended" in faults["perception"].message
+    assert pipe.perception.stats.processed < 150
