@@ -165,7 +165,11 @@ class PerceptionThread(StoppableThread):
             self.ended.set()
 
     def teardown(self) -> None:
-        close = getattr(self.tracker, "close", None)  # a tracker in its own process
+        self.close_tracker()
+
+    def close_tracker(self) -> None:
+        """End the tracker's own process, if it has one."""
+        close = getattr(self.tracker, "close", None)
         if close is not None:
             close()
 
@@ -368,6 +372,7 @@ class Pipeline:
         self._closed = True
         if not self._started:
             self.source.close()
+            self.perception.close_tracker()
             return True
         ok = self.capture.shutdown(timeout)
         ok &= self.perception.shutdown(timeout)

@@ -96,6 +96,11 @@ def test_a_live_pipeline_reads_faces_in_its_own_process_and_ends_it(motion_clip,
     offline = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=False)
     assert isinstance(offline.perception.tracker, FaceTracker)  # a file analysed offline: on its thread
     offline.shutdown()
+    unstarted = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
+    child = unstarted.perception.tracker.pid
+    unstarted.shutdown()  # built, never started: its perception process ends too
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
 
 
 def test_a_run_whose_perception_process_is_killed_ends_with_the_fault_said(motion_clip, tmp_path):
