@@ -381,7 +381,7 @@ def train_lstmpb(cache_dir: str | Path, out_dir: str | Path, expression: str = P
             _append_metrics(out_dir / METRICS, {
                 "epoch": epoch + 1, "train_mse": f"{epoch_mse:.6g}", "lr": f"{cur_lr:.6g}",
                 "lr_pb": f"{cur_lr_pb:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}",
-                "sequences": int(total[1]), "improved": int(improved), "pbs_below_zero": below_zero})
+                "sequences": len(items), "improved": int(improved), "pbs_below_zero": below_zero})
             if progress:
                 tqdm.write(f"epoch {epoch + 1}/{settings.epochs}: mse {epoch_mse:.5f}"
                            f"{' (best)' if improved else ''}  lr {cur_lr:.3g}  lr_pb {cur_lr_pb:.3g}")

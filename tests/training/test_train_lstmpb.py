@@ -133,6 +133,10 @@ def test_one_expression_and_held_out_subjects(cache, tmp_path):
     assert state["settings"]["holdout_subjects"] == ["s3"]
     _, config, pbs, _ = tl.load_trained(tmp_path)
     assert set(pbs) == {"anger/genuine", "anger/fake"} and config.hidden == 8
+    # batches of 5 wrap the epoch's 12 sequences round to 15; the metrics count each sequence once
+    tl.train_lstmpb(cache, tmp_path / "fives", expression="anger", epochs=1, holdout_subjects=["s3"],
+                    **{**TINY, "batch_size": 5})
+    assert int(read_metrics(tmp_path / "fives" / "metrics.csv")[0]["sequences"]) == 12
 
 
 def test_resume_without_a_checkpoint_is_refused(cache, tmp_path):
