@@ -11,9 +11,10 @@ Recipe (paper section 2): MSE loss, Adam lr 1e-4, mini-batches of 16 clips per p
 init, augmentation with one random draw per clip applied to all its frames (horizontal flip,
 contrast, brightness, per-channel colour gain). Subjects in ``holdout_subjects`` are never
 trained on; RMSE, Pearson CC and CCC on their clips are written to ``OUT/metrics.csv`` after
-every epoch, and the epoch with the best CCC is kept. Subjects in ``test_subjects`` are neither
-trained on nor used to pick the epoch: the kept weights are scored on them once, at the end
-(``test_rmse``, ``test_cc``, ``test_ccc``), which is the figure to report for unseen people.
+every epoch, and the epoch with the best CCC (RMSE if all their clips share one valence) is
+kept. Subjects in ``test_subjects`` are neither trained on nor used to pick the epoch: the kept
+weights are scored on them once, at the end (``test_rmse``, ``test_cc``, ``test_ccc``): the
+figure to report for unseen people.
 
 Files in ``OUT``: ``checkpoint.pt`` (every epoch: weights, optimizer, epoch; read back with
 ``torch.load(weights_only=True)``), ``sta_best.safetensors`` (best held-out CCC, or the last
@@ -49,7 +50,7 @@ from training.cache import CacheError, CropItem
 from training.subject_lists import known_subjects, read_caches, shorten, subject_names
 from training.checks import require_bundle_folder, require_positive, require_run_folder
 from training.distributed import init_distributed, is_main_process, resolve_device
-from training.metrics import LabelStats, append_metrics_row, regression_metrics
+from training.metrics import LabelStats, append_metrics_row, regression_metrics, selection_score
 
 log = logging.getLogger("training.train_sta")
 
@@ -267,9 +268,9 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
                  "%d test recordings (%d subjects), %d process(es)", len(train_ds), len(train_items),
                  len(val_ds) if val_ds else 0, len(holdout), shorten(holdout), len(test_items), len(test),
                  ctx.world)
-
-    if ctx.main:  # the run's folder once its data is known to be there
-        out.mkdir(parents=True, exist_ok=True)
+        if val_ds is not None and len(val_ds) and np.unique(val_ds.labels()).size == 1:
+            log.warning("all held-out clips have valence %.3g: CCC cannot rank epochs, RMSE does", val_ds.labels()[0])
+        out.mkdir(parents=True, exist_ok=True)  # the run's folder once its data is known to be there
     ctx.barrier()
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -341,7 +342,7 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
                 m = regression_metrics(truth, pred)
                 row.update(val_loss=float(np.mean((truth - pred) ** 2)), val_rmse=m["rmse"], val_cc=m["cc"],
                            val_ccc=m["ccc"])
-                score = m["ccc"] if math.isfinite(m["ccc"]) else -math.inf
+                score = selection_score(truth, m)
             else:
                 m, score = {}, -math.inf
             improved = score > best_ccc or (best_epoch == 0) or not (val_ds is not None and len(val_ds))

@@ -25,8 +25,9 @@ TINY = STAConfig(crop_size=16, clip_length=4, clip_rate_fps=5.0, encoder_widths=
 
 
 def write_cache(root: Path, subjects=("s1", "s2", "s3"), frames: int = 120, fps: float = 10.0, seed: int = 0,
-                crop_size: int = TINY.crop_size) -> Path:
-    """Recordings whose valence is shown by the brightness of a central blob (a learnable cue)."""
+                crop_size: int = TINY.crop_size, held: dict[str, float] | None = None) -> Path:
+    """Recordings whose valence is shown by the brightness of a central blob (a learnable cue);
+    the subjects in ``held`` keep one valence throughout (as a photo of one category)."""
     rng = np.random.default_rng(seed)
     writer = CropCacheWriter(root)
     s = crop_size
@@ -35,6 +36,8 @@ def write_cache(root: Path, subjects=("s1", "s2", "s3"), frames: int = 120, fps:
     for k, subject in enumerate(subjects):
         t = np.arange(frames) / fps
         valence = (0.8 * np.sin(2 * np.pi * t / (4.0 + k) + k)).astype(np.float32)
+        if subject in (held or {}):
+            valence[:] = held[subject]
         level = 128 + 110 * valence[:, None, None] * blob[None]
         crops = np.clip(level[..., None] + rng.normal(0, 8, (frames, s, s, 3)), 0, 255).astype(np.uint8)
         face = np.ones(frames, bool)
@@ -100,6 +103,17 @@ def test_model_learns_the_synthetic_cue_and_resume_continues(tmp_path):
     with pytest.raises(ValueError, match="holds an earlier run"):
         train_sta(cache, out, TINY, epochs=1, holdout_subjects=["s3"], progress=False)
     assert [int(r["epoch"]) for r in read_metrics(out / "metrics.csv")] == list(range(1, 10))
+
+
+def test_held_out_people_of_one_valence_pick_the_epoch_by_rmse(tmp_path, caplog):
+    """Their CCC is 0 whatever the model does; the first epoch had been kept, silently."""
+    cache = write_cache(tmp_path / "cache", held={"s3": 0.6})
+    with caplog.at_level("WARNING", logger="training.train_sta"):
+        result = train_sta(cache, tmp_path / "run", TINY, epochs=4, batch=8, lr=3e-3, holdout_subjects=["s3"],
+                           progress=False)
+    assert "CCC cannot rank epochs, RMSE does" in caplog.text
+    rmse = [float(r["val_rmse"]) for r in read_metrics(tmp_path / "run" / "metrics.csv")]
+    assert result.best_epoch == 1 + int(np.argmin(rmse)) and min(rmse) < rmse[0]
 
 
 def test_nothing_is_left_behind_when_the_cache_is_missing(tmp_path):
