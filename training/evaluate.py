@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from engines.bundle import Bundle, BundleError, load_bundle
-from realtime.sessions.folder import json_safe
+from realtime.sessions.folder import json_safe, output_file_problem
 from training.arguments import positive_float, positive_int
 from training.cache import CacheError, read_crop_cache, read_landmark_cache
 from training.datasets.photos import is_photo_set
@@ -176,10 +176,9 @@ def run(args) -> int:
     if not root.is_dir():
         raise EvaluationError(f"{root}: {'not a folder' if root.exists() else 'no such folder'}; give a preprocessed "
                               f"cache or a folder of labelled photos")
-    if args.json:
-        out = Path(args.json)
-        if out.is_dir() or not (out.parent if str(out.parent) else Path(".")).is_dir():
-            raise EvaluationError(f"--json {out}: not a file in an existing folder")
+    problem = output_file_problem(args.json) if args.json else None
+    if problem is not None:
+        raise EvaluationError(f"--json {args.json}: {problem}")
     report: dict[str, Any] = {"bundle": bundle.name, "dataset": str(root)}
     if is_photo_set(root):
         return _run_photos(args, bundle, root, report)
@@ -201,10 +200,7 @@ def run(args) -> int:
                        f"run 'affectscope preprocess' first")
     report = json_safe(report)
     _print(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0
+    return _write_report(args.json, report)
 
 
 def _run_photos(args, bundle: Bundle, root: Path, report: dict[str, Any]) -> int:
@@ -215,9 +211,13 @@ def _run_photos(args, bundle: Bundle, root: Path, report: dict[str, Any]) -> int
     report["valence_photos"] = evaluate_photos(bundle, root, args.split, args.seed)  # DatasetError: a ValueError
     report = json_safe(report)
     print_report(report["valence_photos"])
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+    return _write_report(args.json, report)
+
+
+def _write_report(path: str | None, report: dict[str, Any]) -> int:
+    if path:
+        Path(path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 

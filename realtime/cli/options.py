@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -25,16 +24,12 @@ class UsageError(CliError):
 
 
 def output_file(path: str | None, flag: str) -> None:
-    """Refuse, before any work, an output file that cannot be written: its folder missing or not a
-    folder, or the path itself a folder."""
-    if path is None:
-        return
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise CliError(f"{flag} {path}: is a folder; give a file name")
-    if not parent.is_dir():
-        raise CliError(f"{flag} {path}: {parent} is not a folder" + ("" if parent.exists() else " (it does not exist)"))
+    """Refuse, before any work, an output file that cannot be written (``output_file_problem``)."""
+    from realtime.sessions.folder import output_file_problem
+
+    problem = None if path is None else output_file_problem(path)
+    if problem is not None:
+        raise CliError(f"{flag} {path}: {problem}")
 
 
 def positive_float(text: str) -> float:

@@ -114,6 +114,18 @@ def check_new_session_folder(root: str | Path, overwrite: bool = False) -> None:
         raise SessionError(f"{root}: folder exists and is not empty; pick a new session folder")
 
 
+def output_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be written as a new output file (the path is a folder, or its folder is
+    missing or not a folder), or None: checked before any work, not found after it."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        return "is a folder; give a file name"
+    if not parent.is_dir():
+        return f"{parent} is not a folder" + ("" if parent.exists() else " (it does not exist)")
+    return None
+
+
 def json_safe(value: Any) -> Any:
     """``value`` ready for strict JSON, which other tools' parsers read: every non-finite float (a
     percentile of nothing, say) as None (Python's own writer puts NaN, which they refuse), NumPy

@@ -189,6 +189,9 @@ def test_evaluate_scores_a_photo_set_per_category_through_the_live_crops(tmp_pat
     capsys.readouterr()
     assert main(["evaluate", bundle, str(root), "--split", "dev"]) != 0
     assert "no photo of people in split 'dev'" in capsys.readouterr().err
+    # a report that could not be written is refused before the work, in the command line's words
+    assert main(["evaluate", bundle, str(root), "--json", str(tmp_path / "nowhere" / "eval.json")]) != 0
+    assert f"{tmp_path / 'nowhere'} is not a folder (it does not exist)" in capsys.readouterr().err
 
 
 def test_preprocess_writes_photo_clips_a_listing_and_person_splits(tmp_path, photo_set):
