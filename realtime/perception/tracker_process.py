@@ -21,6 +21,7 @@ The helper process plumbing is :mod:`realtime.concurrency.helper_process` (POSIX
 """
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import sys
@@ -42,6 +43,8 @@ from realtime.concurrency.helper_process import (
 from realtime.perception.face_tracker import FaceTracker, TrackerSettings
 from realtime.perception.landmarks import LandmarkModelError
 from realtime.types import FaceObservation
+
+log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60.0  # importing OpenCV and dlib and reading the landmark model on a busy machine
 FRAME_TIMEOUT_S = 30.0
@@ -120,9 +123,13 @@ class TrackerProcess(HelperProcess):
 
 def tracker_for_real_time(landmark_model: str | Path | None, normalization: str, crop_size: int,
                           settings: TrackerSettings | None = None) -> FaceTracker | TrackerProcess:
-    """A tracker in its own process where the system has them, else on the calling thread."""
+    """A tracker in its own process where the system has them, else on the calling thread (also
+    where the process cannot start: the run goes on as before, and the log says why)."""
     if AVAILABLE:
-        return TrackerProcess(landmark_model, normalization, crop_size, settings)
+        try:
+            return TrackerProcess(landmark_model, normalization, crop_size, settings)
+        except TrackerProcessError as exc:
+            log.warning("%s; face tracking runs on the perception thread instead", exc)
     from realtime.perception.landmarks import LandmarkReader
 
     return FaceTracker(LandmarkReader(landmark_model), normalization, crop_size, settings)

@@ -60,6 +60,20 @@ def test_a_landmark_model_that_cannot_be_read_is_said_as_in_the_thread(tmp_path)
         assert str(in_process.value) == str(in_thread.value)
 
 
+def test_where_the_process_cannot_start_tracking_runs_on_the_thread(monkeypatch, caplog):
+    from realtime.perception import tracker_process
+
+    def refuse(*args, error=TrackerProcessError, **kwargs):
+        raise error("cannot start the perception process: [Errno 11] Resource temporarily unavailable")
+
+    monkeypatch.setattr(tracker_process, "spawn", refuse)
+    with caplog.at_level("WARNING", logger="realtime.perception.tracker_process"):
+        tracker = tracker_process.tracker_for_real_time(None, "similarity", 64)
+    assert isinstance(tracker, FaceTracker) and "runs on the perception thread instead" in caplog.text
+    with pytest.raises(LandmarkModelError):  # a bad landmark model is still the user's to fix
+        tracker_process.tracker_for_real_time("/nowhere/shape_predictor.dat", "similarity", 64)
+
+
 def test_a_perception_process_that_dies_is_a_fault_not_a_hang(motion_clip):
     remote = TrackerProcess()
     try:
