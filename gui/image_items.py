@@ -70,7 +70,8 @@ class HeatItem(_PixelsItem):
         self._lut = np.concatenate([lut[:, 2::-1] * alpha, lut[:, 3:4]], axis=1).round().astype(np.uint8)
 
     def set_map(self, levels: np.ndarray) -> None:
-        index = np.clip(np.asarray(levels, np.float32) * (len(self._lut) - 1) + 0.5, 0, len(self._lut) - 1)
+        levels = np.nan_to_num(np.asarray(levels, np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        index = np.clip(levels * (len(self._lut) - 1) + 0.5, 0, len(self._lut) - 1)
         pixels = np.ascontiguousarray(self._lut[index.astype(np.intp)])
         h, w = pixels.shape[:2]
         self._show(pixels, QImage.Format.Format_ARGB32_Premultiplied, QRectF(0, 0, w, h))

@@ -263,12 +263,13 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
     val_ds = ValenceClips(val_items, cfg, hop_s) if val_items else None
     if len(train_ds) == 0:
         raise ValueError(f"no clips of {cfg.clip_length} crops with a face on every frame in the training recordings")
+    ranked_by = "rmse" if val_ds is not None and len(val_ds) and np.unique(val_ds.labels()).size == 1 else "ccc"
     if ctx.main:
         log.info("STA training: %d train clips from %d recordings, %d held-out clips (%d subjects %s), "
                  "%d test recordings (%d subjects), %d process(es)", len(train_ds), len(train_items),
                  len(val_ds) if val_ds else 0, len(holdout), shorten(holdout), len(test_items), len(test),
                  ctx.world)
-        if val_ds is not None and len(val_ds) and np.unique(val_ds.labels()).size == 1:
+        if ranked_by == "rmse":
             log.warning("all held-out clips have valence %.3g: CCC cannot rank epochs, RMSE does", val_ds.labels()[0])
         out.mkdir(parents=True, exist_ok=True)  # the run's folder once its data is known to be there
     ctx.barrier()
@@ -293,7 +294,7 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
         net.load_state_dict(ckpt["model"])
         optim.load_state_dict(ckpt["optimizer"])
         start_epoch = int(ckpt["epoch"])
-        best_ccc = float(ckpt.get("best_ccc", -math.inf))
+        best_ccc = float(ckpt.get("best_ccc", -math.inf)) if ckpt.get("ranked_by", "ccc") == ranked_by else -math.inf
         best_epoch = int(ckpt.get("best_epoch", 0))
         best_metrics = dict(ckpt.get("best_metrics", {}))
         if ctx.main:
@@ -356,7 +357,7 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
             _save_checkpoint(ckpt_path, {
                 "epoch": epoch, "model": net.state_dict(), "optimizer": optim.state_dict(),
                 "config": cfg.to_dict(), "best_ccc": best_ccc, "best_epoch": best_epoch,
-                "best_metrics": best_metrics, "seed": seed, "holdout": list(holdout),
+                "best_metrics": best_metrics, "seed": seed, "holdout": list(holdout), "ranked_by": ranked_by,
             })
             line = (f"epoch {epoch}/{epochs}: train loss {train_loss:.4f}"
                     + "".join(f", held-out {k} {v:.4f}" for k, v in m.items()) + (" (best)" if improved else ""))

@@ -47,7 +47,10 @@ def spawn(module: str, what: str, args: Iterable[str] = (), pass_fds: Iterable[i
     """Start ``python -m module SOCKET_FD *args`` with the project importable; ``pass_fds`` are
     handed over too, ``env`` is added to this process's environment. Raises ``error`` naming
     ``what`` if it cannot start."""
-    ours, theirs = socket.socketpair()
+    try:
+        ours, theirs = socket.socketpair()
+    except OSError as exc:
+        raise error(f"cannot start {what}: {exc}") from None
     environment = {**os.environ, **(env or {}),
                    "PYTHONPATH": os.pathsep.join(p for p in (_PACKAGE_ROOT, os.environ.get("PYTHONPATH")) if p)}
     try:
@@ -89,6 +92,13 @@ class HelperProcess:
             raise HelperJobError(reply[1])
         return reply[1] if len(reply) == 2 else reply[1:]
 
+    def kill(self) -> None:
+        """End the child now (a caller waiting for its answer then gets ``error``)."""
+        try:
+            self._proc.kill()
+        except ProcessLookupError:
+            pass
+
     def close(self, timeout: float = 5.0) -> None:
         """Ask the child to exit; end it if it does not."""
         try:
@@ -107,8 +117,10 @@ def serve(conn: Connection, handle: Callable[[tuple], tuple]) -> int:
     """The child's loop: each request to ``handle`` (which returns the answer's values), until
     ``("close",)`` or the parent is gone; an exception in ``handle`` is answered as an error."""
     import signal
+    import threading
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the run; this process follows its socket
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the run; this process follows its socket
     while True:
         try:
             message = conn.recv()
@@ -118,12 +130,16 @@ def serve(conn: Connection, handle: Callable[[tuple], tuple]) -> int:
             return 0
         try:
             reply = ("ok", *handle(message))
+        except HelperJobError as exc:  # said by the handler in its own words
+            reply = ("error", str(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the parent (a load that failed, a bad job)
             reply = ("error", f"{type(exc).__name__}: {exc}")
         try:
             conn.send(reply)
         except (EOFError, OSError):
             return 0
+        except Exception as exc:  # noqa: BLE001 - an answer that cannot be sent (not picklable)
+            conn.send(("error", f"the answer to {message[0]!r} cannot be sent back: {exc}"))
 
 
 def exit_child(code: int) -> None:

@@ -93,6 +93,10 @@ class StoppableThread(ABC):
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def ever_started(self) -> bool:
+        return self._thread is not None
+
     def shutdown(self, timeout: float = 5.0) -> bool:
         self.stop()
         ok = self.join(timeout)

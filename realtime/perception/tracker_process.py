@@ -72,7 +72,10 @@ class TrackerProcess(HelperProcess):
                  start_timeout_s: float = START_TIMEOUT_S):
         if not AVAILABLE:
             raise TrackerProcessError("the perception process needs a POSIX system")
-        self._fd = _shared_file()
+        try:
+            self._fd = _shared_file()
+        except OSError as exc:
+            raise TrackerProcessError(f"cannot start the perception process: {exc}") from None
         self._buffer: mmap.mmap | None = None
         try:
             proc, conn = spawn(__name__, "the perception process", args=[str(self._fd)], pass_fds=[self._fd],
@@ -102,6 +105,7 @@ class TrackerProcess(HelperProcess):
         if self._buffer is None or image.nbytes > len(self._buffer):
             if self._buffer is not None:
                 self._buffer.close()
+                self._buffer = None  # a resize that fails leaves no closed map behind
             os.ftruncate(self._fd, image.nbytes)
             self._buffer = mmap.mmap(self._fd, image.nbytes)
         np.ndarray(image.shape, image.dtype, buffer=self._buffer)[...] = image

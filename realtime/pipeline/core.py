@@ -167,6 +167,22 @@ class PerceptionThread(StoppableThread):
     def teardown(self) -> None:
         self.close_tracker()
 
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Stop and join. A tracker process that keeps the thread past ``timeout`` (a frame that
+        does not come back) is ended, which ends the thread's wait; the tracker of a thread that
+        never ran is closed here (its teardown never comes)."""
+        self.stop()
+        if not self.join(timeout):
+            kill = getattr(self.tracker, "kill", None)
+            if kill is not None:
+                kill()
+            if not self.join(2.0):
+                log.error("%s did not stop within %.1f s", self.name, timeout)
+                return False
+        if not self.ever_started:
+            self.close_tracker()
+        return True
+
     def close_tracker(self) -> None:
         """End the tracker's own process, if it has one."""
         close = getattr(self.tracker, "close", None)

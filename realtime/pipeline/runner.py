@@ -74,8 +74,12 @@ def build_pipeline(source: FrameSource, bundle: Bundle, expression_model: str = 
                    landmark_model: str | None = None) -> Pipeline:
     workers = build_workers(bundle, expression_model, backend)
     real_time = paced if paced is not None else source.live
-    return Pipeline(source, make_tracker(bundle, landmark_model, real_time), workers,
-                    PipelineSettings(paced=paced, expression_model=expression_model))
+    tracker = make_tracker(bundle, landmark_model, real_time)
+    try:
+        return Pipeline(source, tracker, workers, PipelineSettings(paced=paced, expression_model=expression_model))
+    except BaseException:
+        getattr(tracker, "close", lambda: None)()  # its own process, if it has one, is not left behind
+        raise
 
 
 @dataclass

@@ -61,7 +61,7 @@ class ModelSelection:
                 why = f": {avail.reason}" if avail else ""
                 raise BackendUnavailable(f"backend '{backend}' is not available here{why}; "
                                          f"available: auto, {', '.join(usable)}")
-        LandmarkReader(landmark_model)  # loaded once per process: the pipeline's tracker reuses it
+        LandmarkReader(landmark_model)  # once per process: a tracker on the perception thread reuses it
         return cls(bundle, expression, backend, landmark_model)
 
     def pipeline(self, source: FrameSource, paced: bool | None) -> Pipeline:

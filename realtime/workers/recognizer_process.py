@@ -197,7 +197,7 @@ def _serve(fd: int) -> int:
     def handle(message: tuple) -> tuple:
         op, recognizer = message[0], state["recognizer"]
         if failure is not None:
-            raise RuntimeError(failure)
+            raise HelperJobError(failure)
         if op == "load":
             state["recognizer"] = recognizer = LocalRecognizer(load_bundle(message[1]), message[2])
             return ({"expressions": recognizer.expressions, "frames_per_update": recognizer.frames_per_update},)

@@ -140,3 +140,34 @@ def test_a_run_whose_perception_process_is_killed_ends_with_the_fault_said(motio
     assert faults["perception"].kind is FaultKind.THREAD_FAULTED
     assert "perception process ended" in faults["perception"].message
     assert pipe.perception.stats.processed < 150
+
+
+def test_stopping_does_not_wait_for_a_perception_process_that_hangs(motion_clip, tmp_path):
+    import time
+
+    from engines.bundle import load_bundle
+    from realtime.capture.sources import VideoFileSource
+    from realtime.pipeline.runner import build_pipeline
+
+    clip_file = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip_file), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, motion_clip.frames[0].shape[1::-1])
+    for frame in motion_clip.frames[:150]:
+        writer.write(frame)
+    writer.release()
+    pipe = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
+    pipe.start()
+    time.sleep(1.0)
+    child = pipe.perception.tracker.pid
+    os.kill(child, signal.SIGSTOP)  # a frame that never comes back
+    t0 = time.monotonic()
+    assert pipe.shutdown(timeout=1.0)
+    assert time.monotonic() - t0 < 6.0  # not the 30 s a frame may take
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+
+    idle = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
+    child = idle.perception.tracker.pid
+    assert idle.perception.shutdown()  # a perception thread that never ran (its pipeline's start failed)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+    idle.shutdown()
