@@ -135,11 +135,14 @@ def serve(conn: Connection, handle: Callable[[tuple], tuple]) -> int:
         except Exception as exc:  # noqa: BLE001 - reported to the parent (a load that failed, a bad job)
             reply = ("error", f"{type(exc).__name__}: {exc}")
         try:
-            conn.send(reply)
+            try:
+                conn.send(reply)
+            except (EOFError, OSError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - an answer that cannot be sent (not picklable)
+                conn.send(("error", f"the answer to {message[0]!r} cannot be sent back: {exc}"))
         except (EOFError, OSError):
-            return 0
-        except Exception as exc:  # noqa: BLE001 - an answer that cannot be sent (not picklable)
-            conn.send(("error", f"the answer to {message[0]!r} cannot be sent back: {exc}"))
+            return 0  # the parent is gone
 
 
 def exit_child(code: int) -> None:
