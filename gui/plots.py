@@ -151,7 +151,8 @@ class AffectPlots(QWidget):
 
         # One pixel wide: Qt's painter draws such curves on a fast path; at 2 px it strokes them as
         # outlines, and a draw of both plots took the window's thread 15 ms instead of 3.5 (30 s of
-        # held values at 30 fps, offscreen at 630 x 740), ten times a second.
+        # held values at 30 fps, offscreen at 630 x 740), ten times a second; in replay, where each
+        # cursor move repaints the whole session, 862 ms instead of 6.7 for an hour's session.
         self.valence_curve = vp.plot([], [], pen=pg.mkPen(VALENCE_COLOR, width=1), connect="finite")
         self.valence_dots = vp.plot([], [], pen=None, symbol="o", symbolSize=7, symbolBrush=VALENCE_COLOR,
                                     symbolPen=pg.mkPen("w", width=1))
