@@ -3,7 +3,7 @@
 A clip loops as one live source (paced at its frame rate, the newest frame wins, as a webcam)
 through perception and both models, recorded into a session with video, for MINUTES. Every
 ``every_s`` seconds a sample is taken: resident memory (RSS; of the child processes too: the
-genuine/fake recognizer runs in one), threads, open files, frames
+face tracker and the genuine/fake recognizer run in them), threads, open files, frames
 captured, processed and dropped, session rows. The report gives the growth of each after a
 warm-up (the first sample after ``warmup_s``), the largest capture→result latency p95 seen,
 and whether every captured frame is accounted for: a row of ``frames.csv`` or a frame counted
@@ -29,7 +29,7 @@ from realtime.capture.sources import LoopingVideoSource
 class SoakSample:
     t_s: float
     rss_mb: float | None
-    children_rss_mb: float | None  # the processes this one started (the genuine/fake recognizer's)
+    children_rss_mb: float | None  # the processes this one started (the face tracker's, the recognizer's)
     threads: int
     open_files: int | None
     captured: int
