@@ -8,6 +8,10 @@
                                                                   │
                                                              ResultBus ──▶ session writer, LSL,
                                                                            GUI bridge, CLI printer
+
+In a run in real time the perception thread hands each frame to the face tracker's own process
+(:mod:`realtime.perception.tracker_process`) and waits for the observation; offline it runs the
+tracker itself. Either way the observations are the same.
 """
 from __future__ import annotations
 
