@@ -174,7 +174,9 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
         if not done:
             outcome["rc"] = 1
         if window.run is not None:
-            window.run.failed.connect(lambda *_: outcome.update(rc=1))  # a source that does not start
+            window.run.failed.connect(lambda *_: outcome.update(rc=1))  # a source that does not start ...
+            if window.run.error is not None:  # ... or had already failed before we listened (a missing file)
+                outcome["rc"] = 1
         if monitor is not None and window.run is not None:
             window.run.started.connect(monitor.mark_running)  # stalls from here on are live running
     screenshot = getattr(args, "screenshot", None)
