@@ -25,6 +25,15 @@ def _same(a, b) -> bool:
             and np.array_equal(a.vector80, b.vector80) and a.box == b.box and a.pose == b.pose and a.good == b.good)
 
 
+def _clip_file(motion_clip, path, frames: int):
+    """The first ``frames`` frames of the moving-face clip as a 30 fps video file."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, motion_clip.frames[0].shape[1::-1])
+    for frame in motion_clip.frames[:frames]:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 def test_the_process_observes_exactly_what_the_thread_would(motion_clip):
     frames = motion_clip.frames[:140]
     local = FaceTracker(LandmarkReader(), "similarity", 64)
@@ -90,11 +99,7 @@ def test_a_live_pipeline_reads_faces_in_its_own_process_and_ends_it(motion_clip,
     from realtime.capture.sources import VideoFileSource
     from realtime.pipeline.runner import build_pipeline
 
-    clip_file = tmp_path / "two_seconds.mp4"
-    writer = cv2.VideoWriter(str(clip_file), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, motion_clip.frames[0].shape[1::-1])
-    for frame in motion_clip.frames[:60]:
-        writer.write(frame)
-    writer.release()
+    clip_file = _clip_file(motion_clip, tmp_path / "two_seconds.mp4", 60)
     pipe = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
     assert isinstance(pipe.perception.tracker, TrackerProcess)
     child = pipe.perception.tracker.pid
@@ -125,11 +130,7 @@ def test_a_run_whose_perception_process_is_killed_ends_with_the_fault_said(motio
     from realtime.pipeline.health import FaultKind
     from realtime.pipeline.runner import build_pipeline
 
-    clip_file = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip_file), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, motion_clip.frames[0].shape[1::-1])
-    for frame in motion_clip.frames[:150]:
-        writer.write(frame)
-    writer.release()
+    clip_file = _clip_file(motion_clip, tmp_path / "clip.mp4", 150)
     pipe = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
     with pipe:
         pipe.start()
@@ -149,11 +150,7 @@ def test_stopping_does_not_wait_for_a_perception_process_that_hangs(motion_clip,
     from realtime.capture.sources import VideoFileSource
     from realtime.pipeline.runner import build_pipeline
 
-    clip_file = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip_file), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, motion_clip.frames[0].shape[1::-1])
-    for frame in motion_clip.frames[:150]:
-        writer.write(frame)
-    writer.release()
+    clip_file = _clip_file(motion_clip, tmp_path / "clip.mp4", 150)
     pipe = build_pipeline(VideoFileSource(clip_file), load_bundle(), paced=True)
     pipe.start()
     time.sleep(1.0)
