@@ -74,11 +74,15 @@ def regression_metrics(truth: Sequence[float], prediction: Sequence[float]) -> d
     return {"rmse": rmse(truth, prediction), "cc": pearson_cc(truth, prediction), "ccc": ccc(truth, prediction)}
 
 
-def selection_score(truth: Sequence[float], metrics: dict[str, float]) -> float:
-    """What ranks epochs on held-out clips (higher is better): their CCC; where every held-out clip
-    has the same valence (photos of one category, say) CCC is 0 whatever the model does, so minus
-    their RMSE instead. Not finite: -inf."""
-    score = metrics["ccc"] if np.unique(np.asarray(truth, np.float64)).size > 1 else -metrics["rmse"]
+def epoch_ranking(truth: Sequence[float]) -> str:
+    """How epochs are ranked on held-out clips with valence ``truth``: "ccc"; "rmse" where every
+    clip has the same valence (photos of one category, say), as CCC is then 0 whatever the model does."""
+    return "ccc" if np.unique(np.asarray(truth, np.float64)).size > 1 else "rmse"
+
+
+def selection_score(metrics: dict[str, float], ranked_by: str) -> float:
+    """An epoch's score under ``ranked_by`` (higher is better): CCC, or minus RMSE. Not finite: -inf."""
+    score = metrics["ccc"] if ranked_by == "ccc" else -metrics["rmse"]
     return score if np.isfinite(score) else -np.inf
 
 

@@ -50,7 +50,7 @@ from training.cache import CacheError, CropItem
 from training.subject_lists import known_subjects, read_caches, shorten, subject_names
 from training.checks import require_bundle_folder, require_positive, require_run_folder
 from training.distributed import init_distributed, is_main_process, resolve_device
-from training.metrics import LabelStats, append_metrics_row, regression_metrics, selection_score
+from training.metrics import LabelStats, append_metrics_row, epoch_ranking, regression_metrics, selection_score
 
 log = logging.getLogger("training.train_sta")
 
@@ -263,7 +263,7 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
     val_ds = ValenceClips(val_items, cfg, hop_s) if val_items else None
     if len(train_ds) == 0:
         raise ValueError(f"no clips of {cfg.clip_length} crops with a face on every frame in the training recordings")
-    ranked_by = "rmse" if val_ds is not None and len(val_ds) and np.unique(val_ds.labels()).size == 1 else "ccc"
+    ranked_by = epoch_ranking(val_ds.labels()) if val_ds is not None and len(val_ds) else "ccc"
     if ctx.main:
         log.info("STA training: %d train clips from %d recordings, %d held-out clips (%d subjects %s), "
                  "%d test recordings (%d subjects), %d process(es)", len(train_ds), len(train_items),
@@ -343,7 +343,7 @@ def train_sta(cache_dir: str | Path | Sequence[str | Path], out_dir: str | Path,
                 m = regression_metrics(truth, pred)
                 row.update(val_loss=float(np.mean((truth - pred) ** 2)), val_rmse=m["rmse"], val_cc=m["cc"],
                            val_ccc=m["ccc"])
-                score = selection_score(truth, m)
+                score = selection_score(m, ranked_by)
             else:
                 m, score = {}, -math.inf
             improved = score > best_ccc or (best_epoch == 0) or not (val_ds is not None and len(val_ds))
