@@ -56,7 +56,14 @@ class FrameItem(_PixelsItem):
 
     def set_frame(self, bgr: np.ndarray) -> None:
         h, w = bgr.shape[:2]
-        self._show(cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA), QImage.Format.Format_RGB32, QRectF(-0.5, -0.5, w, h))
+        # the buffer of the last frame is reused (painting happens on this thread, after this call)
+        reuse = self._pixels if self._pixels is not None and self._pixels.shape == (h, w, 4) else None
+        pixels = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA, dst=reuse)
+        self._show(pixels, QImage.Format.Format_RGB32, QRectF(-0.5, -0.5, w, h))
+
+    def rgb(self) -> np.ndarray | None:
+        """The frame shown, as RGB (H x W x 3 uint8), or None."""
+        return None if self._pixels is None else cv2.cvtColor(self._pixels, cv2.COLOR_BGRA2RGB)
 
 
 class HeatItem(_PixelsItem):

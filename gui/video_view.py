@@ -129,7 +129,6 @@ class VideoView(pg.GraphicsView):
         self.placeholder.textItem.document().setDefaultTextOption(wrap)
         self.vb.addItem(self.placeholder)
 
-        self._bgr: np.ndarray | None = None
         self._shape: tuple[int, int] | None = None
         self._attention_src: np.ndarray | None = None
         self._visible = {name: True for name in OVERLAYS}
@@ -142,9 +141,7 @@ class VideoView(pg.GraphicsView):
     @property
     def shown_rgb(self) -> np.ndarray | None:
         """The RGB image on screen (H x W x 3 uint8), or None."""
-        if self._shape is None or self._bgr is None:
-            return None
-        return cv2.cvtColor(self._bgr, cv2.COLOR_BGR2RGB)
+        return self.image.rgb() if self._shape is not None else None
 
     def set_overlay_visible(self, name: str, on: bool) -> None:
         if name not in OVERLAYS:
@@ -165,7 +162,7 @@ class VideoView(pg.GraphicsView):
     # -- drawing --------------------------------------------------------------------------------
     def clear(self, message: str = "") -> None:
         """No frame: an empty panel with a centred message."""
-        self._shape, self._bgr = None, None
+        self._shape = None
         self.image.clear()
         for item in (self.heat, self.box, self.points, self.nose, self.pose_text, self.badge, self.caption):
             item.setVisible(False)
@@ -187,7 +184,6 @@ class VideoView(pg.GraphicsView):
             self._shape = (h, w)
             self.placeholder.setVisible(False)
             self.vb.setRange(QRectF(-0.5, -0.5, w, h), padding=0)
-        self._bgr = image_bgr
         self.image.set_frame(image_bgr)
 
         has_pts = face and landmarks68 is not None
