@@ -165,8 +165,9 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
         elif kind in ("video", "demo"):
             window.source_bar.loop.setChecked(record is None)
             window.open_video(SAMPLE_CLIP, start=False)
-        if kind == "session":
-            done = window.open_session(value)
+        if kind == "session":  # read on a thread: the window is drawn and answers meanwhile
+            window.session_opener.failed.connect(lambda *_: outcome.update(rc=1))
+            done = window.open_session(value, wait=False)
         elif record:
             done = window.start_recording(record) is not None
         else:
@@ -204,10 +205,14 @@ def main(source_args: list[str], args: argparse.Namespace) -> int:
                 QTimer.singleShot(int(float(quit_after) * 1000), finish)
 
         run = window.run if source is not None and source[0] != "session" else None
-        if run is not None:
+        opening = window.session_opener.pending is not None  # a session being read: from when it is open
+        if opening:
+            window.session_opener.opened.connect(arm_quit)
+            window.session_opener.failed.connect(arm_quit)
+        elif run is not None:
             run.started.connect(arm_quit)
             run.failed.connect(arm_quit)
-        if run is None or run.running or run.error is not None or not run.starting:
+        if not opening and (run is None or run.running or run.error is not None or not run.starting):
             arm_quit()  # nothing to wait for, or it already started / failed before we listened
 
     # Ctrl+C in the terminal, and SIGTERM / SIGHUP (kill, a logout, an experiment-control script)

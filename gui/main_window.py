@@ -30,6 +30,7 @@ from gui.recording_controls import RecordingControls
 from gui.replay import SessionReplay
 from gui.replay_controls import ReplayControls, fmt_time
 from gui.run_stopper import RunStopper, StopOutcome
+from gui.session_opener import SessionOpener
 from gui.settings import AppSettings
 from gui.status_readouts import StatusReadouts
 from gui.window_layout import restore_settings, setup_ui
@@ -80,6 +81,9 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         # ReplayControls
         self.replay: SessionReplay | None = None
         self._replay_row: int = -1
+        self.session_opener = SessionOpener()
+        self.session_opener.opened.connect(self._on_session_read)
+        self.session_opener.failed.connect(self._on_session_unreadable)
         # RecordingControls
         self._pending_record: Path | None = None
         self._marker_count = 0
@@ -184,6 +188,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         if self.bundle is None:
             self.messages.error("No valid model bundle is loaded: start with --bundle DIR pointing at a bundle folder.")
             return False
+        self.session_opener.cancel()  # a session still being read is not shown over this source
         self.stop()
         self.close_replay()
         self._stopped_why = None
@@ -396,6 +401,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         the layout and restore the exception hooks."""
         self.closing.emit()
         self._timer.stop()
+        self.session_opener.cancel()
         self.stop("window closed")
         self.close_replay()
         if self._probe is not None:

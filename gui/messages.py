@@ -108,6 +108,13 @@ class MessageBar(QFrame):
         self._messages.clear()
         self._render()
 
+    def withdraw(self, text: str) -> None:
+        """Take back a waiting message that no longer holds ("Opening …" once it has opened)."""
+        kept = [m for m in self._messages if m.text != text.strip()]
+        if len(kept) != len(self._messages):
+            self._messages = deque(kept, maxlen=self._messages.maxlen)
+            self._render()
+
     @property
     def current(self) -> Message | None:
         """The message on show: errors before warnings before infos, newest first within a level."""

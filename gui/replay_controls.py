@@ -25,7 +25,8 @@ class ReplayControls:
     """The window's replay mode.
 
     Keeps on the window (initialised by ``MainWindow.__init__``): ``replay``, the open
-    :class:`~gui.replay.SessionReplay` or None, and ``_replay_row``, the row shown (-1 before any).
+    :class:`~gui.replay.SessionReplay` or None, ``_replay_row``, the row shown (-1 before any), and
+    ``session_opener``, the :class:`~gui.session_opener.SessionOpener` that reads a session on a thread.
 
     Uses from the window: the widgets ``video``, ``plots``, ``replay_bar``, ``messages`` and
     ``status``; ``settings``; and the methods ``stop`` and ``_update_controls`` (MainWindow),
@@ -36,15 +37,43 @@ class ReplayControls:
         start_dir = self.settings.last_session or str(self.settings.sessions_dir)
         path = QFileDialog.getExistingDirectory(self, "Open a recorded session folder", start_dir)
         if path:
-            self.open_session(path)
+            self.open_session(path, wait=False)
 
-    def open_session(self, folder: str | Path) -> bool:
-        """Replay a recorded session folder (stops a live run); it opens paused at its first row."""
+    def open_session(self, folder: str | Path, wait: bool = True) -> bool:
+        """Replay a recorded session folder (stops a live run); it opens paused at its first row.
+
+        With ``wait`` the session is read here and the return says whether it opened. Without, it
+        is read on a thread (an hour's session takes a second or two, which the window would spend
+        frozen) while the window goes on; it is shown once read, or what is wrong is said, and the
+        return is True. Starting a source meanwhile cancels the opening."""
+        if not wait:
+            self.session_opener.open(folder, self.settings.replay_speed)
+            self.messages.info(self._opening_text(folder))
+            self._refresh_status()
+            return True
+        self.session_opener.cancel()
         try:
             replay = SessionReplay(folder, speed=self.settings.replay_speed)
         except SessionError as exc:
             self.messages.error(f"Cannot replay: {exc}")
             return False
+        self._show_session(replay, folder)
+        return True
+
+    @staticmethod
+    def _opening_text(folder: str | Path) -> str:
+        return f"Opening the session {Path(folder).name}…"
+
+    def _on_session_read(self, replay: SessionReplay, folder: str) -> None:
+        self.messages.withdraw(self._opening_text(folder))
+        self._show_session(replay, folder)
+
+    def _on_session_unreadable(self, folder: str, message: str) -> None:
+        self.messages.withdraw(self._opening_text(folder))
+        self.messages.error(f"Cannot replay: {message}")
+        self._refresh_status()
+
+    def _show_session(self, replay: SessionReplay, folder: str | Path) -> None:
         self.stop()
         self.close_replay()
         self.replay = replay
@@ -68,7 +97,6 @@ class ReplayControls:
         self.seek_row(0)
         self._update_controls()
         self._refresh_status()
-        return True
 
     def close_replay(self) -> None:
         if self.replay is None:

@@ -69,6 +69,16 @@ def test_main_exits_1_when_what_the_command_line_asked_for_did_not_happen(qapp, 
     assert (used / "notes.txt").read_text() == "earlier work"
 
 
+def test_main_opens_a_session_and_counts_quit_after_from_when_it_is_open(qapp, tmp_path, recorded_session, capsys):
+    """``gui --session DIR --screenshot PNG``: the session is read while the window is up, and the
+    screenshot waits until it is shown."""
+    shot = tmp_path / "replay.png"
+    rc = main(["--session", str(recorded_session)], _args(quit_after=0.3, screenshot=str(shot),
+                                                           settings=str(tmp_path / "s.ini")))
+    assert rc == 0 and shot.stat().st_size > 10_000
+    assert f"screenshot saved: {shot}" in capsys.readouterr().out
+
+
 def test_a_bad_bundle_is_reported_in_the_window_and_replay_still_works(make_window, tmp_path, recorded_session):
     bad = tmp_path / "bundle"
     bad.mkdir()

@@ -132,3 +132,76 @@ def test_no_camera_is_said_only_when_a_camera_was_what_the_window_would_use(make
     w.close_replay()
     w._on_camera_probe([])
     assert any("No camera" in t for t in w.messages.texts())
+
+
+def test_a_session_opened_from_the_menu_is_read_while_the_window_goes_on(make_window, qtbot, recorded_session,
+                                                                          monkeypatch):
+    """The menu's Open session reads the folder on a thread: the event loop runs meanwhile, an
+    "Opening" note is up until the session is shown, paused at its first row."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    import gui.session_opener as opener_module
+
+    order = []
+
+    class SlowReplay(SessionReplay):
+        def __init__(self, *a, **kw):
+            order.append(("read on", threading.current_thread().name))
+            time.sleep(0.5)  # a long session
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(opener_module, "SessionReplay", SlowReplay)
+    w = make_window()
+    assert w.open_session(recorded_session, wait=False)
+    assert w.mode == "idle" and "Opening the session recorded" in w.messages.current.text
+    QTimer.singleShot(300, lambda: order.append(("event loop", w.mode)))  # while it reads
+    qtbot.waitUntil(lambda: w.mode == "replay", timeout=10_000)
+    assert order == [("read on", "session-open"), ("event loop", "idle")]
+    assert w.session_opener.pending is None and w.replay_bar.isVisible() and w._replay_row == 0
+    assert w.messages.current is None or "Opening" not in w.messages.current.text
+
+
+def test_an_unreadable_session_opened_from_the_menu_is_said_in_the_banner(make_window, qtbot, tmp_path):
+    w = make_window()
+    assert w.open_session(tmp_path, wait=False)
+    qtbot.waitUntil(lambda: w.messages.current.level == "error", timeout=10_000)
+    assert "Cannot replay" in w.messages.current.text and "session.json: missing" in w.messages.current.text
+    assert w.mode == "idle" and w.session_opener.pending is None
+
+
+def test_a_source_started_while_a_session_is_read_is_not_replaced_by_it(make_window, qtbot, recorded_session,
+                                                                        short_clip, monkeypatch):
+    import time
+
+    import gui.session_opener as opener_module
+
+    closed = []
+
+    class SlowReplay(SessionReplay):
+        def __init__(self, *a, **kw):
+            time.sleep(0.3)
+            super().__init__(*a, **kw)
+
+        def close(self):
+            closed.append(self.root)
+            super().close()
+
+    monkeypatch.setattr(opener_module, "SessionReplay", SlowReplay)
+    w = make_window()
+    w.open_session(recorded_session, wait=False)
+    qtbot.wait(250)  # reading
+    w.open_video(short_clip)  # the user changed their mind
+    assert w.session_opener.pending is None
+    qtbot.waitUntil(lambda: bool(closed), timeout=10_000)  # the session read meanwhile is closed, not shown
+    qtbot.wait(100)
+    assert w.replay is None and w.mode in ("starting", "live")
+    # and of two sessions asked for, the later one is shown
+    empty = recorded_session.parent / "not-a-session"
+    empty.mkdir(exist_ok=True)
+    w.open_session(empty, wait=False)
+    w.open_session(recorded_session, wait=False)
+    qtbot.waitUntil(lambda: w.mode == "replay", timeout=10_000)
+    assert w.replay.root == recorded_session and not w.messages.texts("error")
