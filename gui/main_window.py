@@ -188,7 +188,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         if self.bundle is None:
             self.messages.error("No valid model bundle is loaded: start with --bundle DIR pointing at a bundle folder.")
             return False
-        self.session_opener.cancel()  # a session still being read is not shown over this source
+        self.cancel_opening()  # a session still being read is not shown over this source
         self.stop()
         self.close_replay()
         self._stopped_why = None
@@ -401,7 +401,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         the layout and restore the exception hooks."""
         self.closing.emit()
         self._timer.stop()
-        self.session_opener.cancel()
+        self.cancel_opening()
         self.stop("window closed")
         self.close_replay()
         if self._probe is not None:

@@ -23,10 +23,10 @@ class RecordingControls:
     ``start``); and resets ``_writer_warned`` (:class:`~gui.status_readouts.StatusReadouts`) for
     each recording.
 
-    Uses from the window: ``run``, ``replay``, ``settings`` and ``session_opener`` (a session being read
-    for replay is cancelled by a recording); the widgets ``session_bar``,
+    Uses from the window: ``run``, ``replay`` and ``settings``; the widgets ``session_bar``,
     ``plots`` and ``messages``; Qt's ``statusBar()`` and ``grab()``; and the methods ``start`` and
-    ``_update_controls`` (MainWindow).
+    ``_update_controls`` (MainWindow) and ``cancel_opening`` (ReplayControls: a session still being
+    read for replay would end the recording when shown).
     """
 
     def _ask_sessions_dir(self) -> None:
@@ -40,7 +40,7 @@ class RecordingControls:
         Starts the selected source first when nothing runs."""
         folder = Path(folder) if folder is not None else new_session_dir(self.settings.sessions_dir)
         self._writer_warned = False
-        self.session_opener.cancel()  # a session still being read would end this recording when shown
+        self.cancel_opening()  # a session still being read would end this recording when shown
         try:
             if self.run is not None and self.run.recording:
                 raise SessionError(f"already recording to {self.run.record_path}; stop that recording first")

@@ -46,12 +46,12 @@ class ReplayControls:
         is read on a thread (an hour's session takes a second or two, which the window would spend
         frozen) while the window goes on; it is shown once read, or what is wrong is said, and the
         return is True. Starting a source meanwhile cancels the opening."""
+        self.cancel_opening()
         if not wait:
             self.session_opener.open(folder, self.settings.replay_speed)
             self.messages.info(self._opening_text(folder))
             self._refresh_status()
             return True
-        self.session_opener.cancel()
         try:
             replay = SessionReplay(folder, speed=self.settings.replay_speed)
         except SessionError as exc:
@@ -59,6 +59,13 @@ class ReplayControls:
             return False
         self._show_session(replay, folder)
         return True
+
+    def cancel_opening(self) -> None:
+        """Forget a session still being read (its note goes too): a source or a recording was
+        started, another session asked for, or the window closes."""
+        if self.session_opener.pending is not None:
+            self.messages.withdraw(self._opening_text(self.session_opener.pending))
+        self.session_opener.cancel()
 
     @staticmethod
     def _opening_text(folder: str | Path) -> str:

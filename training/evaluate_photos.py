@@ -8,7 +8,9 @@ frame is counted, not scored (the live worker would not publish it either).
 
 Reported: per category the number of clips and the mean and spread of valence, and three ROC AUCs
 of valence as a score: happiness against the negative categories (:data:`NEGATIVE`), happiness
-against neutral, neutral against the negative categories. ``split`` keeps the people of one
+against neutral, neutral against the negative categories, each with a 95 % bootstrap interval
+over people (:func:`auc_interval`): with a few dozen photos of a category an AUC is uncertain by
+several hundredths, and the interval says by how much. ``split`` keeps the people of one
 person-wise split (:func:`training.datasets.photos.person_split`), e.g. ``test`` for people the
 shipped model was never trained on nor tuned with.
 """
@@ -21,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from engines.bundle import Bundle
+from engines.pb_classifier import roc_auc
 from training.datasets.photos import NEGATIVE, LabelledPhoto, load_photos, person_split
 
 AUC_PAIRS = (("happy_vs_negative", ("happiness",), NEGATIVE),
@@ -66,8 +69,6 @@ def photo_valence(bundle: Bundle, photos: Sequence[LabelledPhoto], seed: int = 1
 
 def summarize(photos: Sequence[LabelledPhoto], valence: np.ndarray) -> dict[str, Any]:
     """Per-category counts and valence statistics and the three AUCs (NaN valence = not scored)."""
-    from training.train_xgb import roc_auc
-
     emotions = np.array([p.emotion for p in photos])
     scored = np.isfinite(valence)
     per_category = {}
@@ -77,14 +78,37 @@ def summarize(photos: Sequence[LabelledPhoto], valence: np.ndarray) -> dict[str,
             "photos": int((emotions == emotion).sum()), "scored": int(len(v)),
             "mean": float(v.mean()) if len(v) else None, "std": float(v.std()) if len(v) else None,
             "target": photos[int(np.flatnonzero(emotions == emotion)[0])].valence}
+    people = np.array([p.person for p in photos])
     aucs = {}
     for name, pos, neg in AUC_PAIRS:
         is_pos, is_neg = np.isin(emotions, pos) & scored, np.isin(emotions, neg) & scored
         keep = is_pos | is_neg
         aucs[name] = {"auc": roc_auc(is_pos[keep], valence[keep]), "positive": int(is_pos.sum()),
-                      "negative": int(is_neg.sum())}
+                      "negative": int(is_neg.sum()),
+                      "ci95": list(auc_interval(is_pos[keep], valence[keep], people[keep]))}
     return {"photos": len(photos), "scored": int(scored.sum()), "face_lost": int((~scored).sum()),
             "per_category": per_category, "auc": aucs}
+
+
+def auc_interval(is_pos: np.ndarray, scores: np.ndarray, people: np.ndarray, rounds: int = 2000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the ROC AUC, resampling people with replacement (all of a
+    person's photos together: photos of one person are not independent draws). NaN, NaN when
+    fewer than half the resamples hold both classes."""
+    _, group = np.unique(people, return_inverse=True)
+    members = [np.flatnonzero(group == k) for k in range(group.max() + 1)] if len(group) else []
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(rounds):
+        rows = np.concatenate([members[k] for k in rng.integers(len(members), size=len(members))]) \
+            if members else np.empty(0, int)
+        auc = roc_auc(is_pos[rows], scores[rows])
+        if np.isfinite(auc):
+            values.append(auc)
+    if len(values) < rounds / 2:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def evaluate_photos(bundle: Bundle, root: str | Path, split: str = "all", seed: int = 1,
@@ -114,5 +138,8 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"  {emotion:<10} {c['scored']:5d} of {c['photos']:5d}  mean {_shown(c['mean'], '+.3f')}  "
               f"std {_shown(c['std'], '.3f')}  (target {c['target']:+.2f})")
     for name, a in r["auc"].items():
+        lo, hi = a.get("ci95", (None, None))
+        interval = f"  95 % interval {_shown(lo, '.3f')}–{_shown(hi, '.3f')} (people resampled)" \
+            if lo is not None and np.isfinite(lo) else ""
         print(f"  AUC {name.replace('_', ' '):<20} {_shown(a['auc'], '.3f')}  "
-              f"({a['positive']} vs {a['negative']} clips)")
+              f"({a['positive']} vs {a['negative']} clips){interval}")

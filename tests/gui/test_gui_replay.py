@@ -205,3 +205,4 @@ def test_a_source_started_while_a_session_is_read_is_not_replaced_by_it(make_win
     w.open_session(recorded_session, wait=False)
     qtbot.waitUntil(lambda: w.mode == "replay", timeout=10_000)
     assert w.replay.root == recorded_session and not w.messages.texts("error")
+    assert w.messages.current is None or "Opening" not in w.messages.current.text  # neither note stays

@@ -181,6 +181,7 @@ def test_evaluate_scores_a_photo_set_per_category_through_the_live_crops(tmp_pat
     assert cat["happiness"]["scored"] == 1 and -1.5 < cat["happiness"]["mean"] < 1.5
     assert r["auc"]["happy_vs_neutral"]["auc"] in (0.0, 1.0)  # one clip each
     assert r["auc"]["happy_vs_negative"]["negative"] == 1  # the faceless anger photo is not scored
+    assert len(r["auc"]["neutral_vs_negative"]["ci95"]) == 2
     assert [p["valence"] is None for p in r["per_photo"]] == [False, False, False, True]
     # a split keeps only its people (by the hash of their names: A-C train, D test, nobody dev)
     assert [person_split(p) for p in ("Person_A", "Person_B", "Person_C", "Person_D")] == ["train"] * 3 + ["test"]
@@ -231,3 +232,28 @@ def test_a_photo_clip_starts_on_a_face_the_tracker_needs_a_few_frames_to_find(cr
     assert not face[0] and face[-1]  # without the lead-in the first frame has no face yet
     _, face = photo_clip(tilted, tracker, np.random.default_rng(5))
     assert face.all()
+
+
+def test_auc_interval_resamples_people_not_photos():
+    from training.evaluate_photos import auc_interval
+
+    rng = np.random.default_rng(0)
+    # perfectly ordered: every resample has AUC 1
+    y = np.array([True] * 20 + [False] * 20)
+    assert auc_interval(y, np.arange(40)[::-1].astype(float), np.arange(40).astype(str)) == (1.0, 1.0)
+    # no signal: the interval holds 0.5 and is as wide as 40 + 40 draws allow
+    y = np.array([True] * 40 + [False] * 40)
+    scores = rng.normal(size=80)
+    lo, hi = auc_interval(y, scores, np.arange(80).astype(str))
+    assert lo < 0.5 < hi and 0.15 < hi - lo < 0.35
+    # the same photos, but each person holding 8 of them (a person's photos score alike): fewer
+    # independent draws, a wider interval
+    people = np.repeat(np.arange(10), 8).astype(str)
+    alike = np.repeat(rng.normal(size=10), 8) + 0.01 * rng.normal(size=80)
+    y_people = np.repeat(np.array([True] * 5 + [False] * 5), 8)
+    lo_p, hi_p = auc_interval(y_people, alike, people)
+    lo_i, hi_i = auc_interval(y_people, alike, np.arange(80).astype(str))
+    assert hi_p - lo_p > 1.5 * (hi_i - lo_i)
+    # one class only: no interval
+    lo, hi = auc_interval(np.ones(5, bool), np.arange(5.0), np.arange(5).astype(str))
+    assert np.isnan(lo) and np.isnan(hi)
