@@ -38,12 +38,11 @@ def photo_valence(bundle: Bundle, photos: Sequence[LabelledPhoto], seed: int = 1
     from tqdm import tqdm
 
     from engines.sta import load_sta, preprocess_clip
-    from realtime.perception.face_tracker import FaceTracker
-    from training.photo_clips import photo_clip, read_photo
+    from training.photo_clips import photo_clip, photo_tracker, read_photo
 
     model = load_sta(bundle).eval()
     cfg = model.config
-    tracker = FaceTracker(normalization=bundle.landmark_normalization, crop_size=cfg.crop_size)
+    tracker = photo_tracker(bundle.landmark_normalization, cfg.crop_size)
     valence = np.full(len(photos), np.nan, np.float32)
     whole = np.zeros(len(photos), bool)
     pending: list[tuple[int, torch.Tensor]] = []

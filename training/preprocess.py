@@ -36,7 +36,7 @@ from training.arguments import crop_side, non_negative_int, positive_float, posi
 from training.cache import CropCacheWriter, LandmarkCacheWriter, claim_settings
 from training.datasets import ClipFrames, ExpressionClip, Recording, load_recola, load_sasefe
 from training.datasets.photos import SPLITS, LabelledPhoto, empty_split_note, load_photos, person_split
-from training.photo_clips import PhotoClipSettings, photo_clip, read_photo
+from training.photo_clips import PhotoClipSettings, photo_clip, photo_tracker, read_photo
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,15 @@ def landmark_keys(clip: ExpressionClip, augment: int) -> list[str]:
 _STATE: dict = {}
 
 
-def _tracker(normalization: str, crop_size: int):
-    key = (normalization, crop_size)
+def _tracker(normalization: str, crop_size: int, photos: bool = False):
+    key = (normalization, crop_size, photos)
     if _STATE.get("key") != key:
         from realtime.perception.face_tracker import FaceTracker
 
         if multiprocessing.parent_process() is not None:
             cv2.setNumThreads(1)
-        _STATE["key"], _STATE["tracker"] = key, FaceTracker(normalization=normalization, crop_size=crop_size)
+        _STATE["key"], _STATE["tracker"] = key, (photo_tracker(normalization, crop_size) if photos else
+                                                 FaceTracker(normalization=normalization, crop_size=crop_size))
     tracker = _STATE["tracker"]
     tracker.reset()
     return tracker
@@ -216,7 +217,7 @@ def photo_renders(photos: list[LabelledPhoto], min_clips: int) -> dict[str, int]
 def _photo_job(job: tuple) -> tuple[str, LabelledPhoto, np.ndarray, np.ndarray]:
     key, photo, render, normalization, crop_size, seed = job
     rng = np.random.default_rng([seed, render, zlib.crc32(photo.key.encode("utf-8"))])
-    crops, face = photo_clip(read_photo(photo.path), _tracker(normalization, crop_size), rng)
+    crops, face = photo_clip(read_photo(photo.path), _tracker(normalization, crop_size, photos=True), rng)
     return key, photo, crops, face
 
 

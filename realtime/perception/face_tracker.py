@@ -13,7 +13,8 @@ frame ≈ 10–18 ms and MOSSE on a 200 px face at full size ≈ 5.6 ms, while d
   a face looking at the camera (the frontal cascade finds no other), settle (found on a turned
   copy, its fit read again until its roll is within 3° of the patch's) and be seen again by
   dlib's HOG detector in an upright patch (≈ 3 ms, only on detections): on a turned copy of the
-  frame Haar takes hair or a pattern for a face often enough that a second opinion pays. Up to
+  frame Haar takes hair or a pattern for a face often enough that a second opinion pays. (A
+  caller that knows a face is in view, a photograph, skips these two: ``face_in_view``.) Up to
   three faces of one pass are tried in turn. Once the face has been gone a while, a scene that has
   not changed since the last search is searched only every fourth frame.
 - While a face is tracked, MOSSE follows it on a downscaled frame and the landmarks are read in a
@@ -40,8 +41,6 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
-
 import cv2
 import dlib
 import numpy as np
@@ -51,43 +50,11 @@ from realtime.perception.head_pose import HeadPose, roll_from_eyes
 from realtime.perception.landmarks import (NORMALIZATIONS, LandmarkReader, aligned_crop, canonical_normalization,
                                           interocular, landmark_box, landmark_vector, similarity_fit)
 from realtime.perception.one_euro import OneEuroFilter
+from realtime.perception.tracker_settings import TrackerSettings
 from realtime.types import FaceObservation, TrackState
 
 # Points that move little with expression (eye corners, nose): a jump of these is a bad fit.
 _RIGID = np.array([36, 39, 42, 45, 27, 30, 31, 35])
-
-
-@dataclass
-class TrackerSettings:
-    detect_width: int = 320  # frames are downscaled to this width for Haar detection
-    track_width: int = 320  # ... and for MOSSE tracking
-    redetect_every: int = 30  # periodic check that the tracked face is a face (frames)
-    lost_detect_every: int = 1  # while no face, try detection every this many frames
-    lost_patience: int = 10  # the first frames without a face are all searched (a face just lost is near)
-    still_search_every: int = 4  # after that, a scene unchanged since the last search is searched this seldom
-    still_change: float = 0.05  # "unchanged": the frames' 32 x 24 thumbnails (contrast-normalized) differ
-    #                             by at most this on average (a still empty scene ≈ 0.01, a face coming in 0.3-0.5)
-    refind_reach: float = 1.5  # a tracked face lost is looked for this many face widths around where it was
-    roll_angles: tuple[float, ...] = (0.0, 25.0, -25.0, 50.0, -50.0)  # copies of the frame searched
-    turned_scale: float = 0.75  # the turned copies are searched this much smaller than the upright frame
-    min_face_frac: float = 0.08  # smallest face, as a fraction of the frame width
-    drift_iou: float = 0.45  # landmark box vs searched box IoU below this -> not a face
-    upright_below_deg: float = 8.0  # below this roll, landmarks are read on the frame itself; a fit
-    #                                 tilted more than this in the frame it was read in is read again
-    settle_deg: float = 3.0  # a new face found on a turned copy: its fit's roll within this of the patch's
-    max_roll_step_deg: float = 10.0  # a tracked head turns at most this much in one frame (300°/s)
-    check_face_px: int = 48  # face width in the periodic check's patch
-    verify_face_px: int = 90  # face width in the patch where a new detection is verified (HOG sees ≥ 80 px)
-    min_inside: float = 0.85  # fraction of the landmark box that must lie inside the frame
-    max_candidates: int = 3  # faces of one search tried in turn (a turned copy may show a false one first)
-    haar_scale_factor: float = 1.2  # the cascade's pyramid step (1.15: +16 % CPU a frame, the same roll figures)
-    haar_min_neighbors: int = 4
-    max_yaw_deg: float = 40.0  # quality: beyond these the 68-point fit is rough
-    max_pitch_deg: float = 30.0
-    max_jump: float = 0.08  # quality: rigid points moving (shape, not position) over this many IODs
-    smooth: bool = True  # One-Euro filter on the landmarks (less jitter on a still face, no lag)
-    smooth_min_cutoff_hz: float = 1.0
-    smooth_beta: float = 40.0  # speed in inter-ocular distances per second
 
 
 _HOG: list = []
@@ -430,7 +397,8 @@ class FaceTracker:
         pose = self._pose.estimate(pts, (gray.shape[1], gray.shape[0]))
         if pose is None:  # no head of any pose projects to these points: not a face
             return self._lose(frame_index, t_ns)
-        if state is TrackState.DETECTED and not (self._frontal(pose) and self._verify(gray, face)):
+        if state is TrackState.DETECTED and not self.s.face_in_view \
+                and not (self._frontal(pose) and self._verify(gray, face)):
             # the frontal cascade finds faces that look at the camera; a detection whose fit says
             # otherwise, or that a second, independent detector does not see, is hair, a hand or a
             # pattern with a face-like fit

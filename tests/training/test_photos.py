@@ -118,6 +118,22 @@ def test_photo_clip_finds_the_face_on_every_frame_and_moves(crops):
     np.testing.assert_array_equal(clip, again)  # seeded: a cache can be rebuilt exactly
 
 
+def test_photo_clips_are_read_with_a_tracker_told_a_face_is_in_view(crops, monkeypatch):
+    """A photo's face is found in its expression, not first at rest: the live checks on a new
+    detection (looking at the camera, seen by HOG too) are off for photos. Here HOG is made to
+    miss the face: the live tracker then reports none, the photo tracker the face on every frame."""
+    from training.photo_clips import photo_tracker
+
+    monkeypatch.setattr(FaceTracker, "_verify", lambda self, gray, face: False)
+    live = FaceTracker(crop_size=64)
+    _, face = photo_clip(crops["hopper"], live, np.random.default_rng(5))
+    assert not face.any()
+    tracker = photo_tracker("similarity", 64)
+    assert tracker.s.face_in_view and tracker.crop_size == 64
+    _, face = photo_clip(crops["hopper"], tracker, np.random.default_rng(5))
+    assert face.all()
+
+
 def test_read_photo_names_a_bad_file(tmp_path):
     bad = tmp_path / "x.jpg"
     bad.write_bytes(b"not an image")
