@@ -5,8 +5,8 @@ domain) that matplotlib ships as sample data. It shows, each from and back to th
 genuine smile, genuine sadness, a posed smile, genuine disgust and posed anger, with events marking
 each expression's onset and end. Regenerate with ``python -m training.synth.sample OUT_DIR``.
 
-For a demo each expression is a clear example of its class (:func:`clear_episode`) and is held for
-2.5-3 s, long enough for a valence clip (16 frames at 4 fps, 3.75 s) to see it.
+For a demo each expression is a clear example of its class (:func:`clear_episode`), lasting 3.4-3.7 s
+from onset to end, about a valence clip's span (16 frames at 4 fps, 3.75 s).
 """
 from __future__ import annotations
 
@@ -37,9 +37,11 @@ def clear_episode(expression: str, label: str, start: float, rng: np.random.Gene
 
     The generator's training clips draw every cue from overlapping ranges; here each cue sits at
     the end of its range that the literature gives its class. Genuine: every AU of the expression
-    at 80 % of its range, the reliable ones included, nearly symmetric, raised-cosine onset of 1 s
-    and offset of 1.2 s. Posed: the reliable AUs at the bottom of their range, the rest at 80 %,
-    the weaker side at 55 %, a linear onset of 0.15 s, a flat apex and an abrupt 0.2 s offset.
+    at 80 % of its range, the reliable ones included, nearly symmetric, raised-cosine onset of 1 s,
+    an apex of 1.5 s (the longest the generator gives a felt expression: held longer, it would
+    show a posed one's long apex) and an offset of 1.2 s. Posed: the reliable AUs at the bottom of
+    their range, the rest at 80 %, the weaker side at 55 %, a linear onset of 0.15 s, a flat apex
+    of 3 s and an abrupt 0.2 s offset.
     ``scale`` multiplies the intensities of the AUs at 80 % (capped at 1); the posed expression's
     reliable AUs stay at the bottom of their range.
     """
@@ -55,7 +57,7 @@ def clear_episode(expression: str, label: str, start: float, rng: np.random.Gene
             value = min(1.0, scale * (au_spec.lo + 0.8 * (au_spec.hi - au_spec.lo)))
         aus[au_spec.au] = (value, value * (0.95 if genuine else 0.55))
     delays = {au: float(rng.uniform(0.0, 0.15 if genuine else 0.03)) for au in aus}
-    return Episode(expression, label, start, onset=1.0 if genuine else 0.15, apex=2.5 if genuine else 3.0,
+    return Episode(expression, label, start, onset=1.0 if genuine else 0.15, apex=1.5 if genuine else 3.0,
                    offset=1.2 if genuine else 0.2, smooth_onset=genuine, smooth_offset=genuine,
                    wobble=0.05 if genuine else 0.01, wobble_hz=float(rng.uniform(0.4, 1.2)), aus=aus,
                    au_delay=delays)
