@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import threading
+
 import cv2
 import dlib
 import numpy as np
