@@ -4,7 +4,7 @@ An hour's session is 108,000 rows of 153 columns (97 MB), and the window waits f
 opens the session for replay. Two readers give the same arrays:
 
 - the fast one parses the bytes with NumPy's C reader (empty cells written as ``nan`` first):
-  about 1.3 s for that hour on these machines, a third of the careful one's time. It handles only
+  1.5 s for that hour on these machines, against the careful one's 4.0 s. It handles only
   a file the way the writer leaves it: every line of the header's number of cells, but the last
   one if it was cut off mid-write (a recording killed; it is dropped and counted);
 - the careful one (:mod:`csv`, Python's float) takes anything else, a hand-edited file with
