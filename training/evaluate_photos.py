@@ -26,6 +26,7 @@ from engines.bundle import Bundle
 from engines.pb_classifier import roc_auc
 from training.datasets.photos import NEGATIVE, LabelledPhoto, load_photos, person_split
 
+WIDE_INTERVAL = 0.2  # an AUC interval wider than this is said to be so in the printed report
 AUC_PAIRS = (("happy_vs_negative", ("happiness",), NEGATIVE),
              ("happy_vs_neutral", ("happiness",), ("neutral",)),
              ("neutral_vs_negative", ("neutral",), NEGATIVE))
@@ -138,7 +139,10 @@ def print_report(r: dict[str, Any]) -> None:
               f"std {_shown(c['std'], '.3f')}  (target {c['target']:+.2f})")
     for name, a in r["auc"].items():
         lo, hi = a.get("ci95", (None, None))
-        interval = f"  95 % interval {_shown(lo, '.3f')}–{_shown(hi, '.3f')} (people resampled)" \
-            if lo is not None and np.isfinite(lo) else ""
+        interval = ""
+        if lo is not None and np.isfinite(lo):
+            interval = f"  95 % interval {_shown(lo, '.3f')}–{_shown(hi, '.3f')} (people resampled)"
+            if hi - lo > WIDE_INTERVAL:
+                interval += ": too few photos to measure it closely"
         print(f"  AUC {name.replace('_', ' '):<20} {_shown(a['auc'], '.3f')}  "
               f"({a['positive']} vs {a['negative']} clips){interval}")

@@ -273,3 +273,17 @@ def test_auc_interval_resamples_people_not_photos():
     # one class only: no interval
     lo, hi = auc_interval(np.ones(5, bool), np.arange(5.0), np.arange(5).astype(str))
     assert np.isnan(lo) and np.isnan(hi)
+
+
+def test_the_report_says_when_an_auc_is_too_uncertain_to_go_by(capsys):
+    from training.evaluate_photos import print_report
+
+    category = {"photos": 40, "scored": 40, "mean": 0.1, "std": 0.2, "target": 0.0}
+    report = {"split": "test", "photos": 80, "people": 80, "scored": 80, "face_lost": 0,
+              "per_category": {"neutral": category},
+              "auc": {"happy_vs_neutral": {"auc": 0.93, "positive": 200, "negative": 200, "ci95": [0.90, 0.96]},
+                      "neutral_vs_negative": {"auc": 0.59, "positive": 180, "negative": 30, "ci95": [0.41, 0.74]}}}
+    print_report(report)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].endswith("0.900–0.960 (people resampled)")
+    assert lines[-1].endswith("0.410–0.740 (people resampled): too few photos to measure it closely")
