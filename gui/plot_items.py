@@ -83,7 +83,10 @@ class GridLines(pg.GraphicsObject):
 
 class MarkerLines(pg.GraphicsObject):
     """All markers of one plot as one item: a dashed vertical line each, and (``labels``) its label
-    near the top, staggered over three heights so that close markers stay legible.
+    near the top, staggered over three heights so that close markers stay legible. A label that
+    would overlap one already drawn at every height is left out (its line stays): markers a
+    stimulus program sends every few hundred milliseconds would otherwise print over each other.
+    ``labels_drawn`` holds the last paint's labels and their boxes on screen.
 
     Live, the markers move with the data every draw (they sit at seconds before now). As one
     ``pg.InfiniteLine`` each, with a label item of its own, every marker on screen added 0.35 ms to
@@ -106,6 +109,7 @@ class MarkerLines(pg.GraphicsObject):
         self._height: list[float] = []
         self._origin = 0.0
         self._rect = QRectF()
+        self.labels_drawn: list[tuple[str, QRectF]] = []
         self.setZValue(10)
 
     def set_markers(self, t_s: list[float], labels: list[str], heights: list[float]) -> None:
@@ -139,6 +143,7 @@ class MarkerLines(pg.GraphicsObject):
 
     def paint(self, painter, *args) -> None:
         r = self._rect
+        self.labels_drawn = []
         if not len(self._t) or r.width() <= 0:
             return
         x = self.positions()
@@ -150,17 +155,30 @@ class MarkerLines(pg.GraphicsObject):
         if not self._labels:
             return
         to_device = painter.transform()
+        self.labels_drawn = self._place_labels(to_device, x, shown, r)
         painter.save()
         painter.resetTransform()
         painter.setFont(self._font)
-        for i in shown:
-            p = to_device.map(QPointF(x[i], r.top() + self._height[i] * r.height()))
-            box = self._metrics.boundingRect(self._text[i]).adjusted(-3, -1, 3, 1)
-            box.moveTo(p.x() + 3, p.y() - box.height() / 2)
+        painter.setPen(self._text_color)
+        for text, box in self.labels_drawn:
             painter.fillRect(box, self._fill)
-            painter.setPen(self._text_color)
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self._text[i])
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
+
+    def _place_labels(self, to_device, x: np.ndarray, shown: np.ndarray, r: QRectF) -> list[tuple[str, QRectF]]:
+        """Each shown marker's label at its own height, or else the first other height where it
+        overlaps no label placed before it (in time order); none free: left out."""
+        placed: list[tuple[str, QRectF]] = []
+        for i in shown[np.argsort(x[shown], kind="stable")]:
+            size = self._metrics.boundingRect(self._text[i]).adjusted(-3, -1, 3, 1)
+            for h in (self._height[i], *(h for h in self.STAGGER if h != self._height[i])):
+                p = to_device.map(QPointF(x[i], r.top() + h * r.height()))
+                box = QRectF(size)
+                box.moveTo(p.x() + 3, p.y() - box.height() / 2)
+                if not any(box.intersects(other) for _, other in placed):
+                    placed.append((self._text[i], box))
+                    break
+        return placed
 
 
 class LegendLabel(pg.LabelItem):

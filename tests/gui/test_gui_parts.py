@@ -347,3 +347,30 @@ def test_the_info_panel_shows_the_start_of_a_long_training_account(qtbot):
     panel.show_live("demo", None, bundle, {"valence": None, "p_fake": None}, False, "pooled", None, SAMPLE_CLIP.parent, 0)
     assert "hover for all" in panel.text("bundle")
     assert html.escape(bundle.meta["trained_on"])[-40:] in panel.values["bundle"].toolTip()
+
+
+def test_marker_labels_never_print_over_each_other(qtbot):
+    """Markers a stimulus program sends every 0.1 s: each label goes to a free height or is left
+    out (its line stays); markers seconds apart all keep their labels."""
+    p = AffectPlots()
+    qtbot.addWidget(p)
+    p.resize(900, 600)
+    p.show()
+    for i in range(300):
+        p.append(i / 30, 0.1, False, 0.2)
+    for k in range(12):
+        p.add_marker(4.0 + 0.1 * k, f"stimulus {k}")
+    p.draw()
+    labels = p._marker_items[0]
+    p.grab()  # paints
+    drawn = labels.labels_drawn
+    assert 3 <= len(drawn) < 12
+    boxes = [box for _, box in drawn]
+    assert not any(a.intersects(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert drawn[0][0] == "stimulus 0"  # the earliest first
+    p.clear_markers()
+    for k in range(4):
+        p.add_marker(1.0 + 2.0 * k, f"block {k}")
+    p.draw()
+    p.grab()
+    assert sorted(text for text, _ in labels.labels_drawn) == [f"block {k}" for k in range(4)]
