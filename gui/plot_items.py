@@ -169,14 +169,17 @@ class MarkerLines(pg.GraphicsObject):
         """Each shown marker's label at its own height, or else the first other height where it
         overlaps no label placed before it (in time order); none free: left out."""
         placed: list[tuple[str, QRectF]] = []
+        reach: list[QRectF] = []  # placed boxes a later label can still meet (their right edge past its left)
         for i in shown[np.argsort(x[shown], kind="stable")]:
             size = self._metrics.boundingRect(self._text[i]).adjusted(-3, -1, 3, 1)
             for h in (self._height[i], *(h for h in self.STAGGER if h != self._height[i])):
                 p = to_device.map(QPointF(x[i], r.top() + h * r.height()))
                 box = QRectF(size)
                 box.moveTo(p.x() + 3, p.y() - box.height() / 2)
-                if not any(box.intersects(other) for _, other in placed):
+                reach = [b for b in reach if b.right() >= box.left()]  # labels go left to right
+                if not any(box.intersects(b) for b in reach):
                     placed.append((self._text[i], box))
+                    reach.append(box)
                     break
         return placed
 
