@@ -150,7 +150,7 @@ def test_a_session_opened_from_the_menu_is_read_while_the_window_goes_on(make_wi
     class SlowReplay(SessionReplay):
         def __init__(self, *a, **kw):
             order.append(("read on", threading.current_thread().name))
-            time.sleep(0.5)  # a long session
+            time.sleep(1.5)  # a long session
             super().__init__(*a, **kw)
 
     monkeypatch.setattr(opener_module, "SessionReplay", SlowReplay)
@@ -182,7 +182,7 @@ def test_a_source_started_while_a_session_is_read_is_not_replaced_by_it(make_win
 
     class SlowReplay(SessionReplay):
         def __init__(self, *a, **kw):
-            time.sleep(0.3)
+            time.sleep(1.0)
             super().__init__(*a, **kw)
 
         def close(self):
