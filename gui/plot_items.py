@@ -172,11 +172,12 @@ class MarkerLines(pg.GraphicsObject):
         reach: list[QRectF] = []  # placed boxes a later label can still meet (their right edge past its left)
         for i in shown[np.argsort(x[shown], kind="stable")]:
             size = self._metrics.boundingRect(self._text[i]).adjusted(-3, -1, 3, 1)
+            left = to_device.map(QPointF(x[i], r.top())).x() + 3
+            reach = [b for b in reach if b.right() >= left]  # labels go left to right
             for h in (self._height[i], *(h for h in self.STAGGER if h != self._height[i])):
                 p = to_device.map(QPointF(x[i], r.top() + h * r.height()))
                 box = QRectF(size)
                 box.moveTo(p.x() + 3, p.y() - box.height() / 2)
-                reach = [b for b in reach if b.right() >= box.left()]  # labels go left to right
                 if not any(box.intersects(b) for b in reach):
                     placed.append((self._text[i], box))
                     reach.append(box)
