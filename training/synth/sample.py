@@ -2,8 +2,10 @@
 
 A synthetic session made from a face at rest: the portrait of Grace Hopper (U.S. Navy, public
 domain) that matplotlib ships as sample data. It shows, each from and back to the resting face: a
-genuine smile, genuine sadness, a posed smile, genuine disgust and posed anger, with events marking
-each expression's onset and end. Regenerate with ``python -m training.synth.sample OUT_DIR``.
+genuine smile, genuine sadness, a posed smile, genuine disgust and posed disgust, with events marking
+each expression's onset and end. No anger: the generator's anger (brows lowered, lids tightened, lips
+pressed or parted) is too faint on this face, whose brows sit behind the frames of her glasses, for a
+person to see it as anger. Regenerate with ``python -m training.synth.sample OUT_DIR``.
 
 For a demo each expression is a clear example of its class (:func:`clear_episode`), lasting 3.4-3.7 s
 from onset to end, about a valence clip's span (16 frames at 4 fps, 3.75 s).
@@ -22,12 +24,12 @@ from training.synth.render import ClipPlan, ClipRenderer
 from training.synth.timeline import Camera, Episode
 
 SEQUENCE = (("happiness", "genuine"), ("sadness", "genuine"), ("happiness", "fake"), ("disgust", "genuine"),
-            ("anger", "fake"))
+            ("disgust", "fake"))
 PHOTO = BUILTIN_PHOTOS[1]  # Grace Hopper, at rest
 GAP_S = 2.5  # resting face between expressions
 # Intensity scale of every expression: the middle of the range the valence-rated sessions use (AUs
-# capped at 1). At 1.0 the posed anger and the disgust were hard to see on this face, whose mouth
-# turns up at rest and whose brows sit behind the frames of her glasses.
+# capped at 1). At 1.0 the disgust was hard to see on this face, whose mouth turns up at rest and
+# whose brows sit behind the frames of her glasses.
 SCALE = sum(SESSION_SCALE) / 2
 
 
