@@ -80,6 +80,8 @@ class SourceBar(QToolBar):
             item.setStatusTip(tip)
         for a in (self.start, self.stop, self.open_video, self.demo, self.open_session, self.refresh):
             self.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._replaying: str | None = None  # the session replayed, named in the box instead of a source
+        self._before_replay: SourceSpec | None = None
 
     @property
     def selected(self) -> SourceSpec | None:
@@ -105,6 +107,32 @@ class SourceBar(QToolBar):
                           Qt.ItemDataRole.ToolTipRole)
         if select:
             combo.setCurrentIndex(at)
+
+    def show_replaying(self, name: str | None) -> None:
+        """While session ``name`` is replayed, the box says so rather than naming a source that is
+        not running; picking a source there (and Start) goes live again. ``None``: the replay
+        closed, the source selected before it is selected again, unless another was picked."""
+        if name == self._replaying:
+            return
+        combo, was = self.source, self._replaying
+        self._replaying = name  # first: the box's change of selection below reaches the window again
+        if name is not None:
+            if was is None:
+                self._before_replay = self.selected
+            combo.setPlaceholderText(f"replaying {name}")
+            combo.setCurrentIndex(-1)
+        else:
+            if combo.currentIndex() < 0:  # before the placeholder goes: without one, Qt selects the first
+                self.select(self._before_replay)
+            combo.setPlaceholderText("")
+            self._before_replay = None
+
+    def select(self, spec: SourceSpec | None) -> None:
+        """Select ``spec`` if it is listed."""
+        for i in range(self.source.count()):
+            if self.source.itemData(i) == spec:
+                self.source.setCurrentIndex(i)
+                return
 
     def mark_cameras(self, found: list[int]) -> None:
         """Add the cameras that open; mark the listed ones that do not."""

@@ -126,7 +126,8 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
     def _on_camera_probe(self, found: list[int]) -> None:
         self.source_bar.mark_cameras(found)
         selected = self.selected_source
-        busy = self.run is not None or self.replay is not None  # a video or a session opened meanwhile
+        # a video or a session opened (or being read) meanwhile
+        busy = self.run is not None or self.replay is not None or self.session_opener.pending is not None
         if not found and not busy and (selected is None or selected.kind == "camera"):
             self.messages.info("No camera opens on this computer: use the demo clip, a video file or a recorded session.")
 
@@ -356,7 +357,8 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         mode = self.mode
         sb, ses = self.source_bar, self.session_bar
         busy = mode in ("live", "starting")
-        sb.start.setEnabled(self.bundle is not None and not busy)
+        sb.show_replaying(self.replay.root.name if mode == "replay" else None)
+        sb.start.setEnabled(self.bundle is not None and not busy and self.selected_source is not None)
         sb.stop.setEnabled(busy)
         recording = self.run is not None and self.run.recording
         ses.record.setEnabled(self.bundle is not None and mode != "replay")

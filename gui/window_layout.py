@@ -79,6 +79,7 @@ def setup_ui(window: MainWindow) -> None:
     sbar.demo.triggered.connect(window.open_demo)
     sbar.open_session.triggered.connect(window._ask_session)
     sbar.loop.toggled.connect(window._on_loop_toggled)
+    sbar.source.currentIndexChanged.connect(lambda _i: window._update_controls())  # Start needs a source
     ses.record.toggled.connect(window._on_record_toggled)
     ses.record_video.toggled.connect(lambda on: setattr(window.settings, "record_video", on))
     ses.marker.triggered.connect(lambda: window.add_marker())

@@ -134,6 +134,40 @@ def test_no_camera_is_said_only_when_a_camera_was_what_the_window_would_use(make
     assert any("No camera" in t for t in w.messages.texts())
 
 
+def test_no_camera_is_no_news_while_a_session_is_being_read(make_window, qtbot, recorded_session):
+    w = make_window()
+    assert w.open_session(recorded_session, wait=False)
+    w._on_camera_probe([])
+    assert not any("No camera" in t for t in w.messages.texts())
+    qtbot.waitUntil(lambda: w.mode == "replay", timeout=10_000)
+
+
+def test_the_source_box_names_the_session_replayed_not_the_last_source(make_window, qtbot, recorded_session,
+                                                                       short_clip):
+    """During a replay no source runs: the box says what is replayed and Start waits for a source
+    picked there; closing the replay selects again the source selected before it."""
+    w = make_window()
+    sb = w.source_bar
+    w.open_video(short_clip, start=False)
+    before = w.selected_source
+    assert sb.start.isEnabled()
+    assert w.open_session(recorded_session)
+    assert sb.source.currentIndex() == -1 and w.selected_source is None
+    assert sb.source.placeholderText() == f"replaying {recorded_session.name}"
+    assert not sb.start.isEnabled()
+    w.close_replay()
+    assert w.selected_source == before and sb.start.isEnabled() and sb.source.placeholderText() == ""
+    # a source picked during the replay is kept when it closes, and Start goes live on it
+    assert w.open_session(recorded_session)
+    demo = next(i for i in range(sb.source.count()) if sb.source.itemData(i).is_demo)
+    sb.source.setCurrentIndex(demo)
+    assert sb.start.isEnabled() and w.mode == "replay"
+    assert w.start()
+    assert w.mode != "replay" and w.selected_source == sb.source.itemData(demo)
+    qtbot.waitUntil(lambda: w.mode == "live", timeout=20_000)
+    w.stop()
+
+
 def test_a_session_opened_from_the_menu_is_read_while_the_window_goes_on(make_window, qtbot, recorded_session,
                                                                           monkeypatch):
     """The menu's Open session reads the folder on a thread: the event loop runs meanwhile, an
