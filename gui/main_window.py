@@ -22,6 +22,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from engines.bundle import Bundle
+from gui.clip_events import ClipEvents, ClipEventsError
 from gui.live import CameraProbe, LiveRun, PipelineFactory, SourceSpec
 from gui.messages import ErrorRouter
 from gui.model_choice import ModelChoice
@@ -78,6 +79,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
         self._last_valence_t: float | None = None
         self._stopped_why: str | None = None
         self._probe: CameraProbe | None = None
+        self._clip_events: ClipEvents | None = None  # the playing video's own annotations
         # ReplayControls
         self.replay: SessionReplay | None = None
         self._replay_row: int = -1
@@ -228,6 +230,12 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
                 self._set_record_checked(False)
         if run.recording:
             self.messages.info(f"Recording to {run.record_path}")
+        self._clip_events = None
+        if run.spec.kind == "video":
+            try:
+                self._clip_events = ClipEvents.for_video(run.spec.value, info.frame_count, info.fps)
+            except ClipEventsError as exc:
+                self.messages.warning(f"{exc}: the video plays without its events.")
         log.info("started %s (%dx%d @ %.1f fps)", run.spec.label, info.width, info.height, info.fps)
         self._update_controls()
         self._refresh_status()
@@ -327,6 +335,9 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
                 self.video.show_frame(f.image, r.face, r.box, r.landmarks68, r.attention,
                                       f" {fmt_time(t)}  ·  frame {r.frame_index}{rec} ", pose=r.pose, good=r.good)
                 self._unshown = r
+                if self._clip_events is not None:
+                    for t_event, label in self._clip_events.due(t):
+                        self.plots.add_marker(t_event, label)
             elif self._last_frame_wall and time.monotonic() - self._last_frame_wall > STALL_S:
                 self.video.caption.setText(f" no frames from {run.spec.label} for "
                                            f"{time.monotonic() - self._last_frame_wall:.0f} s… ")
