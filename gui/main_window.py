@@ -22,7 +22,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from engines.bundle import Bundle
-from gui.clip_events import ClipEvents, ClipEventsError
+from realtime.capture.clip_events import ClipEvents, ClipEventsError
 from gui.live import CameraProbe, LiveRun, PipelineFactory, SourceSpec
 from gui.messages import ErrorRouter
 from gui.model_choice import ModelChoice

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from realtime.capture.clip_events import ClipEvents, ClipEventsError
 from realtime.cli.analyze import attach_lsl, report_faults
 from realtime.cli.options import CliError, UsageError, open_source, selected_models
 
@@ -53,8 +54,12 @@ def cmd_live(args) -> int:
         return lsl.close if lsl is not None else None
 
     said, shown = [], [""]
+    events = video_events(args.video, source.info) if args.video is not None else None
 
     def show_status(pipeline) -> None:
+        r = latest.result
+        for t, label in events.due(r.media_s) if events is not None and r is not None else ():
+            print_line(f"t={t:7.2f}s event: {label}")  # the video's own, at their time in it
         line = status_line(pipeline, latest)
         if line != shown[0]:  # the last tick may have said it already
             print_line(line)
@@ -91,6 +96,16 @@ def cmd_live(args) -> int:
         show_status(pipeline)
     print_line(f"stopped: {why}")
     return report_faults(faults, args.record)
+
+
+def video_events(video: str, info) -> ClipEvents | None:
+    """The events file beside a video (``STEM_events.csv``), if it has one; one that cannot be read
+    is said, and the video plays without it."""
+    try:
+        return ClipEvents.for_video(video, info.frame_count, info.fps)
+    except ClipEventsError as exc:
+        print(f"affectscope: warning: {exc}: the video plays without its events", file=sys.stderr, flush=True)
+        return None
 
 
 def cmd_demo(args) -> int:

@@ -86,6 +86,22 @@ def test_live_headless_on_a_video_prints_figures(clip_file, tmp_path):
     assert s.video is not None
 
 
+def test_live_headless_says_the_video_s_own_events_at_their_time(clip_file, tmp_path):
+    import shutil
+
+    video = shutil.copy(clip_file, tmp_path / "stim.mp4")
+    (tmp_path / "stim_events.csv").write_text("t_s,label\n0.5,stimulus on\n1.5,stimulus off\n", encoding="utf-8")
+    r = _cli("live", "--video", str(video), "--headless", "--seconds", "2.5")
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stdout.splitlines() if "event:" in line]
+    assert said == ["t=   0.50s event: stimulus on", "t=   1.50s event: stimulus off"], r.stdout
+    (tmp_path / "stim_events.csv").write_text("t_s,label\nsoon,stimulus on\n", encoding="utf-8")
+    r = _cli("live", "--video", str(video), "--headless", "--seconds", "1")
+    assert r.returncode == 0 and "event:" not in r.stdout
+    assert "stim_events.csv, line 2: t_s 'soon' is not a number" in r.stderr
+    assert "the video plays without its events" in r.stderr
+
+
 def test_bench_json(tmp_path, clip_file):
     r = _cli("bench", "--video", str(clip_file), "--seconds", "2", "--json", str(tmp_path / "b.json"), timeout=300)
     assert r.returncode == 0, r.stderr

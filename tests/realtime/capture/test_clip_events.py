@@ -1,11 +1,11 @@
-"""A video's own events (STEM_events.csv beside it) drawn on the plots as it plays them."""
+"""A video's own events (STEM_events.csv beside it): read, and handed out as the media time passes them."""
 from __future__ import annotations
 
 import shutil
 
 import pytest
 
-from gui.clip_events import ClipEvents, ClipEventsError, events_file, read_events
+from realtime.capture.clip_events import ClipEvents, ClipEventsError, events_file, read_events
 from realtime.pipeline.runner import SAMPLE_CLIP
 
 
@@ -55,22 +55,3 @@ def test_the_sample_clip_says_what_each_episode_is(tmp_path):
     assert labels[:2] == ["happiness genuine onset", "happiness genuine end"] and len(labels) == 10
     shutil.copy(SAMPLE_CLIP, tmp_path / "plain.mp4")
     assert ClipEvents.for_video(tmp_path / "plain.mp4", 984, 30.0) is None  # no events file: none
-
-
-@pytest.mark.gui
-def test_the_window_draws_a_video_s_events_and_says_when_they_cannot_be_read(make_window, qtbot, affect_factory,
-                                                                               short_clip, tmp_path):
-    clip = shutil.copy(short_clip, tmp_path / "stim.mp4")
-    _write(tmp_path / "stim_events.csv", "t_s,label\n0.5,stimulus on\n1.5,stimulus off\n")
-    w = make_window(pipeline_factory=affect_factory)
-    w.source_bar.loop.setChecked(False)
-    w.open_video(clip)
-    qtbot.waitUntil(lambda: len(w.plots.markers) == 2, timeout=20_000)
-    assert w.plots.markers == [(0.5, "stimulus on"), (1.5, "stimulus off")]
-    assert w._marker_count == 0  # the video's events are not the user's markers
-    w.stop()
-    _write(tmp_path / "stim_events.csv", "t_s,label\nlater,stimulus on\n")
-    w.open_video(clip)
-    qtbot.waitUntil(lambda: w.mode == "live", timeout=20_000)
-    assert any("line 2" in t and "plays without its events" in t for t in w.messages.texts())
-    w.stop()
