@@ -338,6 +338,7 @@ class MainWindow(ModelChoice, RecordingControls, ReplayControls, StatusReadouts,
                 if self._clip_events is not None:
                     for t_event, label in self._clip_events.due(t):
                         self.plots.add_marker(t_event, label)
+                        run.session.add_event(label, t_event)  # into the recording, if one runs
             elif self._last_frame_wall and time.monotonic() - self._last_frame_wall > STALL_S:
                 self.video.caption.setText(f" no frames from {run.spec.label} for "
                                            f"{time.monotonic() - self._last_frame_wall:.0f} s… ")

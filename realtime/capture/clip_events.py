@@ -58,7 +58,7 @@ class ClipEvents:
         self.events = list(events)
         self.period_s = period_s if period_s and period_s > 0 else None
         self._pass = 0
-        self._next = 0  # index into events of the next one due
+        self._next: int | None = 0  # index into events of the next one due (None: all handed out)
 
     @classmethod
     def for_video(cls, video: str | Path, frame_count: int | None, fps: float) -> ClipEvents | None:
@@ -70,10 +70,14 @@ class ClipEvents:
         period = frame_count / fps if frame_count and fps > 0 else None
         return cls(read_events(path), period)
 
+    def again(self) -> ClipEvents:
+        """The same events from the start, for another reader (one says them, one records them)."""
+        return ClipEvents(self.events, self.period_s)
+
     def due(self, media_s: float) -> list[tuple[float, str]]:
         """(media time, label) of every event at or before ``media_s`` not handed out yet."""
         out = []
-        while self.events:
+        while self.events and self._next is not None:
             t, label = self.events[self._next]
             t += self._pass * self.period_s if self.period_s else 0.0
             if t > media_s:
@@ -82,7 +86,7 @@ class ClipEvents:
             self._next += 1
             if self._next == len(self.events):
                 if self.period_s is None:
-                    self.events = []  # a single pass: nothing more comes
+                    self._next = None  # a single pass: nothing more comes
                     break
                 self._pass, self._next = self._pass + 1, 0
         return out

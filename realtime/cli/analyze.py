@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from realtime.cli.options import CliError, open_source, selected_models
+from realtime.cli.options import CliError, open_source, selected_models, video_events
 
 
 def cmd_analyze(args) -> int:
@@ -29,7 +29,8 @@ def cmd_analyze(args) -> int:
     try:
         done = run_to_session(source, models, args.out, paced=False, record_video=args.save_video,
                               settings={"command": "analyze", "backend": args.backend},
-                              tick=lambda: _progress(running[0]), on_start=on_start)
+                              tick=lambda: _progress(running[0]), on_start=on_start,
+                              events=video_events(args.videos[0], source.info) if source.info.kind == "video" else None)
     except SessionError as exc:
         raise CliError(str(exc)) from None
     s = done.stats

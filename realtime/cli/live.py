@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from realtime.capture.clip_events import ClipEvents, ClipEventsError
 from realtime.cli.analyze import attach_lsl, report_faults
-from realtime.cli.options import CliError, UsageError, open_source, selected_models
+from realtime.cli.options import CliError, UsageError, open_source, selected_models, video_events
 
 
 def _no_screen() -> bool:
@@ -42,6 +41,7 @@ def cmd_live(args) -> int:
     source = open_source(args.camera if args.camera is not None else args.video, live=True)
     latest = LatestResult()
     run: dict = {}
+    events = video_events(args.video, source.info) if args.video is not None else None
 
     def on_start(pipeline, writer):
         run["pipeline"], run["writer"] = pipeline, writer
@@ -54,7 +54,6 @@ def cmd_live(args) -> int:
         return lsl.close if lsl is not None else None
 
     said, shown = [], [""]
-    events = video_events(args.video, source.info) if args.video is not None else None
 
     def show_status(pipeline) -> None:
         r = latest.result
@@ -78,7 +77,7 @@ def cmd_live(args) -> int:
         try:
             done = run_to_session(source, models, args.record, paced=True, record_video=not args.no_video,
                                   settings={"command": "live", "backend": args.backend}, seconds=args.seconds,
-                                  tick=tick, on_start=on_start)
+                                  tick=tick, on_start=on_start, events=events and events.again())
         except SessionError as exc:
             raise CliError(str(exc)) from None
         why, faults = done.why, done.faults
@@ -96,16 +95,6 @@ def cmd_live(args) -> int:
         show_status(pipeline)
     print_line(f"stopped: {why}")
     return report_faults(faults, args.record)
-
-
-def video_events(video: str, info) -> ClipEvents | None:
-    """The events file beside a video (``STEM_events.csv``), if it has one; one that cannot be read
-    is said, and the video plays without it."""
-    try:
-        return ClipEvents.for_video(video, info.frame_count, info.fps)
-    except ClipEventsError as exc:
-        print(f"affectscope: warning: {exc}: the video plays without its events", file=sys.stderr, flush=True)
-        return None
 
 
 def cmd_demo(args) -> int:

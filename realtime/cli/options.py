@@ -129,3 +129,15 @@ def say_session_state(session) -> None:
         print(f"{session.root}: {status_text(session)}", flush=True)
     for note in session.notes:
         print(f"affectscope: note: {note}", file=sys.stderr, flush=True)
+
+
+def video_events(video: str, info):
+    """The events file beside a video (``STEM_events.csv``), if it has one; one that cannot be read
+    is said, and the video plays without it."""
+    from realtime.capture.clip_events import ClipEvents, ClipEventsError
+
+    try:
+        return ClipEvents.for_video(video, info.frame_count, info.fps)
+    except ClipEventsError as exc:
+        print(f"affectscope: warning: {exc}: the video plays without its events", file=sys.stderr, flush=True)
+        return None

@@ -76,17 +76,23 @@ def analyze_one(job: BatchJob) -> tuple[str, bool, str]:
     from engines.bundle import BundleError
     from realtime.sessions.folder import SessionError
     from realtime.sessions.run import ModelSelection, run_to_session
+    from realtime.capture.clip_events import ClipEvents, ClipEventsError
     from realtime.capture.sources import SourceError, VideoFileSource
 
     t0 = time.monotonic()
     try:
         models = ModelSelection.load(job.bundle_dir, job.expression, job.backend, job.landmark_model)
-        done = run_to_session(VideoFileSource(job.video), models, job.session, paced=False,
-                              record_video=job.save_video, settings={"command": "batch", "backend": job.backend})
+        source = VideoFileSource(job.video)
+        try:
+            events, note = ClipEvents.for_video(job.video, source.info.frame_count, source.info.fps), ""
+        except ClipEventsError as exc:  # said in batch.csv; the video is analysed without them
+            events, note = None, f"; {exc}: its events not recorded"
+        done = run_to_session(source, models, job.session, paced=False, record_video=job.save_video,
+                              settings={"command": "batch", "backend": job.backend}, events=events)
         if done.faults:
             return job.video, False, "; ".join(done.faults)
         return job.video, True, (f"{done.writer.rows} frames, face on {done.stats.frames_with_face}, "
-                                 f"{time.monotonic() - t0:.1f} s")
+                                 f"{time.monotonic() - t0:.1f} s{note}")
     except (SourceError, SessionError, BundleError) as exc:  # messages that already name the file
         return job.video, False, str(exc)
     except Exception as exc:  # noqa: BLE001 - one failing video must not stop the batch

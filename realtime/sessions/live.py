@@ -212,6 +212,15 @@ class LiveSession:
         writer.add_event(label, t_s)
         return t_s
 
+    def add_event(self, label: str, t_s: float) -> bool:
+        """A marker at session time ``t_s`` (a video's own event, at its time in the video); False
+        when not recording."""
+        writer = self._writer
+        if writer is None:
+            return False
+        writer.add_event(label, t_s)
+        return True
+
     def set_expression_model(self, name: str) -> bool:
         """Switch the genuine/fake classifier of the running workers; False if no worker can."""
         return self._pipeline is not None and self._pipeline.set_expression_model(name)

@@ -6,6 +6,8 @@ backend, landmark model) as one value; :func:`run_to_session` builds the pipelin
 session writer, runs until the source ends (or ``seconds`` pass, or a signal), and finishes the
 session with the one stats summary every front end writes
 (:meth:`~realtime.pipeline.health.PipelineStats.summary`) and the pipeline's faults. LSL outlets and other subscribers attach through ``on_start``.
+A video's own events (``STEM_events.csv`` beside it, :mod:`realtime.capture.clip_events`) go into
+the session as markers at their times in the video, the session's clock.
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from realtime.pipeline.core import Pipeline
 from realtime.pipeline.health import PipelineStats
 from realtime.pipeline.runner import build_pipeline, run_until_done
 from realtime.sessions.folder import SessionError, SessionWriter
+from realtime.capture.clip_events import ClipEvents
 from realtime.capture.sources import FrameSource
+
 
 def open_session_writer(pipeline: Pipeline, bundle: Bundle, out: str | Path, expression_model: str,
                         record_video: bool, settings: dict | None = None) -> SessionWriter:
@@ -85,12 +89,14 @@ def run_to_session(source: FrameSource, models: ModelSelection, out: str | Path,
                    record_video: bool, settings: dict[str, Any], seconds: float | None = None,
                    tick: Callable[[], None] | None = None,
                    on_start: Callable[[Pipeline, SessionWriter], Callable[[], None] | None] | None = None,
-                   before_finish: Callable[[SessionWriter], None] | None = None) -> SessionOutcome:
+                   before_finish: Callable[[SessionWriter], None] | None = None,
+                   events: ClipEvents | None = None) -> SessionOutcome:
     """Run ``source`` through ``models`` into the new session folder ``out``.
 
     ``on_start(pipeline, writer)`` runs once both exist, before the pipeline starts (attach LSL or
     other subscribers there); it may return a closer, called when the run ends. ``before_finish``
-    may add to the session (e.g. carried-over markers) before it is finished. Raises SessionError
+    may add to the session (e.g. carried-over markers) before it is finished. ``events`` (the
+    video's own) are written as the frames that reach them are published. Raises SessionError
     when ``out`` cannot be a session (the pipeline is shut down first).
     """
     pipeline = models.pipeline(source, paced)
@@ -100,6 +106,8 @@ def run_to_session(source: FrameSource, models: ModelSelection, out: str | Path,
         pipeline.shutdown()
         raise
     close = None
+    if events is not None:
+        record_events(pipeline, writer, events)
     try:
         close = on_start(pipeline, writer) if on_start is not None else None
     except BaseException:
@@ -116,3 +124,14 @@ def run_to_session(source: FrameSource, models: ModelSelection, out: str | Path,
     stats = pipeline.stats()
     writer.finish({"stats": stats.summary(), "stopped": why, "faults": [str(f) for f in pipeline.faults()]})
     return SessionOutcome(writer, why, list(writer.meta["faults"]), stats, pipeline)
+
+
+def record_events(pipeline: Pipeline, writer: SessionWriter, events: ClipEvents) -> None:
+    """Write each of a video's events into the session when the pipeline publishes the first frame
+    at or past it, at its own time in the video (a marker's time is the media time)."""
+
+    def on_result(result, _frame) -> None:
+        for t_s, label in events.due(result.media_s):
+            writer.add_event(label, t_s)
+
+    pipeline.subscribe(on_result)

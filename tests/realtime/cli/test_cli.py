@@ -91,10 +91,13 @@ def test_live_headless_says_the_video_s_own_events_at_their_time(clip_file, tmp_
 
     video = shutil.copy(clip_file, tmp_path / "stim.mp4")
     (tmp_path / "stim_events.csv").write_text("t_s,label\n0.5,stimulus on\n1.5,stimulus off\n", encoding="utf-8")
-    r = _cli("live", "--video", str(video), "--headless", "--seconds", "2.5")
+    r = _cli("live", "--video", str(video), "--headless", "--seconds", "2.5", "--record", str(tmp_path / "rec"))
     assert r.returncode == 0, r.stderr
     said = [line for line in r.stdout.splitlines() if "event:" in line]
     assert said == ["t=   0.50s event: stimulus on", "t=   1.50s event: stimulus off"], r.stdout
+    assert read_session(tmp_path / "rec").events == [(0.5, "stimulus on"), (1.5, "stimulus off")]  # at their times
+    assert main(["analyze", str(video), "--out", str(tmp_path / "fast")]) == 0
+    assert read_session(tmp_path / "fast").events == [(0.5, "stimulus on"), (1.5, "stimulus off")]
     (tmp_path / "stim_events.csv").write_text("t_s,label\nsoon,stimulus on\n", encoding="utf-8")
     r = _cli("live", "--video", str(video), "--headless", "--seconds", "1")
     assert r.returncode == 0 and "event:" not in r.stdout

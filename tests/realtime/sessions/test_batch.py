@@ -32,6 +32,9 @@ def test_find_videos_and_session_names(video_folder, tmp_path):
 
 
 def test_a_corrupt_video_fails_alone(video_folder, tmp_path):
+    """... and each video's own events (STEM_events.csv) are recorded, or said to be unreadable."""
+    (video_folder / "p01_events.csv").write_text("t_s,label\n0.2,on\n0.5,off\n", encoding="utf-8")
+    (video_folder / "p02_events.csv").write_text("t_s,label\nsoon,on\n", encoding="utf-8")
     out = tmp_path / "sessions"
     results = run_batch([video_folder], out, jobs=2, progress=False)
     assert [(r[0].rsplit("/", 1)[-1], r[1]) for r in results] == [("p01.mp4", True), ("p02.mp4", True),
@@ -41,6 +44,8 @@ def test_a_corrupt_video_fails_alone(video_folder, tmp_path):
         s = read_session(out / name)
         assert s.complete and len(s) == n and s.meta["settings"]["command"] == "batch"
         assert (s.data["face"] == 1).mean() > 0.9
+    assert read_session(out / "p01").events == [(0.2, "on"), (0.5, "off")]
+    assert read_session(out / "p02").events == [] and "its events not recorded" in results[1][2]
     assert not (out / "p03_corrupt").exists()
     with (out / "batch.csv").open() as fh:
         rows = list(csv.DictReader(fh))
