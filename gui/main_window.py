@@ -22,7 +22,6 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from engines.bundle import Bundle
-from realtime.capture.clip_events import ClipEvents, ClipEventsError
 from gui.live import CameraProbe, LiveRun, PipelineFactory, SourceSpec
 from gui.messages import ErrorRouter
 from gui.model_choice import ModelChoice
@@ -35,6 +34,7 @@ from gui.session_opener import SessionOpener
 from gui.settings import AppSettings
 from gui.status_readouts import StatusReadouts
 from gui.window_layout import restore_settings, setup_ui
+from realtime.capture.clip_events import ClipEvents, ClipEventsError
 from realtime.pipeline.runner import SAMPLE_CLIP
 from realtime.sessions.folder import SessionError
 from realtime.sessions.live import LiveState

@@ -1,10 +1,11 @@
-"""A video's own annotations, drawn on the plots as the video plays them.
+"""A video's own annotations, handed out as the video plays them.
 
 A video may come with a file of what happens when in it, beside it as ``STEM_events.csv`` with the
 columns ``t_s,label`` (seconds into the video, and text). The bundled sample clip has one
 (``sample_events.csv``: each expression's onset and end), so the demo says which expression the
-face shows while valence and P(fake) answer. The events are shown, not recorded: a recording made
-meanwhile holds the markers its user adds.
+face shows while valence and P(fake) answer. The window draws them on its plots, headless runs
+print them, and a session recorded from the video holds them as markers at their times in it
+(:func:`realtime.sessions.run.record_events`).
 
 A looping video's media time keeps counting from one pass to the next, so each event comes again
 once a pass, a pass's length later.

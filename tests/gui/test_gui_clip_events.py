@@ -15,8 +15,8 @@ def _write(path, text: str):
 
 
 @pytest.mark.gui
-def test_the_window_draws_a_video_s_events_and_says_when_they_cannot_be_read(make_window, qtbot, affect_factory,
-                                                                               short_clip, tmp_path):
+def test_the_window_draws_and_records_a_video_s_events_and_says_when_they_cannot_be_read(
+        make_window, qtbot, affect_factory, short_clip, tmp_path):
     clip = shutil.copy(short_clip, tmp_path / "stim.mp4")
     _write(tmp_path / "stim_events.csv", "t_s,label\n0.5,stimulus on\n1.5,stimulus off\n")
     w = make_window(pipeline_factory=affect_factory)
