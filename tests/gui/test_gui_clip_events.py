@@ -31,6 +31,8 @@ def test_the_window_draws_and_records_a_video_s_events_and_says_when_they_cannot
     w.stop()
     _write(tmp_path / "stim_events.csv", "t_s,label\nlater,stimulus on\n")
     w.open_video(clip)
-    qtbot.waitUntil(lambda: w.mode == "live", timeout=20_000)
-    assert any("line 2" in t and "plays without its events" in t for t in w.messages.texts())
+    # said once the window hears the source has started (a queued signal, after the run is live)
+    qtbot.waitUntil(lambda: any("line 2" in t and "plays without its events" in t for t in w.messages.texts()),
+                    timeout=20_000)
+    assert w.mode == "live" and w.plots.markers == []
     w.stop()
